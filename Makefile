@@ -1,0 +1,86 @@
+# Microdot firmware kit. Every recipe is one line calling a module in tools/.
+# Run `make` (or `make help`) for the list of targets.
+
+BOARD ?= ESP32_GENERIC
+EXTENSIONS ?=
+APP ?=
+PORT ?=
+BAUD ?=
+DEVICE ?=
+MICROPY_DIR ?=
+MICROPYTHON ?=
+NATIVE ?=
+ERASE ?=
+SSID ?=
+PASSWORD ?=
+FREEZE_MAIN ?=
+PYTEST_ARGS ?=
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test test-mp test-py run boards check firmware flash deploy wifi erase monitor size clean test-hw smoke bench soak
+
+help: ## Show this list of targets
+	@python3 -m tools.help Makefile
+
+$(STAMP): requirements-dev.txt pyproject.toml tools/bootstrap.py
+	python3 -m tools.bootstrap --venv $(VENV)
+
+setup: $(STAMP) ## Create .venv with everything the kit and its tests need (PyPI only)
+
+test: $(STAMP) ## Run every test: framework on MicroPython, then the full pytest suite on CPython
+	$(PY) -m tools.testall $(PYTEST_ARGS)
+
+test-mp: $(STAMP) ## Run the framework tests on the MicroPython unix port only
+	$(PY) -m tools.mptest
+
+test-py: $(STAMP) ## Run the pytest suite on CPython only
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed
+	$(PY) -m tools.virtual --board UNIX $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON))
+
+boards: $(STAMP) ## List the boards with port, chip and default extensions
+	$(PY) -m tools.boards
+
+check: $(STAMP) ## Compile what BOARD would freeze with mpy-cross and print sizes (no Docker)
+	$(PY) -m tools.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
+
+firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MICROPY_DIR=: your checkout)
+	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native)
+
+flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
+	$(PY) -m tools.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(BAUD),--baud $(BAUD)) $(if $(ERASE),--erase)
+
+deploy: $(STAMP) ## Copy APP's changed files to the board with mpremote and soft-reset (PORT=)
+	$(PY) -m tools.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT))
+
+wifi: $(STAMP) ## Store Wi-Fi credentials on the board's filesystem (SSID=, PASSWORD=, PORT=)
+	$(PY) -m tools.wifi --ssid "$(SSID)" --password "$(PASSWORD)" $(if $(PORT),--port $(PORT))
+
+erase: $(STAMP) ## Erase the board's whole flash (PORT=)
+	$(PY) -m tools.flash --board $(BOARD) --erase-only $(if $(PORT),--port $(PORT))
+
+monitor: $(STAMP) ## Open the board's serial REPL (PORT=)
+	$(PY) -m tools.deploy --monitor $(if $(PORT),--port $(PORT))
+
+size: $(STAMP) ## Show image size and free space of firmware/BOARD/
+	$(PY) -m tools.build --board $(BOARD) --size
+
+clean: ## Remove build outputs under firmware/ and caches
+	python3 -m tools.clean
+
+test-hw: $(STAMP) ## Run the hardware suite: DEVICE=http://ip:port, PORT= (find IP), or the virtual board
+	$(PY) -m tools.smoke --board $(BOARD) $(if $(DEVICE),--device $(DEVICE)) $(if $(PORT),--port $(PORT)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON))
+
+smoke: $(STAMP) ## Deploy the smoke app to the board on PORT and run the hardware suite against it
+	$(PY) -m tools.smoke --board $(BOARD) --deploy $(if $(PORT),--port $(PORT)) $(if $(DEVICE),--device $(DEVICE))
+
+bench: $(STAMP) ## Benchmark against bare asyncio and upstream Microdot (not part of make test)
+	$(PY) -m tools.bench
+
+soak: $(STAMP) ## Endurance run against the virtual board (bounded; not part of make test)
+	$(PY) -m tools.soak
