@@ -1,0 +1,8 @@
+# Microdot kit: the framework core (always frozen). Every other fragment requires it.
+metadata(
+    description="Microdot-compatible asyncio web framework: application, routing, request and response.",
+    version="0.1.0",
+    license="MIT",
+)
+
+package("microdot", files=("__init__.py", "microdot.py", "helpers.py"), base_path="../../src")

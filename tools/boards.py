@@ -1,0 +1,654 @@
+"""Boards, manifest fragments and extension selection for the firmware kit.
+
+Every board lives in ``boards/<BOARD>/`` (``board.json`` + ``manifest.py``); every part of the
+framework has a manifest fragment in ``manifests/<name>/manifest.py``. The fragments are the
+single source of truth for what gets frozen: this module reads them with a small evaluator of
+MicroPython's manifest API (``metadata``/``package``/``module``/``require``/``add_library``), so
+the extension list, the dependencies and the file lists never need a MicroPython checkout.
+
+``python -m tools.boards`` prints the boards with port, chip and default extensions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARDS_DIR = ROOT / "boards"
+MANIFESTS_DIR = ROOT / "manifests"
+SRC_DIR = ROOT / "src"
+
+#: The fragment every image gets.
+CORE = "core"
+#: The name the fragments register their folder under with ``add_library()``.
+LIBRARY = "microdot"
+#: Framework modules that only run on CPython and are never frozen.
+NEVER_FROZEN = ("asgi.py", "jinja.py", "wsgi.py")
+#: Files of an app that run at boot; frozen only on request (they cannot be overridden later).
+BOOT_FILES = ("boot.py", "main.py")
+
+PORTS = ("esp32", "rp2", "unix")
+_BOARD_FIELDS = {
+    "name": str,
+    "description": str,
+    "port": str,
+    "mcu": str,
+    "board": (str, type(None)),
+    "variant": (str, type(None)),
+    "chip": (str, type(None)),
+    "flash_offset": (str, type(None)),
+    "mpy_cross_args": list,
+    "extensions": list,
+    "firmware": str,
+    "build_output": str,
+    "app_partition_size": (int, type(None)),
+}
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+Requested = Union[None, str, Sequence[str]]
+
+
+class BoardError(Exception):
+    """A board, fragment or extension selection problem, as one sentence saying what to do."""
+
+
+# --------------------------------------------------------------------------------------------
+# Boards
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    port: str
+    mcu: str
+    board: Optional[str]
+    variant: Optional[str]
+    chip: Optional[str]
+    flash_offset: Optional[str]
+    mpy_cross_args: List[str]
+    extensions: List[str]
+    firmware: str
+    build_output: str
+    app_partition_size: Optional[int]
+    path: Path = field(compare=False)
+    manifest: Path = field(compare=False)
+
+    @property
+    def root(self) -> Path:
+        """The project root this board belongs to (``boards/..``)."""
+        return self.path.parent.parent
+
+    def port_dir(self, micropy_dir: Union[str, Path]) -> Path:
+        """``ports/<port>`` inside a MicroPython checkout."""
+        return Path(micropy_dir) / "ports" / self.port
+
+    def board_dir(self, micropy_dir: Union[str, Path]) -> Path:
+        """The upstream board folder ($(BOARD_DIR)); for unix, the variant folder."""
+        if self.port == "unix":
+            return self.port_dir(micropy_dir) / "variants" / (self.variant or "standard")
+        return self.port_dir(micropy_dir) / "boards" / str(self.board)
+
+
+def _root(root: Union[str, Path, None]) -> Path:
+    return Path(root).resolve() if root is not None else ROOT
+
+
+def board_names(root: Union[str, Path, None] = None) -> List[str]:
+    """Names of all boards (folders of ``boards/`` holding a ``board.json``), sorted."""
+    boards_dir = _root(root) / "boards"
+    if not boards_dir.is_dir():
+        return []
+    return sorted(p.name for p in boards_dir.iterdir() if (p / "board.json").is_file())
+
+
+def load_board(name: Union[str, Board], root: Union[str, Path, None] = None) -> Board:
+    """Read and validate ``boards/<name>/board.json``."""
+    if isinstance(name, Board):
+        return name
+    names = board_names(root)
+    if name not in names:
+        raise BoardError(
+            "Unknown board '%s'. Known boards: %s." % (name, ", ".join(names) or "(none)")
+        )
+    folder = _root(root) / "boards" / name
+    path = folder / "board.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BoardError("Cannot read '%s': %s. Fix the JSON and try again." % (path, exc))
+    if not isinstance(data, dict):
+        raise BoardError("'%s' must hold a JSON object." % path)
+    missing = [k for k in _BOARD_FIELDS if k not in data]
+    if missing:
+        raise BoardError("'%s' lacks the field(s) %s; add them." % (path, ", ".join(missing)))
+    for key, kind in _BOARD_FIELDS.items():
+        if not isinstance(data[key], kind) or isinstance(data[key], bool):
+            raise BoardError("Field '%s' in '%s' has the wrong type." % (key, path))
+    if data["name"] != name:
+        raise BoardError(
+            "'%s' says its name is '%s'; it must match its folder '%s'." % (path, data["name"], name)
+        )
+    if data["port"] not in PORTS:
+        raise BoardError(
+            "'%s' names port '%s'; use one of %s." % (path, data["port"], ", ".join(PORTS))
+        )
+    manifest = folder / "manifest.py"
+    if not manifest.is_file():
+        raise BoardError("Board '%s' has no manifest.py; add '%s'." % (name, manifest))
+    fields = {k: data[k] for k in _BOARD_FIELDS}
+    return Board(path=folder, manifest=manifest, **fields)
+
+
+def load_boards(root: Union[str, Path, None] = None) -> List[Board]:
+    return [load_board(n, root) for n in board_names(root)]
+
+
+# --------------------------------------------------------------------------------------------
+# Fragments
+
+
+@dataclass
+class Fragment:
+    """What one ``manifests/<name>/manifest.py`` does, as read by :func:`load_fragment`."""
+
+    name: str
+    path: Path
+    metadata: Dict[str, object]
+    files: List[Tuple[Path, str]]  # (source path, module path in the image)
+    requires: List[str]  # other fragments (require(..., library="microdot"))
+    external: List[str]  # micropython-lib packages (plain require())
+
+    @property
+    def is_bundle(self) -> bool:
+        return not self.files and self.name != CORE
+
+
+class _Options:
+    """The ``options`` object a manifest sees (kwargs of include(), with defaults())."""
+
+    def __init__(self, **kwargs):
+        self._kwargs = kwargs
+        self._defaults = {}
+
+    def defaults(self, **kwargs):
+        self._defaults = kwargs
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._kwargs.get(name, self._defaults.get(name))
+
+
+class _FragmentReader:
+    """Executes one fragment with a recording version of MicroPython's manifest API."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.here = path.parent
+        self.metadata: Dict[str, object] = {}
+        self.files: List[Tuple[Path, str]] = []
+        self.requires: List[str] = []
+        self.external: List[str] = []
+        self.libraries: Dict[str, Path] = {}
+        self._calls = 0
+
+    def _fail(self, what: str):
+        raise BoardError("Manifest fragment '%s' %s." % (_rel(self.path), what))
+
+    def _resolve(self, base: str) -> Path:
+        if "$(" in base:
+            self._fail("uses '%s'; fragments may only use paths relative to themselves" % base)
+        return (self.here / base).resolve()
+
+    def metadata_(self, **kwargs):
+        if self._calls:
+            self._fail("must call metadata() first and only once")
+        self._calls += 1
+        self.metadata = dict(kwargs)
+
+    def _count(self, name):
+        if not self._calls:
+            self._fail("calls %s() before metadata(); metadata() comes first" % name)
+        self._calls += 1
+
+    def package(self, package_path, files=None, base_path=".", opt=None):
+        self._count("package")
+        base = self._resolve(base_path)
+        if files is None:
+            pkg = base / package_path
+            found = sorted(p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts)
+            rels = [p.relative_to(pkg).as_posix() for p in found]
+        else:
+            rels = list(files)
+        for rel in rels:
+            target = "%s/%s" % (package_path, rel)
+            self.files.append((base / package_path / rel, target))
+
+    def module(self, module_path, base_path=".", opt=None):
+        self._count("module")
+        if not module_path.endswith(".py"):
+            self._fail("freezes '%s', which is not a .py file" % module_path)
+        self.files.append((self._resolve(base_path) / module_path, module_path))
+
+    def add_library(self, library, library_path, prepend=False):
+        self._count("add_library")
+        self.libraries[library] = self._resolve(library_path)
+
+    def require(self, name, version=None, pypi=None, library=None, **kwargs):
+        self._count("require")
+        if library is None:
+            self.external.append(name)
+        elif library == LIBRARY:
+            if library not in self.libraries:
+                self._fail('requires "%s" from library "%s" before add_library()' % (name, library))
+            self.requires.append(name)
+        else:
+            self._fail("requires '%s' from unknown library '%s'" % (name, library))
+
+    def include(self, manifest_path, **kwargs):
+        self._fail(
+            "calls include(); fragments pull each other in with require(name, library=\"microdot\")"
+        )
+
+    def legacy(self, *args, **kwargs):
+        self._fail("uses a legacy freeze*() call; use package() or module()")
+
+    def run(self):
+        env = {
+            "metadata": self.metadata_,
+            "package": self.package,
+            "module": self.module,
+            "require": self.require,
+            "add_library": self.add_library,
+            "include": self.include,
+            "freeze": self.legacy,
+            "freeze_as_str": self.legacy,
+            "freeze_as_mpy": self.legacy,
+            "freeze_mpy": self.legacy,
+            "options": _Options(),
+        }
+        try:
+            code = compile(self.path.read_text(encoding="utf-8"), str(self.path), "exec")
+            exec(code, env)
+        except BoardError:
+            raise
+        except Exception as exc:  # a broken fragment, reported as one line
+            self._fail("fails: %s: %s" % (type(exc).__name__, exc))
+        if not self._calls:
+            self._fail("is empty; it needs metadata() and package()/module()/require()")
+        lib = self.libraries.get(LIBRARY)
+        if lib is not None and lib != self.here.parent:
+            self._fail("registers library \"microdot\" at '%s', not at its parent folder" % lib)
+
+
+def _rel(path: Path) -> str:
+    for base in (Path.cwd(), ROOT):
+        try:
+            return Path(path).resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def fragment_names(root: Union[str, Path, None] = None) -> List[str]:
+    """All fragment names (folders of ``manifests/`` holding a ``manifest.py``), sorted."""
+    mdir = _root(root) / "manifests"
+    if not mdir.is_dir():
+        return []
+    return sorted(p.name for p in mdir.iterdir() if (p / "manifest.py").is_file())
+
+
+def load_fragment(name: str, root: Union[str, Path, None] = None) -> Fragment:
+    names = fragment_names(root)
+    if name not in names:
+        raise BoardError(
+            "Unknown manifest fragment '%s'. Known fragments: %s." % (name, ", ".join(names))
+        )
+    path = _root(root) / "manifests" / name / "manifest.py"
+    reader = _FragmentReader(path)
+    reader.run()
+    for req in reader.requires:
+        if req not in names:
+            raise BoardError(
+                "Manifest fragment '%s' requires '%s', which is not in manifests/ (known: %s)."
+                % (_rel(path), req, ", ".join(names))
+            )
+    if name != CORE and reader.files and CORE not in reader.requires:
+        raise BoardError("Manifest fragment '%s' must require the core fragment." % _rel(path))
+    return Fragment(
+        name=name,
+        path=path,
+        metadata=reader.metadata,
+        files=reader.files,
+        requires=reader.requires,
+        external=reader.external,
+    )
+
+
+def load_fragments(root: Union[str, Path, None] = None) -> Dict[str, Fragment]:
+    return {n: load_fragment(n, root) for n in fragment_names(root)}
+
+
+def known_extensions(root: Union[str, Path, None] = None) -> List[str]:
+    """Freezable extension names: the fragments that are neither the core nor a bundle."""
+    return sorted(f.name for f in load_fragments(root).values() if f.name != CORE and not f.is_bundle)
+
+
+def bundle_names(root: Union[str, Path, None] = None) -> List[str]:
+    return sorted(f.name for f in load_fragments(root).values() if f.is_bundle)
+
+
+def _closure(names: Iterable[str], fragments: Dict[str, Fragment]) -> List[str]:
+    seen: List[str] = []
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.append(name)
+        todo.extend(fragments[name].requires)
+    return seen
+
+
+def _split(requested: Union[str, Sequence[str]]) -> List[str]:
+    if isinstance(requested, str):
+        return [n for n in re.split(r"[\s,]+", requested.strip()) if n]
+    out: List[str] = []
+    for item in requested:
+        out.extend(_split(item) if isinstance(item, str) else [item])
+    return out
+
+
+def resolve_extensions(
+    board: Union[Board, str, None],
+    requested: Requested = None,
+    root: Union[str, Path, None] = None,
+) -> List[str]:
+    """The sorted extension names to freeze, dependencies included.
+
+    ``requested`` is None (the board's defaults), a string ("websocket sse", "websocket,sse";
+    "" or "none" for the core alone) or a list of names. Bundle names (``full``, ``minimal``)
+    expand to their parts.
+    """
+    if root is None and isinstance(board, Board):
+        root = board.root
+    if requested is None:
+        if board is None:
+            raise BoardError("Give a board or a list of extensions.")
+        b = load_board(board, root)
+        names = list(b.extensions)
+        origin = "board '%s' (board.json)" % b.name
+    else:
+        names = _split(requested)
+        if [n.lower() for n in names] == ["none"]:
+            names = []
+        origin = None
+    fragments = load_fragments(root)
+    extensions = sorted(f.name for f in fragments.values() if f.name != CORE and not f.is_bundle)
+    bundles = sorted(f.name for f in fragments.values() if f.is_bundle)
+    for name in names:
+        if not isinstance(name, str) or name not in extensions + bundles:
+            if name == CORE:
+                continue  # always there; asking for it is harmless
+            msg = "Unknown extension '%s'. Valid extensions: %s." % (name, ", ".join(extensions))
+            if bundles:
+                msg += " Bundles: %s." % ", ".join(bundles)
+            if origin:
+                msg += " It comes from %s; fix that file." % origin
+            raise BoardError(msg)
+    wanted = _closure([n for n in names if n != CORE], fragments)
+    return sorted(n for n in wanted if n != CORE and not fragments[n].is_bundle)
+
+
+# --------------------------------------------------------------------------------------------
+# What gets frozen
+
+
+def _app_entries(app: Path, freeze_main: bool) -> List[Tuple[str, Path, Optional[Tuple[str, ...]]]]:
+    """How to freeze APP: (kind, base, files) rows, kind "module" or "package".
+
+    For "module" rows ``base`` is the file; for "package" rows it is the package folder and
+    ``files`` its .py files relative to it.
+    """
+    if not app.exists():
+        raise BoardError("APP '%s' does not exist; point APP at your app folder or module." % app)
+    if app.is_file():
+        if app.suffix != ".py":
+            raise BoardError("APP '%s' is not a .py file or a folder." % app)
+        if app.name in BOOT_FILES and not freeze_main:
+            raise BoardError(
+                "APP '%s' is a %s; pass FREEZE_MAIN=1 to freeze it (a frozen %s cannot be "
+                "overridden from the filesystem)." % (app, app.name, app.name)
+            )
+        return [("module", app, None)]
+
+    def pkg_files(folder: Path) -> Tuple[str, ...]:
+        return tuple(
+            sorted(
+                p.relative_to(folder).as_posix()
+                for p in folder.rglob("*.py")
+                if "__pycache__" not in p.parts
+                and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+            )
+        )
+
+    rows: List[Tuple[str, Path, Optional[Tuple[str, ...]]]] = []
+    if (app / "__init__.py").is_file():
+        rows.append(("package", app, pkg_files(app)))
+        if freeze_main:
+            if not (app / "main.py").is_file():
+                raise BoardError("FREEZE_MAIN is set but APP '%s' has no main.py." % app)
+            rows.append(("module", app / "main.py", None))
+        return rows
+    for entry in sorted(app.iterdir()):
+        if entry.name.startswith(".") or entry.name == "__pycache__":
+            continue
+        if entry.is_file() and entry.suffix == ".py":
+            if entry.name in BOOT_FILES and not freeze_main:
+                continue
+            rows.append(("module", entry, None))
+        elif entry.is_dir() and (entry / "__init__.py").is_file():
+            rows.append(("package", entry, pkg_files(entry)))
+    if freeze_main and not (app / "main.py").is_file():
+        raise BoardError("FREEZE_MAIN is set but APP '%s' has no main.py." % app)
+    if not rows:
+        raise BoardError(
+            "APP '%s' has no modules to freeze besides main.py/boot.py; pass FREEZE_MAIN=1 to "
+            "freeze main.py (it then cannot be overridden from the filesystem)." % app
+        )
+    return rows
+
+
+def app_sources(app: Union[str, Path], freeze_main: bool = False) -> List[Tuple[Path, str]]:
+    """The (source, module path) pairs of the user's app."""
+    out: List[Tuple[Path, str]] = []
+    for kind, base, files in _app_entries(Path(app).resolve(), freeze_main):
+        if kind == "module":
+            out.append((base, base.name))
+        else:
+            out.extend((base / f, "%s/%s" % (base.name, f)) for f in files or ())
+    return out
+
+
+def frozen_sources(
+    board: Union[Board, str],
+    extensions: Requested,
+    app: Union[str, Path, None] = None,
+    freeze_main: bool = False,
+    root: Union[str, Path, None] = None,
+) -> List[Tuple[Path, str]]:
+    """Every .py file of ours the build freezes for ``board``: (source path, module path).
+
+    Core first, then the extensions in name order, then the app. Raises :class:`BoardError`
+    when a fragment names a file that is not on disk.
+    """
+    b = load_board(board, root)
+    root = _root(root) if root is not None else b.root
+    names = resolve_extensions(b, extensions, root)
+    fragments = load_fragments(root)
+    out: List[Tuple[Path, str]] = []
+    seen: Dict[str, str] = {}
+    for name in [CORE] + names:
+        frag = fragments[name]
+        for source, target in frag.files:
+            if not source.is_file():
+                hint = " Run `make setup` to fetch it." if ".cache" in source.parts else ""
+                raise BoardError(
+                    "Fragment '%s' freezes '%s', which does not exist.%s"
+                    % (name, _rel(source), hint)
+                )
+            if target in seen:
+                if seen[target] == name:
+                    continue
+                raise BoardError(
+                    "Fragments '%s' and '%s' both freeze '%s'; keep it in one."
+                    % (seen[target], name, target)
+                )
+            seen[target] = name
+            out.append((source, target))
+    if app is not None:
+        for source, target in app_sources(app, freeze_main):
+            top = target.split("/")[0]
+            clash = [t for t in seen if t.split("/")[0] == top]
+            if clash:
+                raise BoardError(
+                    "APP module '%s' clashes with the kit's '%s'; rename it in your app."
+                    % (target, clash[0])
+                )
+            seen[target] = "app"
+            out.append((source, target))
+    return out
+
+
+def _relpath(target: Path, start: Path) -> str:
+    return Path(os.path.relpath(str(target), str(start))).as_posix()
+
+
+def manifest_text(
+    board: Union[Board, str],
+    extensions: Requested,
+    dest: Union[str, Path],
+    app: Union[str, Path, None] = None,
+    freeze_main: bool = False,
+    root: Union[str, Path, None] = None,
+) -> str:
+    """The text :func:`write_manifest` writes (paths relative to ``dest``'s folder)."""
+    b = load_board(board, root)
+    root = _root(root) if root is not None else b.root
+    names = resolve_extensions(b, extensions, root)
+    here = Path(dest).resolve().parent
+    lines = [
+        "# Generated by tools/boards.py for board %s - do not edit; `make firmware` rewrites it." % b.name,
+        "# Pass it to the MicroPython build as FROZEN_MANIFEST. Paths are relative to this file.",
+        "# Frozen: %s." % ", ".join(["core"] + names),
+        'include("%s", extensions=(%s))'
+        % (_relpath(b.manifest, here), "".join('"%s", ' % n for n in names).rstrip(" ")),
+    ]
+    if app is not None:
+        lines.append("")
+        lines.append("# The app (APP=%s)%s." % (app, ", main.py included" if freeze_main else ""))
+        for kind, base, files in _app_entries(Path(app).resolve(), freeze_main):
+            if kind == "module":
+                lines.append('module("%s", base_path="%s")' % (base.name, _relpath(base.parent, here)))
+            else:
+                lines.append(
+                    'package("%s", files=(%s), base_path="%s")'
+                    % (
+                        base.name,
+                        "".join('"%s", ' % f for f in files or ()).rstrip(" "),
+                        _relpath(base.parent, here),
+                    )
+                )
+    return "\n".join(lines) + "\n"
+
+
+def write_manifest(
+    board: Union[Board, str],
+    extensions: Requested,
+    dest: Union[str, Path],
+    app: Union[str, Path, None] = None,
+    freeze_main: bool = False,
+    root: Union[str, Path, None] = None,
+) -> Path:
+    """Write the top-level manifest (FROZEN_MANIFEST) to ``dest`` atomically; return its path.
+
+    Checks first that every file it would freeze exists, so a bad selection leaves no file.
+    """
+    dest = Path(dest).resolve()
+    frozen_sources(board, extensions, app, freeze_main, root)
+    text = manifest_text(board, extensions, dest, app, freeze_main, root)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=str(dest.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, str(dest))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return dest
+
+
+def manifest_vars(board: Union[Board, str], micropy_dir: Union[str, Path]) -> Dict[str, str]:
+    """The $(...) variables MicroPython's build gives a manifest for ``board``."""
+    b = load_board(board)
+    mpy = Path(micropy_dir).resolve()
+    return {
+        "MPY_DIR": str(mpy),
+        "MPY_LIB_DIR": str(mpy / "lib" / "micropython-lib"),
+        "PORT_DIR": str(b.port_dir(mpy)),
+        "BOARD_DIR": str(b.board_dir(mpy)),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+
+def format_table(boards: Sequence[Board]) -> str:
+    rows = [("BOARD", "PORT", "CHIP", "DEFAULT EXTENSIONS")]
+    for b in boards:
+        chip = b.mcu if not b.chip else "%s (%s)" % (b.mcu, b.chip)
+        rows.append((b.name, b.port, chip, " ".join(b.extensions) or "(core only)"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows
+    )
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.boards", description="List the boards and the extensions."
+    )
+    parser.add_argument("--json", action="store_true", help="print board.json data as JSON")
+    args = parser.parse_args(argv)
+    try:
+        boards = load_boards()
+        if args.json:
+            data = [
+                {k: getattr(b, k) for k in _BOARD_FIELDS} for b in boards
+            ]
+            print(json.dumps(data, indent=2))
+            return 0
+        print(format_table(boards))
+        print()
+        print("Extensions: %s" % ", ".join(known_extensions()))
+        print("Bundles:    %s" % ", ".join(bundle_names()))
+        print('Pick with: make BOARD=<BOARD> firmware EXTENSIONS="websocket sse"  (check first: make check)')
+    except BoardError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
