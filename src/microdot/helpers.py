@@ -1,0 +1,29 @@
+"""Small helpers shared by the core and the extensions (no imports beyond the stdlib)."""
+
+try:
+    from functools import wraps
+except ImportError:  # MicroPython without functools
+    def wraps(wrapped):
+        """Copy the name and docstring of ``wrapped`` onto the decorated wrapper, where allowed."""
+        def decorator(wrapper):
+            for attr in ('__name__', '__doc__', '__qualname__', '__module__'):
+                try:
+                    setattr(wrapper, attr, getattr(wrapped, attr))
+                except (AttributeError, TypeError):
+                    pass
+            return wrapper
+        return decorator
+
+
+def ct_equal(a, b):
+    """Compare two byte strings in time that depends only on their lengths."""
+    if isinstance(a, str):
+        a = a.encode()
+    if isinstance(b, str):
+        b = b.encode()
+    diff = len(a) ^ len(b)
+    if len(a) != len(b):
+        b = a
+    for x, y in zip(a, b):
+        diff |= x ^ y
+    return diff == 0

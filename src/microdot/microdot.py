@@ -1,0 +1,1567 @@
+"""The framework core: routing, requests, responses and the asyncio HTTP/1.1 server.
+
+Runs unchanged on CPython 3.8+ and MicroPython 1.23+. The request path avoids regular
+expressions, reads each request head with as few socket reads as possible and writes
+each response in as few calls as possible.
+"""
+import asyncio
+import json
+import sys
+
+try:
+    from time import ticks_ms, ticks_diff
+except ImportError:  # CPython
+    from time import monotonic as _monotonic
+
+    def ticks_ms():
+        return int(_monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+_MICROPYTHON = sys.implementation.name == 'micropython'
+
+if _MICROPYTHON:
+    def _gen():  # pragma: no cover
+        yield
+    _GEN_TYPE = type(_gen)
+    _GENOBJ_TYPE = type(_gen())
+    _FUNC_TYPE = type(lambda: None)
+
+    async def _invoke(f, *args, **kwargs):
+        t = type(f)
+        if t is _GEN_TYPE:
+            return await f(*args, **kwargs)
+        ret = f(*args, **kwargs)
+        if t is not _FUNC_TYPE and type(ret) is _GENOBJ_TYPE:
+            # a closure, bound method or callable object that was an async def
+            ret = await ret
+        return ret
+
+    def _print_exc(exc):
+        sys.print_exception(exc)
+else:
+    import inspect
+    from functools import partial as _partial
+
+    def _is_async(f):
+        if inspect.iscoroutinefunction(f):
+            return True
+        call = getattr(f, '__call__', None)
+        return call is not None and inspect.iscoroutinefunction(call)
+
+    async def _invoke(f, *args, **kwargs):
+        if _is_async(f):
+            return await f(*args, **kwargs)
+        ret = await asyncio.get_running_loop().run_in_executor(
+            None, _partial(f, *args, **kwargs))
+        if inspect.isawaitable(ret):
+            ret = await ret
+        return ret
+
+    def _print_exc(exc):
+        import traceback
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+
+invoke_handler = _invoke
+
+_HEX = '0123456789abcdefABCDEF'
+
+
+def urldecode_bytes(s):
+    """Decode a percent-encoded byte string (``+`` is a space) to ``str``.
+
+    Raises ``ValueError`` for a broken escape or invalid UTF-8.
+    """
+    if b'+' in s:
+        s = s.replace(b'+', b' ')
+    if b'%' not in s:
+        return s.decode()
+    parts = s.split(b'%')
+    out = bytearray(parts[0])
+    for part in parts[1:]:
+        if len(part) < 2 or chr(part[0]) not in _HEX or chr(part[1]) not in _HEX:
+            raise ValueError('bad escape')
+        out.append(int(part[:2], 16))
+        out += part[2:]
+    return bytes(out).decode()
+
+
+def urldecode_str(s):
+    """Decode a percent-encoded ``str``; see :func:`urldecode_bytes`."""
+    return urldecode_bytes(s.encode())
+
+
+def urldecode(s):
+    """Decode a percent-encoded ``str`` or ``bytes`` value to ``str``."""
+    return urldecode_bytes(s if isinstance(s, bytes) else s.encode())
+
+
+_SAFE = b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~'
+
+
+def urlencode(s):
+    """Percent-encode a ``str`` for use in a query string (spaces become ``+``)."""
+    out = []
+    for c in s.encode() if isinstance(s, str) else s:
+        if c in _SAFE:
+            out.append(chr(c))
+        elif c == 32:
+            out.append('+')
+        else:
+            out.append('%%%02X' % c)
+    return ''.join(out)
+
+
+_MISSING = object()
+
+
+class NoCaseDict(dict):
+    """A dict whose string keys are looked up without regard to case.
+
+    Keys keep the case they were first stored with.
+    """
+    def __init__(self, initial=None):
+        super().__init__()
+        self.keymap = {}
+        if initial:
+            self.update(initial)
+
+    def _key(self, key):
+        if isinstance(key, str):
+            return self.keymap.get(key.lower(), key)
+        return key
+
+    def __setitem__(self, key, value):
+        if isinstance(key, str):
+            low = key.lower()
+            old = self.keymap.get(low)
+            if old is not None and old != key:
+                super().__delitem__(old)
+            self.keymap[low] = key
+        super().__setitem__(key, value)
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._key(key))
+
+    def __delitem__(self, key):
+        key = self._key(key)
+        super().__delitem__(key)
+        if isinstance(key, str):
+            del self.keymap[key.lower()]
+
+    def __contains__(self, key):
+        return super().get(self._key(key), _MISSING) is not _MISSING
+
+    def get(self, key, default=None):
+        return super().get(self._key(key), default)
+
+    def pop(self, key, *default):
+        key = self._key(key)
+        if isinstance(key, str) and super().get(key, _MISSING) is not _MISSING:
+            del self.keymap[key.lower()]
+        return super().pop(key, *default)
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, other=(), **kwargs):
+        items = other.items() if hasattr(other, 'items') else other
+        for key, value in items:
+            self[key] = value
+        for key, value in kwargs.items():
+            self[key] = value
+
+
+class MultiDict(dict):
+    """A dict that can hold several values per key.
+
+    Indexing and :meth:`get` return the first value; :meth:`getlist` returns all.
+    """
+    def __init__(self, initial=None):
+        super().__init__()
+        if initial:
+            items = initial.items() if hasattr(initial, 'items') else initial
+            for key, value in items:
+                self[key] = value
+
+    def __setitem__(self, key, value):
+        if key in self:
+            super().__getitem__(key).append(value)
+        else:
+            super().__setitem__(key, [value])
+
+    def __getitem__(self, key):
+        return super().__getitem__(key)[0]
+
+    def get(self, key, default=None, type=None):
+        if key not in self:
+            return default
+        value = self[key]
+        if type is not None:
+            try:
+                value = type(value)
+            except ValueError:
+                value = default
+        return value
+
+    def getlist(self, key, type=None):
+        if key not in self:
+            return []
+        values = super().__getitem__(key)
+        if type is None:
+            return list(values)
+        return [type(v) for v in values]
+
+    def items(self):
+        return [(k, super(MultiDict, self).__getitem__(k)[0]) for k in self]
+
+    def values(self):
+        return [super(MultiDict, self).__getitem__(k)[0] for k in self]
+
+
+def _parse_qs(qs):
+    """Parse ``a=1&b=2`` (str) into a :class:`MultiDict`; ValueError on bad escapes."""
+    md = MultiDict()
+    if qs:
+        for item in qs.split('&'):
+            if not item:
+                continue
+            name, _, value = item.partition('=')
+            md[urldecode_str(name) if '%' in name or '+' in name else name] = \
+                urldecode_str(value) if '%' in value or '+' in value else value
+    return md
+
+
+class AsyncBytesIO:
+    """An in-memory body that offers the read methods of an asyncio stream."""
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    async def read(self, n=-1):
+        end = len(self.data) if n < 0 else min(self.pos + n, len(self.data))
+        chunk = self.data[self.pos:end]
+        self.pos = end
+        return chunk
+
+    async def readexactly(self, n):
+        chunk = await self.read(n)
+        if len(chunk) < n:
+            raise EOFError()
+        return chunk
+
+    async def readline(self):
+        i = self.data.find(b'\n', self.pos)
+        return await self.read(-1 if i < 0 else i + 1 - self.pos)
+
+    async def readinto(self, buf):
+        chunk = await self.read(len(buf))
+        buf[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self):
+        pass
+
+
+class ConnectionReader:
+    """Buffered reader over one client connection, shared by every request on it.
+
+    Bytes read past the end of one request head stay buffered for the body, the next
+    request or a protocol upgrade (WebSocket).
+    """
+    chunk_size = 1024
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.buf = b''
+
+    async def _fill(self):
+        try:
+            data = await self.stream.read(self.chunk_size)
+        except OSError:
+            data = b''
+        if not data:
+            raise EOFError()
+        self.buf = self.buf + data if self.buf else data
+
+    async def read_head(self, max_line, max_lines):
+        """Return one request head (without the blank line), or None at a clean EOF."""
+        start = 0
+        while True:
+            buf = self.buf
+            end = buf.find(b'\n\r\n', start)
+            if end >= 0:
+                end += 3
+            else:
+                end = buf.find(b'\n\n', start)
+                if end >= 0:
+                    end += 2
+            if end >= 0:
+                if buf.count(b'\n', 0, end) > max_lines + 2:
+                    raise HTTPException(431)
+                self.buf = buf[end:]
+                head = buf[:end]
+                if head[0:1] in (b'\r', b'\n'):
+                    # tolerate blank lines between pipelined requests (RFC 9112 2.2)
+                    head = head.lstrip(b'\r\n')
+                    if not head:
+                        continue
+                return head
+            # no complete head yet: enforce the limits on what is buffered
+            nl = buf.rfind(b'\n')
+            if len(buf) - nl - 1 > max_line:
+                raise HTTPException(414 if nl < 0 else 431)
+            if buf.count(b'\n') > max_lines + 2:
+                raise HTTPException(431)
+            start = max(0, len(buf) - 2)
+            if not buf and start == 0:
+                try:
+                    await self._fill()
+                except EOFError:
+                    return None
+            else:
+                await self._fill()
+
+    async def read(self, n=-1):
+        if not self.buf:
+            if n == 0:
+                return b''
+            try:
+                await self._fill()
+            except EOFError:
+                return b''
+        if n < 0 or n >= len(self.buf):
+            data, self.buf = self.buf, b''
+        else:
+            data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    async def readexactly(self, n):
+        while len(self.buf) < n:
+            await self._fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    async def readline(self):
+        while True:
+            i = self.buf.find(b'\n')
+            if i >= 0:
+                return await self.readexactly(i + 1)
+            try:
+                await self._fill()
+            except EOFError:
+                return await self.read()
+
+    async def readinto(self, buf):
+        data = await self.read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
+
+class BodyStream:
+    """A request body that is read from the connection as the application asks for it."""
+    def __init__(self, reader, length):
+        self.reader = reader
+        self.remaining = length
+
+    async def read(self, n=-1):
+        if self.remaining <= 0:
+            return b''
+        if n < 0 or n > self.remaining:
+            n = self.remaining
+        data = await self.reader.read(n)
+        self.remaining -= len(data)
+        return data
+
+    async def readexactly(self, n):
+        if n > self.remaining:
+            raise EOFError()
+        data = await self.reader.readexactly(n)
+        self.remaining -= n
+        return data
+
+    async def readline(self):
+        data = b''
+        while self.remaining > 0 and not data.endswith(b'\n'):
+            chunk = await self.read(1)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    async def readinto(self, buf):
+        data = await self.read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
+
+class _G:
+    """Request-scoped storage: set any attribute."""
+    pass
+
+
+class HTTPException(Exception):
+    """Raise to end the request with an HTTP error status."""
+    def __init__(self, status_code, reason=None):
+        super().__init__(status_code, reason)
+        self.status_code = status_code
+        self.reason = reason or Response.reason_for(status_code)
+
+    def __repr__(self):  # pragma: no cover
+        return 'HTTPException: %d' % self.status_code
+
+
+def abort(status_code, reason=None):
+    """End the current request with the given HTTP status code."""
+    raise HTTPException(status_code, reason)
+
+
+class Request:
+    """An HTTP request, as handed to route functions and hooks."""
+
+    #: Largest request body accepted, in bytes (larger gets 413).
+    max_content_length = 16 * 1024
+    #: Largest body loaded into :attr:`body`; larger bodies stay on :attr:`stream`.
+    max_body_length = 16 * 1024
+    #: Longest request line or header line accepted, in bytes.
+    max_readline = 2 * 1024
+    #: Most header lines accepted in one request (more gets 431).
+    max_headers = 32
+
+    def __init__(self, app, client_addr, method, url, http_version, headers,
+                 body=None, stream=None, sock=None, url_prefix='', subapp=None,
+                 scheme=None, route=None):
+        self.app = app
+        self.client_addr = client_addr
+        self.method = method
+        self.url = url
+        self.http_version = http_version
+        self.headers = headers
+        self.scheme = scheme or 'http'
+        self.sock = sock
+        self.url_prefix = url_prefix
+        self.subapp = subapp
+        self.route = route
+        self.url_args = None
+        self.after_request_handlers = []
+        self._body = body
+        self._stream = stream
+        self._g = None
+        self._args = None
+        self._cookies = None
+        self._json = None
+        self._form = None
+        self._files = None
+        path, _, qs = url.partition('?')
+        self.path = path
+        self.query_string = qs if _ else None
+        cl = headers.get('Content-Length')
+        self.content_length = int(cl) if cl else 0
+        self.content_type = headers.get('Content-Type')
+
+    @classmethod
+    async def create(cls, app, client_reader, client_writer, client_addr, scheme=None):
+        """Read and parse one request from a connection; return it, or None at EOF.
+
+        Raises :class:`HTTPException` with a 4xx status for a malformed request.
+        """
+        if not isinstance(client_reader, ConnectionReader):
+            client_reader = ConnectionReader(client_reader)
+        head = await client_reader.read_head(cls.max_readline, cls.max_headers)
+        if head is None:
+            return None
+        try:
+            text = head.decode()
+        except ValueError:
+            raise HTTPException(400)
+        lines = text.split('\r\n') if '\r' in text else text.split('\n')
+        max_line = cls.max_readline
+        if len(lines[0]) > max_line:
+            raise HTTPException(414)
+        parts = lines[0].split(' ')
+        if len(parts) != 3 or not parts[2].startswith('HTTP/1.') or len(parts[2]) != 8:
+            raise HTTPException(400)
+        method, url, version = parts
+        if not method or not method.isalpha() or not method.isupper():
+            raise HTTPException(400)
+        if not url.startswith('/'):
+            if url.startswith('http://') or url.startswith('https://'):
+                url = '/' + url.split('/', 3)[3] if url.count('/') >= 3 else '/'
+            elif not (url == '*' and method == 'OPTIONS'):
+                raise HTTPException(400)
+        headers = NoCaseDict()
+        keymap = headers.keymap
+        for line in lines[1:]:
+            if not line:
+                continue
+            if len(line) > max_line:
+                raise HTTPException(431)
+            i = line.find(':')
+            if i <= 0 or line[0] in ' \t' or ' ' in line[:i] or '\t' in line[:i]:
+                raise HTTPException(400)
+            name = line[:i]
+            value = line[i + 1:].strip()
+            low = name.lower()
+            if low in keymap:
+                old = headers[name]
+                if low == 'content-length':
+                    if old != value:
+                        raise HTTPException(400)
+                    continue
+                value = old + ('; ' if low == 'cookie' else ', ') + value
+            headers[name] = value
+        cl = headers.get('Content-Length')
+        te = headers.get('Transfer-Encoding')
+        length = 0
+        if cl is not None:
+            if te is not None or not cl.isdigit():
+                raise HTTPException(400)
+            length = int(cl)
+            if length > cls.max_content_length:
+                raise HTTPException(413)
+        body = b''
+        stream = None
+        if te is not None:
+            if te.lower() != 'chunked':
+                raise HTTPException(501)
+            body = await cls._read_chunked(client_reader)
+            del headers['Transfer-Encoding']
+            headers['Content-Length'] = str(len(body))
+        elif length > cls.max_body_length:
+            stream = BodyStream(client_reader, length)
+        elif length:
+            try:
+                body = await client_reader.readexactly(length)
+            except EOFError:
+                raise HTTPException(400)
+        req = cls(app, client_addr, method, url, version[5:], headers, body=body,
+                  stream=stream, sock=(client_reader, client_writer), scheme=scheme)
+        return req
+
+    @classmethod
+    async def _read_chunked(cls, reader):
+        body = b''
+        try:
+            while True:
+                line = await reader.readline()
+                if len(line) > cls.max_readline:
+                    raise HTTPException(400)
+                size = line.split(b';', 1)[0].strip()
+                if not size or any(chr(c) not in _HEX for c in size):
+                    raise HTTPException(400)
+                size = int(size, 16)
+                if size == 0:
+                    while (await reader.readline()).strip():  # trailers
+                        pass
+                    return body
+                if len(body) + size > cls.max_content_length:
+                    raise HTTPException(413)
+                body += await reader.readexactly(size)
+                if (await reader.readexactly(2)) != b'\r\n':
+                    raise HTTPException(400)
+        except EOFError:
+            raise HTTPException(400)
+
+    @property
+    def body(self):
+        """The request body as bytes (empty when it is larger than max_body_length)."""
+        return self._body or b''
+
+    @property
+    def stream(self):
+        """The request body as an asyncio-style stream."""
+        if self._stream is None:
+            self._stream = AsyncBytesIO(self._body or b'')
+        return self._stream
+
+    @property
+    def g(self):
+        if self._g is None:
+            self._g = _G()
+        return self._g
+
+    @g.setter
+    def g(self, value):
+        self._g = value
+
+    @property
+    def args(self):
+        """Query string arguments, as a :class:`MultiDict`."""
+        if self._args is None:
+            try:
+                self._args = _parse_qs(self.query_string)
+            except ValueError:
+                raise HTTPException(400)
+        return self._args
+
+    @property
+    def cookies(self):
+        """Cookies sent by the client, as a dict."""
+        if self._cookies is None:
+            cookies = {}
+            for item in (self.headers.get('Cookie') or '').split(';'):
+                name, eq, value = item.strip().partition('=')
+                if eq and name:
+                    if len(value) > 1 and value[0] == '"' and value[-1] == '"':
+                        value = value[1:-1]
+                    cookies[name] = value
+            self._cookies = cookies
+        return self._cookies
+
+    @property
+    def json(self):
+        """The body parsed as JSON, or None when the content type is not JSON."""
+        if self._json is None:
+            ct = self.content_type
+            if not ct or ct.split(';', 1)[0].strip().lower() != 'application/json':
+                return None
+            try:
+                self._json = json.loads(self.body.decode())
+            except ValueError:
+                raise HTTPException(400)
+        return self._json
+
+    @property
+    def form(self):
+        """Form fields of an url-encoded body as a :class:`MultiDict`, else None."""
+        if self._form is None:
+            ct = self.content_type
+            if not ct or ct.split(';', 1)[0].strip().lower() != \
+                    'application/x-www-form-urlencoded':
+                return None
+            try:
+                self._form = _parse_qs(self.body.decode())
+            except ValueError:
+                raise HTTPException(400)
+        return self._form
+
+    @property
+    def files(self):
+        """Uploaded files (filled in by the multipart extension), else None."""
+        return self._files
+
+    def after_request(self, f):
+        """Register a hook that runs after this request only; use as a decorator."""
+        self.after_request_handlers.append(f)
+        return f
+
+
+class Response:
+    """An HTTP response."""
+
+    #: Content type used when a response does not set one.
+    default_content_type = 'text/plain'
+    #: ``max_age`` used by :meth:`send_file` when none is given (None: no header).
+    default_send_file_max_age = None
+    #: Size of the buffer used to stream files and large bodies.
+    send_file_buffer_size = 1024
+
+    #: File extension to MIME type, used by :meth:`send_file`.
+    types_map = {
+        'html': 'text/html', 'htm': 'text/html', 'css': 'text/css',
+        'js': 'application/javascript', 'mjs': 'application/javascript',
+        'json': 'application/json', 'map': 'application/json',
+        'webmanifest': 'application/manifest+json', 'xml': 'application/xml',
+        'txt': 'text/plain', 'md': 'text/markdown', 'csv': 'text/csv',
+        'svg': 'image/svg+xml', 'png': 'image/png', 'jpg': 'image/jpeg',
+        'jpeg': 'image/jpeg', 'gif': 'image/gif', 'ico': 'image/x-icon',
+        'webp': 'image/webp', 'avif': 'image/avif', 'bmp': 'image/bmp',
+        'woff': 'font/woff', 'woff2': 'font/woff2', 'ttf': 'font/ttf',
+        'otf': 'font/otf', 'wasm': 'application/wasm', 'pdf': 'application/pdf',
+        'zip': 'application/zip', 'gz': 'application/gzip',
+        'mp3': 'audio/mpeg', 'wav': 'audio/wav', 'ogg': 'audio/ogg',
+        'mp4': 'video/mp4', 'webm': 'video/webm',
+    }
+
+    _reasons = {
+        200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content',
+        206: 'Partial Content', 301: 'Moved Permanently', 302: 'Found',
+        303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect',
+        308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized',
+        403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+        408: 'Request Timeout', 409: 'Conflict', 411: 'Length Required',
+        413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
+        429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
+        500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
+    }
+
+    def __init__(self, body='', status_code=200, headers=None, reason=None):
+        if body is None and status_code == 200:
+            body = ''
+        self.status_code = status_code
+        self.headers = NoCaseDict(headers)
+        self.reason = reason
+        self.is_head = False
+        if isinstance(body, (dict, list)):
+            self.body = json.dumps(body).encode()
+            if 'Content-Type' not in self.headers:
+                self.headers['Content-Type'] = 'application/json'
+        elif isinstance(body, str):
+            self.body = body.encode()
+        elif body is None:
+            self.body = b''
+        else:
+            self.body = body  # bytes, or a generator / file / async iterable
+
+    @classmethod
+    def reason_for(cls, status_code):
+        return cls._reasons.get(status_code, 'OK' if status_code < 400 else 'Error')
+
+    def set_cookie(self, cookie, value, path=None, domain=None, expires=None,
+                   max_age=None, secure=False, http_only=False, partitioned=False,
+                   same_site=None):
+        """Add a ``Set-Cookie`` header to the response."""
+        parts = [cookie + '=' + value]
+        if path:
+            parts.append('Path=' + path)
+        if domain:
+            parts.append('Domain=' + domain)
+        if expires is not None:
+            parts.append('Expires=' + _http_date(expires))
+        if max_age is not None:
+            parts.append('Max-Age=' + str(int(max_age)))
+        if secure:
+            parts.append('Secure')
+        if http_only:
+            parts.append('HttpOnly')
+        if partitioned:
+            parts.append('Partitioned')
+        if same_site:
+            parts.append('SameSite=' + same_site)
+        value = '; '.join(parts)
+        current = self.headers.get('Set-Cookie')
+        if current is None:
+            self.headers['Set-Cookie'] = [value]
+        elif isinstance(current, list):
+            current.append(value)
+        else:
+            self.headers['Set-Cookie'] = [current, value]
+
+    def delete_cookie(self, cookie, **kwargs):
+        """Tell the client to drop a cookie."""
+        kwargs.pop('expires', None)
+        kwargs.pop('max_age', None)
+        self.set_cookie(cookie, '', expires='Thu, 01 Jan 1970 00:00:01 GMT',
+                        max_age=0, **kwargs)
+
+    def complete(self):
+        """Fill in the default headers (length and type) before the response is sent."""
+        body = self.body
+        if isinstance(body, (bytes, bytearray)):
+            if 'Content-Length' not in self.headers:
+                self.headers['Content-Length'] = str(len(body))
+        if 'Content-Type' not in self.headers:
+            ct = self.default_content_type
+            if ct.startswith('text/') and 'charset' not in ct:
+                ct += '; charset=UTF-8'
+            self.headers['Content-Type'] = ct
+
+    def _head(self, keep_alive, http_version, chunked):
+        reason = self.reason or self.reason_for(self.status_code)
+        out = ['HTTP/1.1 %d %s\r\n' % (self.status_code, _clean(reason))]
+        for name, value in self.headers.items():
+            name = _clean(name)
+            if isinstance(value, list):
+                for v in value:
+                    out.append(name + ': ' + _clean(str(v)) + '\r\n')
+            else:
+                out.append(name + ': ' + _clean(str(value)) + '\r\n')
+        if chunked:
+            out.append('Transfer-Encoding: chunked\r\n')
+        if not keep_alive:
+            out.append('Connection: close\r\n')
+        elif http_version == '1.0':
+            out.append('Connection: keep-alive\r\n')
+        out.append('\r\n')
+        return ''.join(out).encode()
+
+    async def write(self, stream, keep_alive=False, http_version='1.1'):
+        """Send the response; return True if the connection can serve another request."""
+        self.complete()
+        body = self.body
+        headers = self.headers
+        if 'Connection' in headers:
+            if headers['Connection'].lower() == 'close':
+                keep_alive = False
+            del headers['Connection']
+        sized = isinstance(body, (bytes, bytearray))
+        no_body = self.is_head or self.status_code in (204, 304) or \
+            100 <= self.status_code < 200
+        chunked = False
+        if not sized and not no_body and 'Content-Length' not in headers:
+            if keep_alive and http_version == '1.1':
+                chunked = True
+            else:
+                keep_alive = False
+        head = self._head(keep_alive, http_version, chunked)
+        try:
+            if no_body:
+                stream.write(head)
+            elif sized:
+                if len(body) <= 1024:
+                    stream.write(head + body)
+                else:
+                    stream.write(head)
+                    stream.write(body)
+            else:
+                stream.write(head)
+                await self._write_iter(stream, chunked)
+                if chunked:
+                    stream.write(b'0\r\n\r\n')
+            await stream.drain()
+        finally:
+            self._close_body()
+        return keep_alive
+
+    async def _write_iter(self, stream, chunked):
+        body = self.body
+        if hasattr(body, 'readinto'):
+            buf = bytearray(self.send_file_buffer_size)
+            mv = memoryview(buf)
+            while True:
+                n = body.readinto(buf)
+                if n is not None and not isinstance(n, int):
+                    n = await n  # an async readinto
+                if not n:
+                    break
+                if chunked:
+                    stream.write(('%x\r\n' % n).encode())
+                stream.write(mv[:n])
+                if chunked:
+                    stream.write(b'\r\n')
+                await stream.drain()
+            return
+        if hasattr(body, 'read'):
+            while True:
+                chunk = body.read(self.send_file_buffer_size)
+                if not isinstance(chunk, (bytes, bytearray, str)):
+                    chunk = await chunk
+                if not chunk:
+                    break
+                await self._write_chunk(stream, chunk, chunked)
+            return
+        if hasattr(body, '__anext__') or hasattr(body, '__aiter__'):
+            it = body.__aiter__() if hasattr(body, '__aiter__') else body
+            while True:
+                try:
+                    chunk = await it.__anext__()
+                except StopAsyncIteration:
+                    break
+                await self._write_chunk(stream, chunk, chunked)
+            return
+        for chunk in body:
+            await self._write_chunk(stream, chunk, chunked)
+
+    @staticmethod
+    async def _write_chunk(stream, chunk, chunked):
+        if isinstance(chunk, str):
+            chunk = chunk.encode()
+        if not chunk:
+            return
+        if chunked:
+            stream.write(('%x\r\n' % len(chunk)).encode() + chunk + b'\r\n')
+        else:
+            stream.write(chunk)
+        await stream.drain()
+
+    def _close_body(self):
+        body = self.body
+        close = getattr(body, 'close', None) if not isinstance(body, (bytes, bytearray)) else None
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                pass
+
+    def body_iter(self):
+        """Return the body as an async iterator of byte chunks (used by adapters)."""
+        return _BodyIter(self)
+
+    @classmethod
+    def redirect(cls, location, status_code=302):
+        """Return a redirect response to ``location``."""
+        if '\r' in location or '\n' in location:
+            raise ValueError('invalid location')
+        return cls(status_code=status_code, headers={'Location': location})
+
+    @classmethod
+    def send_file(cls, filename, status_code=200, content_type=None, stream=None,
+                  max_age=None, compressed=False, file_extension=''):
+        """Return a response that streams a file (or ``stream``) to the client."""
+        if content_type is None:
+            ext = filename.rsplit('.', 1)[-1].lower() if '.' in filename.rsplit('/', 1)[-1] else ''
+            content_type = cls.types_map.get(ext, 'application/octet-stream')
+        headers = {'Content-Type': content_type}
+        if compressed:
+            headers['Content-Encoding'] = compressed if isinstance(compressed, str) else 'gzip'
+        if max_age is None:
+            max_age = cls.default_send_file_max_age
+        if max_age is not None:
+            headers['Cache-Control'] = 'max-age=%d' % max_age
+        if stream is None:
+            path = filename + file_extension
+            import os
+            try:
+                headers['Content-Length'] = str(os.stat(path)[6])
+                stream = open(path, 'rb')
+            except OSError:
+                raise HTTPException(404)
+        return cls(body=stream, status_code=status_code, headers=headers)
+
+
+class _BodyIter:
+    def __init__(self, res):
+        self.res = res
+        self.it = None
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        res = self.res
+        body = res.body
+        if isinstance(body, (bytes, bytearray)):
+            if self.it is None:
+                self.it = True
+                if body:
+                    return bytes(body)
+            raise StopAsyncIteration
+        if self.it is None:
+            if hasattr(body, 'read'):
+                self.it = body
+            elif hasattr(body, '__aiter__'):
+                self.it = body.__aiter__()
+            elif hasattr(body, '__anext__'):
+                self.it = body
+            else:
+                self.it = iter(body)
+        it = self.it
+        if hasattr(it, 'read'):
+            chunk = it.read(res.send_file_buffer_size)
+            if not isinstance(chunk, (bytes, bytearray, str)):
+                chunk = await chunk
+            if not chunk:
+                res._close_body()
+                raise StopAsyncIteration
+        elif hasattr(it, '__anext__'):
+            chunk = await it.__anext__()
+        else:
+            try:
+                chunk = next(it)
+            except StopIteration:
+                raise StopAsyncIteration
+        return chunk.encode() if isinstance(chunk, str) else chunk
+
+
+_WEEKDAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')
+_MONTHS = ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct',
+           'Nov', 'Dec')
+
+
+def _http_date(value):
+    """Format an expiry given as a string, epoch seconds or a datetime."""
+    if isinstance(value, str):
+        return value
+    if hasattr(value, 'strftime'):
+        return value.strftime('%a, %d %b %Y %H:%M:%S GMT')
+    import time
+    t = time.gmtime(int(value))
+    return '%s, %02d %s %04d %02d:%02d:%02d GMT' % (
+        _WEEKDAYS[t[6]], t[2], _MONTHS[t[1] - 1], t[0], t[3], t[4], t[5])
+
+
+def _clean(value):
+    """Keep CR and LF out of a response head."""
+    if '\r' in value or '\n' in value:
+        return value.replace('\r', '').replace('\n', '')
+    return value
+
+
+redirect = Response.redirect
+send_file = Response.send_file
+Response.already_handled = Response()  # returned by handlers that wrote to the socket
+
+
+class URLPattern:
+    """A route's URL pattern, e.g. ``/users/<int:id>``, matched without regex when possible."""
+
+    #: name -> (regex pattern or None, parser)
+    segment_types = {
+        'string': (None, None),
+        'int': (None, None),
+        'path': (None, None),
+    }
+
+    def __init__(self, url_pattern):
+        self.url_pattern = url_pattern
+        self.segments = None   # list of (literal, name, type) for the segment matcher
+        self.regex = None      # compiled regex, for patterns that need one
+        self.names = []
+        self.parsers = []
+        self.compile()
+
+    @classmethod
+    def register_type(cls, type_name, pattern=None, parser=None):
+        """Register a custom segment type ``<type_name:arg>``."""
+        cls.segment_types[type_name] = (pattern, parser)
+
+    def _split(self):
+        """Yield (literal_text or None, arg name, type name, regex) per path segment."""
+        for seg in self.url_pattern.lstrip('/').split('/'):
+            if seg.startswith('<') and seg.endswith('>') and len(seg) > 2:
+                spec = seg[1:-1]
+                if spec.startswith('re:'):
+                    pattern, _, name = spec[3:].rpartition(':')
+                    yield None, name, 're', pattern
+                    continue
+                type_name, _, name = spec.partition(':')
+                if not name:
+                    type_name, name = 'string', type_name
+                if type_name not in self.segment_types:
+                    raise ValueError('bad url type ' + type_name)
+                yield None, name, type_name, self.segment_types[type_name][0]
+            elif '<' in seg:
+                raise ValueError('bad url segment ' + seg)
+            else:
+                yield seg, None, None, None
+
+    def compile(self):
+        segs = list(self._split())
+        self.literal = all(s[0] is not None for s in segs)
+        needs_re = False
+        for i, (lit, name, type_name, regex) in enumerate(segs):
+            if regex is not None or (type_name == 'path' and i != len(segs) - 1):
+                needs_re = True
+        if not needs_re:
+            self.segments = segs
+            return
+        import re
+        out = '^'
+        for lit, name, type_name, regex in segs:
+            if lit is not None:
+                piece = ''
+                for c in lit:
+                    piece += '\\' + c if c in '.^$*+?{}[]\\|()' else c
+                out += '/' + piece
+                continue
+            if regex is None:
+                regex = {'int': '-?[0-9]+', 'path': '.+'}.get(type_name, '[^/]+')
+            out += '/(' + regex + ')'
+            self.names.append(name)
+            self.parsers.append(type_name)
+        self.regex = re.compile(out + '$')
+
+    def _convert(self, type_name, value):
+        """Return the value converted for its type, or None if it does not match."""
+        if type_name == 'string' or type_name == 'path':
+            return urldecode_str(value) if '%' in value else value
+        if type_name == 'int':
+            v = value[1:] if value.startswith('-') else value
+            return int(value) if v.isdigit() else None
+        if type_name == 're':
+            return urldecode_str(value) if '%' in value else value
+        parser = self.segment_types[type_name][1]
+        if '%' in value:
+            value = urldecode_str(value)
+        return parser(value) if parser else value
+
+    def match(self, path):
+        """Return a dict of the URL arguments if ``path`` matches, else None."""
+        if self.regex is not None:
+            m = self.regex.match(path)
+            if m is None:
+                return None
+            args = {}
+            for i, name in enumerate(self.names):
+                value = self._convert(self.parsers[i], m.group(i + 1))
+                if value is None:
+                    return None
+                args[name] = value
+            return args
+        parts = path.lstrip('/').split('/')
+        segs = self.segments
+        if len(parts) < len(segs):
+            return None
+        args = {}
+        for i, (lit, name, type_name, _) in enumerate(segs):
+            if lit is not None:
+                if parts[i] != lit:
+                    return None
+                continue
+            if type_name == 'path':
+                value = '/'.join(parts[i:])
+                if not value:
+                    return None
+                args[name] = self._convert('path', value)
+                return args
+            value = parts[i]
+            if not value:
+                return None
+            value = self._convert(type_name, value)
+            if value is None:
+                return None
+            args[name] = value
+        if len(parts) != len(segs):
+            return None
+        return args
+
+
+class _Route:
+    def __init__(self, methods, pattern, handler, url_prefix='', subapp=None):
+        self.methods = methods
+        self.pattern = pattern
+        self.handler = handler
+        self.url_prefix = url_prefix
+        self.subapp = subapp
+
+
+class Microdot:
+    """An application: routes, hooks and the web server that serves them."""
+
+    #: Most client connections served at once; more get a 503 and are closed.
+    max_connections = 16
+    #: Seconds a client has to send a complete request (head and body).
+    request_timeout = 10
+    #: Seconds an idle keep-alive connection is kept open.
+    keepalive_timeout = 5
+    #: Requests served on one connection before it is closed.
+    max_keepalive_requests = 100
+    #: Pending connections the listening socket queues.
+    backlog = 16
+
+    def __init__(self):
+        self.url_map = []
+        self._literal = {}
+        self._dynamic = []
+        self.before_request_handlers = []
+        self.after_request_handlers = []
+        self.after_error_request_handlers = []
+        self.error_handlers = {}
+        self.local_mounts = {}
+        self.shutdown_requested = False
+        self.options_handler = self.default_options_handler
+        self.debug = False
+        self.ssl = None
+        self.server = None
+        self._conns = {}
+        self._stop = None
+        self._loop = None
+
+    # -- routing -----------------------------------------------------------
+
+    def _add_route(self, methods, url_pattern, handler, url_prefix='', subapp=None):
+        route = _Route(methods, URLPattern(url_pattern), handler, url_prefix, subapp)
+        self.url_map.append(route)
+        if route.pattern.literal:
+            self._literal.setdefault(url_pattern, []).append(route)
+        else:
+            self._dynamic.append(route)
+        return route
+
+    def route(self, url_pattern, methods=None):
+        """Decorator that registers a function for a URL pattern and methods."""
+        def decorated(f):
+            self._add_route(tuple(m.upper() for m in (methods or ['GET'])), url_pattern, f)
+            return f
+        return decorated
+
+    def get(self, url_pattern):
+        return self.route(url_pattern, methods=['GET'])
+
+    def post(self, url_pattern):
+        return self.route(url_pattern, methods=['POST'])
+
+    def put(self, url_pattern):
+        return self.route(url_pattern, methods=['PUT'])
+
+    def patch(self, url_pattern):
+        return self.route(url_pattern, methods=['PATCH'])
+
+    def delete(self, url_pattern):
+        return self.route(url_pattern, methods=['DELETE'])
+
+    def query(self, url_pattern):
+        """Register a handler for the HTTP QUERY method."""
+        return self.route(url_pattern, methods=['QUERY'])
+
+    def before_request(self, f):
+        """Register a hook run before each request; a returned value is the response."""
+        self.before_request_handlers.append(f)
+        return f
+
+    def after_request(self, f):
+        """Register a hook run after each successful request: ``f(request, response)``."""
+        self.after_request_handlers.append(f)
+        return f
+
+    def after_error_request(self, f):
+        """Register a hook run after each error response: ``f(request, response)``."""
+        self.after_error_request_handlers.append(f)
+        return f
+
+    def errorhandler(self, status_code_or_exception_class):
+        """Register a handler for an HTTP status code or an exception class."""
+        def decorated(f):
+            self.error_handlers[status_code_or_exception_class] = f
+            return f
+        return decorated
+
+    def mount(self, subapp, url_prefix='', local=False):
+        """Add the routes of another application under ``url_prefix``.
+
+        With ``local=False`` the sub-application's hooks and error handlers are
+        added to this application; with ``local=True`` they only apply to its routes.
+        """
+        for route in subapp.url_map:
+            owner = route.subapp if route.subapp is not None else subapp
+            self._add_route(route.methods, url_prefix + route.pattern.url_pattern,
+                            route.handler, url_prefix + route.url_prefix, owner)
+        if local:
+            self.local_mounts[id(subapp)] = subapp
+            for key, sub in subapp.local_mounts.items():
+                self.local_mounts[key] = sub
+        else:
+            self.before_request_handlers += subapp.before_request_handlers
+            self.after_request_handlers += subapp.after_request_handlers
+            self.after_error_request_handlers += subapp.after_error_request_handlers
+            for key, handler in subapp.error_handlers.items():
+                self.error_handlers[key] = handler
+            for key, sub in subapp.local_mounts.items():
+                self.local_mounts[key] = sub
+
+    @staticmethod
+    def abort(status_code, reason=None):
+        raise HTTPException(status_code, reason)
+
+    def find_route(self, req):
+        """Return (route, url_args), or raise HTTPException(404/405)."""
+        method = 'GET' if req.method == 'HEAD' else req.method
+        path = req.path
+        allowed = None
+        candidates = self._literal.get(path)
+        if candidates is None and '%' in path:
+            try:
+                candidates = self._literal.get(urldecode_str(path))
+            except ValueError:
+                raise HTTPException(400)
+        if candidates:
+            for route in candidates:
+                if method in route.methods:
+                    return route, {}
+            allowed = []
+            for route in candidates:
+                allowed += route.methods
+        for route in self._dynamic:
+            try:
+                args = route.pattern.match(path)
+            except ValueError:
+                raise HTTPException(400)
+            if args is None:
+                continue
+            if method in route.methods:
+                return route, args
+            if allowed is None:
+                allowed = []
+            allowed += route.methods
+        if allowed is None:
+            raise HTTPException(404)
+        exc = HTTPException(405)
+        exc.allowed = allowed
+        raise exc
+
+    def allowed_methods(self, path):
+        """The methods that some route accepts for ``path``."""
+        allowed = []
+        for route in self._literal.get(path, ()):
+            allowed += route.methods
+        for route in self._dynamic:
+            try:
+                if route.pattern.match(path) is not None:
+                    allowed += route.methods
+            except ValueError:
+                pass
+        return allowed
+
+    def default_options_handler(self, req):
+        """Headers for an automatic OPTIONS response."""
+        allowed = self.allowed_methods(req.path)
+        methods = []
+        for m in allowed + ['OPTIONS'] + (['HEAD'] if 'GET' in allowed else []):
+            if m not in methods:
+                methods.append(m)
+        return {'Allow': ', '.join(methods)}
+
+    # -- request handling --------------------------------------------------
+
+    def _hooks(self, req, name):
+        handlers = getattr(self, name)
+        sub = req.subapp
+        if sub is not None and id(sub) in self.local_mounts and sub is not self:
+            handlers = handlers + getattr(sub, name)
+        return handlers
+
+    def _find_error_handler(self, req, key):
+        apps = [self]
+        sub = req.subapp
+        if sub is not None and id(sub) in self.local_mounts:
+            apps.insert(0, sub)
+        if isinstance(key, int):
+            for app in apps:
+                if key in app.error_handlers:
+                    return app.error_handlers[key]
+            return None
+        queue = [type(key)]
+        while queue:
+            cls = queue.pop(0)
+            for app in apps:
+                if cls in app.error_handlers:
+                    return app.error_handlers[cls]
+            queue += list(getattr(cls, '__bases__', ()))
+        return None
+
+    @staticmethod
+    def make_response(res):
+        """Turn a handler's return value into a :class:`Response`."""
+        if isinstance(res, Response):
+            return res
+        if isinstance(res, int):
+            return Response('', res)
+        if isinstance(res, tuple):
+            body = res[0]
+            if isinstance(body, int) and len(res) == 1:
+                return Response('', body)
+            status = 200
+            headers = None
+            for extra in res[1:]:
+                if isinstance(extra, int):
+                    status = extra
+                elif isinstance(extra, dict):
+                    headers = extra
+            if isinstance(body, Response):
+                body.status_code = status
+                if headers:
+                    body.headers.update(headers)
+                return body
+            return Response(body, status, headers)
+        return Response(res)
+
+    async def dispatch_request(self, req):
+        """Run the hooks and the route for a parsed request; always return a Response."""
+        error = False
+        try:
+            try:
+                route, args = self.find_route(req)
+            except HTTPException as exc:
+                if req.method != 'OPTIONS' or exc.status_code != 405:
+                    raise
+                route = None
+            if route is None:  # automatic OPTIONS
+                res = Response(headers=self.options_handler(req))
+            else:
+                req.url_args = args
+                req.route = route.handler
+                req.url_prefix = route.url_prefix
+                req.subapp = route.subapp
+                res = None
+                for hook in self._hooks(req, 'before_request_handlers'):
+                    res = await _invoke(hook, req)
+                    if res is not None:
+                        break
+                if res is None:
+                    res = await _invoke(route.handler, req, **args)
+                res = self.make_response(res)
+            for hook in self._hooks(req, 'after_request_handlers') + req.after_request_handlers:
+                new = await _invoke(hook, req, res)
+                if new is not None:
+                    res = self.make_response(new)
+        except HTTPException as exc:
+            error = True
+            res = await self._error_response(req, exc.status_code, exc)
+        except Exception as exc:
+            error = True
+            handler = self._find_error_handler(req, exc)
+            res = None
+            if handler is not None:
+                try:
+                    res = self.make_response(await _invoke(handler, req, exc))
+                except Exception as exc2:
+                    exc = exc2
+            if res is None:
+                if self.debug:
+                    _print_exc(exc)
+                res = await self._error_response(req, 500, None)
+        if error:
+            for hook in self._hooks(req, 'after_error_request_handlers'):
+                try:
+                    new = await _invoke(hook, req, res)
+                except Exception as exc:
+                    if self.debug:
+                        _print_exc(exc)
+                    continue
+                if new is not None:
+                    res = self.make_response(new)
+        return res
+
+    async def _error_response(self, req, status, exc):
+        handler = self._find_error_handler(req, status)
+        if handler is not None:
+            try:
+                return self.make_response(await _invoke(handler, req))
+            except Exception as exc2:
+                if self.debug:
+                    _print_exc(exc2)
+                status = 500
+        res = Response(exc.reason if exc is not None else Response.reason_for(status), status)
+        if status == 405 and exc is not None and getattr(exc, 'allowed', None):
+            res.headers['Allow'] = ', '.join(exc.allowed)
+        return res
+
+    async def handle_request(self, reader, writer):
+        """Serve every request of one client connection (the asyncio server callback)."""
+        conns = self._conns
+        try:
+            task = asyncio.current_task()
+        except (AttributeError, RuntimeError):  # pragma: no cover
+            task = None
+        if len(conns) >= self.max_connections:
+            try:
+                writer.write(b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n'
+                             b'Connection: close\r\nRetry-After: 1\r\n\r\n')
+                await writer.drain()
+            except Exception:
+                pass
+            await self._close(writer)
+            return
+        key = task if task is not None else writer
+        conns[key] = ticks_ms() + int(self.request_timeout * 1000)
+        try:
+            addr = writer.get_extra_info('peername')
+        except Exception:  # pragma: no cover
+            addr = None
+        conn = ConnectionReader(reader)
+        served = 0
+        try:
+            while True:
+                try:
+                    req = await Request.create(self, conn, writer, addr,
+                                               scheme='https' if self.ssl else None)
+                except HTTPException as exc:
+                    res = await self._error_response(
+                        Request(self, addr, 'GET', '/', '1.0', NoCaseDict()), exc.status_code, exc)
+                    await res.write(writer, keep_alive=False)
+                    break
+                except EOFError:
+                    break
+                if req is None:
+                    break
+                conns[key] = None  # the handler may take as long as it likes
+                served += 1
+                res = await self.dispatch_request(req)
+                if res is Response.already_handled:
+                    break
+                conn_hdr = req.headers.get('Connection', '').lower()
+                keep = (req.http_version == '1.1' and conn_hdr != 'close') or \
+                    (req.http_version == '1.0' and conn_hdr == 'keep-alive')
+                if served >= self.max_keepalive_requests or self.shutdown_requested:
+                    keep = False
+                if req._stream is not None and isinstance(req._stream, BodyStream) and \
+                        req._stream.remaining:
+                    keep = False  # unread body bytes: the connection cannot be reused
+                if req.method == 'HEAD':
+                    res.is_head = True
+                keep = await res.write(writer, keep_alive=keep, http_version=req.http_version)
+                if self.debug:
+                    print('%s %s %d' % (req.method, req.path, res.status_code))
+                if not keep:
+                    break
+                conns[key] = ticks_ms() + int(self.keepalive_timeout * 1000)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # a client that went away mid-response
+            if self.debug:
+                _print_exc(exc)
+        finally:
+            conns.pop(key, None)
+            await self._close(writer)
+
+    @staticmethod
+    async def _close(writer):
+        try:
+            writer.close()
+            await writer.wait_closed()
+        except Exception:
+            pass
+
+    async def _watchdog(self):
+        """Cancel connections that are past their deadline for sending a request."""
+        period = max(0.05, min(1, self.request_timeout / 4, self.keepalive_timeout / 4))
+        while True:
+            await asyncio.sleep(period)
+            now = ticks_ms()
+            for key, deadline in list(self._conns.items()):
+                if deadline is not None and ticks_diff(now, deadline) > 0:
+                    self._conns.pop(key, None)
+                    if hasattr(key, 'cancel'):
+                        key.cancel()
+
+    # -- server ------------------------------------------------------------
+
+    async def start_server(self, host='0.0.0.0', port=5000, debug=False, ssl=None):
+        """Start the web server as a coroutine; returns after :meth:`shutdown`."""
+        self.debug = debug
+        self.ssl = ssl
+        self.shutdown_requested = False
+        self._stop = asyncio.Event()
+        if not _MICROPYTHON:
+            self._loop = asyncio.get_running_loop()
+
+        async def serve(reader, writer):
+            await self.handle_request(reader, writer)
+
+        if ssl:
+            self.server = await asyncio.start_server(serve, host, port, backlog=self.backlog,
+                                                     ssl=ssl)
+        else:
+            self.server = await asyncio.start_server(serve, host, port, backlog=self.backlog)
+        if debug:
+            print('Starting async server on %s:%d...' % (host, port))
+        watchdog = asyncio.create_task(self._watchdog())
+        try:
+            await self._stop.wait()
+        finally:
+            self.server.close()
+            # idle connections are waiting for a request: end them now
+            for key, deadline in list(self._conns.items()):
+                if deadline is not None and hasattr(key, 'cancel'):
+                    key.cancel()
+            for _ in range(100):
+                if not self._conns:
+                    break
+                await asyncio.sleep(0.05)
+            watchdog.cancel()
+            try:
+                await self.server.wait_closed()
+            except Exception:  # pragma: no cover
+                pass
+            self.server = None
+
+    def run(self, host='0.0.0.0', port=5000, debug=False, ssl=None):
+        """Start the web server and block until :meth:`shutdown` or Ctrl-C."""
+        try:
+            asyncio.run(self.start_server(host=host, port=port, debug=debug, ssl=ssl))
+        except KeyboardInterrupt:
+            pass
+
+    def shutdown(self):
+        """Stop the server once the current requests are complete."""
+        self.shutdown_requested = True
+        stop = self._stop
+        if stop is None:
+            return
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(stop.set)
+        else:
+            stop.set()

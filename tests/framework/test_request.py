@@ -1,0 +1,138 @@
+from microdot import Microdot, Request, MultiDict
+from microdot.test_client import TestClient
+
+
+def make_echo_app():
+    app = Microdot()
+
+    @app.route('/echo', methods=['GET', 'POST', 'PUT'])
+    async def echo(req):
+        return {
+            'method': req.method, 'path': req.path, 'url': req.url,
+            'query_string': req.query_string, 'args': req.args.getlist('a'),
+            'content_type': req.content_type, 'content_length': req.content_length,
+            'body': req.body.decode(), 'json': req.json,
+            'form': None if req.form is None else dict(req.form.items()),
+            'cookies': req.cookies, 'host': req.headers.get('host'),
+            'client': list(req.client_addr), 'scheme': req.scheme,
+            'files': req.files, 'app': req.app is app,
+        }
+    return app
+
+
+async def test_request_attributes():
+    client = TestClient(make_echo_app())
+    res = await client.get('/echo?a=1&a=two&b=x%20y', headers={'Cookie': 'k=v; s="q"'})
+    j = res.json
+    assert res.status_code == 200
+    assert j['method'] == 'GET' and j['path'] == '/echo'
+    assert j['url'] == '/echo?a=1&a=two&b=x%20y'
+    assert j['query_string'] == 'a=1&a=two&b=x%20y'
+    assert j['args'] == ['1', 'two']
+    assert j['cookies'] == {'k': 'v', 's': 'q'}
+    assert j['host'] == 'localhost'
+    assert j['client'][0] == '127.0.0.1'
+    assert j['scheme'] == 'http'
+    assert j['content_length'] == 0 and j['body'] == ''
+    assert j['json'] is None and j['form'] is None and j['files'] is None
+    assert j['app'] is True
+
+
+async def test_json_and_form_bodies():
+    client = TestClient(make_echo_app())
+    j = (await client.post('/echo', body={'x': [1, 2]})).json
+    assert j['json'] == {'x': [1, 2]}
+    assert j['content_type'] == 'application/json'
+    j = (await client.post('/echo', body='name=Ann+Lee&age=3',
+                           headers={'Content-Type': 'application/x-www-form-urlencoded'})).json
+    assert j['form'] == {'name': 'Ann Lee', 'age': '3'}
+    res = await client.post('/echo', body='{bad json', headers={'Content-Type': 'application/json'})
+    assert res.status_code == 400
+    res = await client.post('/echo', body='a=%zz', headers={
+        'Content-Type': 'application/x-www-form-urlencoded'})
+    assert res.status_code == 400
+
+
+async def test_bad_query_string_is_400():
+    assert (await TestClient(make_echo_app()).get('/echo?a=%G1')).status_code == 400
+
+
+async def test_g_and_request_after_request():
+    app = Microdot()
+
+    @app.before_request
+    async def before(req):
+        req.g.user = 'ann'
+
+    @app.get('/')
+    async def index(req):
+        @req.after_request
+        def add(req, res):
+            res.headers['X-User'] = req.g.user
+            return res
+        return 'hi ' + req.g.user
+
+    res = await TestClient(app).get('/')
+    assert res.text == 'hi ann' and res.headers['X-User'] == 'ann'
+
+
+async def test_large_body_stays_on_stream():
+    app = Microdot()
+    saved = Request.max_body_length
+    Request.max_body_length = 100
+
+    @app.post('/up')
+    async def up(req):
+        total = 0
+        while True:
+            chunk = await req.stream.read(37)
+            if not chunk:
+                break
+            total += len(chunk)
+        return {'body': len(req.body), 'streamed': total}
+
+    try:
+        res = await TestClient(app).post('/up', body=b'x' * 1000)
+        assert res.json == {'body': 0, 'streamed': 1000}
+        res = await TestClient(app).post('/up', body=b'y' * 50)
+        assert res.json == {'body': 50, 'streamed': 50}
+    finally:
+        Request.max_body_length = saved
+
+
+async def test_content_length_limit_gives_413():
+    app = Microdot()
+
+    @app.post('/')
+    async def index(req):
+        return 'ok'
+
+    saved = Request.max_content_length
+    Request.max_content_length = 10
+    try:
+        assert (await TestClient(app).post('/', body=b'x' * 11)).status_code == 413
+        assert (await TestClient(app).post('/', body=b'x' * 10)).status_code == 200
+    finally:
+        Request.max_content_length = saved
+
+
+async def test_chunked_request_body_is_decoded():
+    app = Microdot()
+
+    @app.post('/')
+    async def index(req):
+        return req.body
+
+    client = TestClient(app)
+    raw = (b'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n'
+           b'5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n')
+    to_server, from_server, task = client.open(raw)
+    to_server.feed_eof()
+    await task
+    out = await from_server.read()
+    assert out.startswith(b'HTTP/1.1 200 ')
+    assert out.endswith(b'\r\n\r\nhello world')
+
+
+def test_multidict_is_exported_for_args():
+    assert issubclass(MultiDict, dict)
