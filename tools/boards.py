@@ -408,6 +408,54 @@ def resolve_extensions(
     return sorted(n for n in wanted if n != CORE and not fragments[n].is_bundle)
 
 
+def audit(root: Union[str, Path, None] = None) -> List[str]:
+    """Problems between the fragments and the modules on disk, one sentence each.
+
+    Every ``src/microdot/*.py`` must be frozen by exactly one fragment or be listed in
+    :data:`NEVER_FROZEN`; every file a fragment names must exist; the ``full`` bundle must
+    cover every extension; nothing in :data:`NEVER_FROZEN` may be frozen.
+    """
+    base = _root(root)
+    problems: List[str] = []
+    try:
+        fragments = load_fragments(base)
+    except BoardError as exc:
+        return [str(exc)]
+    owner: Dict[str, str] = {}
+    for frag in fragments.values():
+        for source, target in frag.files:
+            if not source.is_file():
+                problems.append(
+                    "Fragment '%s' lists '%s', which is not on disk." % (frag.name, _rel(source))
+                )
+            if target in owner and owner[target] != frag.name:
+                problems.append(
+                    "'%s' is frozen by both '%s' and '%s'." % (target, owner[target], frag.name)
+                )
+            owner.setdefault(target, frag.name)
+            if target.startswith("microdot/") and target.split("/", 1)[1] in NEVER_FROZEN:
+                problems.append(
+                    "Fragment '%s' freezes '%s', which only runs on CPython." % (frag.name, target)
+                )
+    pkg = base / "src" / "microdot"
+    if pkg.is_dir():
+        for path in sorted(pkg.glob("*.py")):
+            target = "microdot/" + path.name
+            if path.name not in NEVER_FROZEN and target not in owner:
+                problems.append(
+                    "'src/microdot/%s' is in no manifest fragment; add it to one in manifests/ "
+                    "(or to NEVER_FROZEN in tools/boards.py if it cannot run on MicroPython)."
+                    % path.name
+                )
+    if "full" in fragments:
+        extensions = [n for n, f in fragments.items() if n != CORE and not f.is_bundle]
+        covered = _closure(["full"], fragments)
+        for name in extensions:
+            if name not in covered:
+                problems.append("The 'full' bundle does not require extension '%s'." % name)
+    return problems
+
+
 # --------------------------------------------------------------------------------------------
 # What gets frozen
 
@@ -500,7 +548,12 @@ def frozen_sources(
         frag = fragments[name]
         for source, target in frag.files:
             if not source.is_file():
-                hint = " Run `make setup` to fetch it." if ".cache" in source.parts else ""
+                if ".cache" in source.parts:
+                    hint = " Run `make setup` to fetch it."
+                elif name == CORE:
+                    hint = " The framework is incomplete; restore it."
+                else:
+                    hint = " Add it, or leave '%s' out of EXTENSIONS." % name
                 raise BoardError(
                     "Fragment '%s' freezes '%s', which does not exist.%s"
                     % (name, _rel(source), hint)
