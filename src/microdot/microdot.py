@@ -1431,6 +1431,7 @@ class Microdot:
                 writer.write(b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n'
                              b'Connection: close\r\nRetry-After: 1\r\n\r\n')
                 await writer.drain()
+                await self._linger(reader)
             except Exception:
                 pass
             await self._close(writer)
@@ -1452,6 +1453,7 @@ class Microdot:
                     res = await self._error_response(
                         Request(self, addr, 'GET', '/', '1.0', NoCaseDict()), exc.status_code, exc)
                     await res.write(writer, keep_alive=False)
+                    await self._linger(reader)
                     break
                 except EOFError:
                     break
@@ -1486,6 +1488,20 @@ class Microdot:
         finally:
             conns.pop(key, None)
             await self._close(writer)
+
+    @staticmethod
+    async def _linger(reader):
+        """Briefly read and drop what the client still sends before an early close.
+
+        Closing a socket with unread input makes the kernel reset the connection,
+        and the client may then lose the error response it was sent.
+        """
+        try:
+            for _ in range(16):
+                if not await asyncio.wait_for(reader.read(1024), 0.1):
+                    break
+        except Exception:
+            pass
 
     @staticmethod
     async def _close(writer):

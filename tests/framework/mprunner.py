@@ -36,6 +36,9 @@ def _tests(module):
                     yield name + '.' + meth, getattr(obj(), meth)
 
 
+import support  # noqa: E402
+
+
 def main(argv):
     files = argv or sorted(f for f in os.listdir(HERE) if f.startswith('test_') and f.endswith('.py'))
     passed = failed = skipped = 0
@@ -52,7 +55,7 @@ def main(argv):
             continue
         for name, fn in _tests(module):
             label = '%s::%s' % (fname, name)
-            reason = getattr(fn, 'skip_reason', None)
+            reason = support.SKIPPED.get(id(fn)) or getattr(fn, 'skip_reason', None)
             if reason:
                 skipped += 1
                 continue
