@@ -568,9 +568,10 @@ def frozen_sources(
             seen[target] = name
             out.append((source, target))
     if app is not None:
+        kit = list(seen)
         for source, target in app_sources(app, freeze_main):
             top = target.split("/")[0]
-            clash = [t for t in seen if t.split("/")[0] == top]
+            clash = [t for t in kit if t.split("/")[0] == top]
             if clash:
                 raise BoardError(
                     "APP module '%s' clashes with the kit's '%s'; rename it in your app."

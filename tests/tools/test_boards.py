@@ -1,0 +1,351 @@
+"""Boards, extension selection, frozen_sources and write_manifest (tools/boards.py)."""
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.tools.kit_tree import make_tree
+from tools import boards as B
+
+REQUIRED = [
+    "ESP32_GENERIC",
+    "ESP32_GENERIC_C3",
+    "ESP32_GENERIC_C6",
+    "ESP32_GENERIC_S3",
+    "RPI_PICO2_W",
+    "RPI_PICO_W",
+    "UNIX",
+]
+MICROPY_DIR = os.environ.get("MICROPY_DIR")
+needs_checkout = pytest.mark.skipif(
+    not MICROPY_DIR, reason="set MICROPY_DIR to a MicroPython v1.28.0 checkout to run this"
+)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    return make_tree(tmp_path)
+
+
+# -- boards ----------------------------------------------------------------------------------
+
+
+def test_every_required_board_loads():
+    assert B.board_names() == REQUIRED
+    for name in REQUIRED:
+        b = B.load_board(name)
+        assert b.name == name
+        assert b.path == B.BOARDS_DIR / name
+        assert b.manifest.is_file()
+        assert b.port in B.PORTS
+        assert set(b.extensions) <= set(B.known_extensions())
+
+
+def test_board_fields_follow_the_port():
+    for b in B.load_boards():
+        if b.port == "esp32":
+            assert b.chip and b.flash_offset and b.firmware == "firmware.bin"
+            assert b.build_output == "build-%s/firmware.bin" % b.board
+            assert b.board == b.name
+        elif b.port == "rp2":
+            assert b.chip is None and b.flash_offset is None and b.firmware == "firmware.uf2"
+            assert b.build_output == "build-%s/firmware.uf2" % b.board
+        else:
+            assert (b.board, b.variant, b.app_partition_size, b.mpy_cross_args) == (None, "standard", None, ["-march=x64"])
+            assert b.build_output == "build-standard/micropython"
+
+
+def test_unknown_board_lists_known_ones():
+    with pytest.raises(B.BoardError) as exc:
+        B.load_board("ESP8266_GENERIC")
+    assert str(exc.value) == "Unknown board 'ESP8266_GENERIC'. Known boards: %s." % ", ".join(REQUIRED)
+
+
+def test_broken_board_json_is_one_clear_error(tree):
+    path = tree / "boards" / "ESP32_GENERIC" / "board.json"
+    data = json.loads(path.read_text())
+    data["name"] = "OTHER"
+    path.write_text(json.dumps(data))
+    with pytest.raises(B.BoardError, match="must match its folder 'ESP32_GENERIC'"):
+        B.load_board("ESP32_GENERIC", tree)
+    del data["chip"]
+    data["name"] = "ESP32_GENERIC"
+    path.write_text(json.dumps(data))
+    with pytest.raises(B.BoardError, match="lacks the field.*chip"):
+        B.load_board("ESP32_GENERIC", tree)
+    path.write_text("{not json")
+    with pytest.raises(B.BoardError, match="Cannot read"):
+        B.load_board("ESP32_GENERIC", tree)
+
+
+def test_boards_cli_prints_a_table(capsys):
+    assert B.main([]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == ["BOARD", "PORT", "CHIP", "DEFAULT", "EXTENSIONS"]
+    for b in B.load_boards():
+        row = next(l for l in lines if l.split()[:1] == [b.name])
+        assert b.port in row.split() and b.mcu.split()[0] in row
+        assert row.endswith(" ".join(b.extensions))
+    assert "Extensions: " + ", ".join(B.known_extensions()) in out
+
+
+def test_boards_cli_json(capsys):
+    assert B.main(["--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in data] == REQUIRED
+    assert data[0] == json.loads((B.BOARDS_DIR / data[0]["name"] / "board.json").read_text())
+
+
+# -- values checked against upstream MicroPython -----------------------------------------------
+
+
+def _cmake_set(text, name):
+    m = re.search(r"set\(%s\s+([^)]*)\)" % name, text)
+    return m.group(1).strip().strip('"') if m else None
+
+
+def _esp32_partition_table(mpy, board):
+    port = mpy / "ports" / "esp32"
+    cmake = (port / "boards" / board / "mpconfigboard.cmake").read_text()
+    defaults = re.search(r"set\(SDKCONFIG_DEFAULTS(.*?)\)", cmake, re.S).group(1).split()
+    table = None
+    for d in defaults:
+        for line in (port / d).read_text().splitlines():
+            if line.startswith("CONFIG_PARTITION_TABLE_CUSTOM_FILENAME="):
+                table = line.split("=", 1)[1].strip('"')
+    return port / table
+
+
+@needs_checkout
+def test_board_json_matches_upstream():
+    mpy = Path(MICROPY_DIR)
+    common = (mpy / "ports/esp32/esp32_common.cmake").read_text()
+    assert "set(MICROPY_CROSS_FLAGS -march=xtensawin)" in common
+    assert "set(MICROPY_CROSS_FLAGS -march=rv32imc)" in common
+    rp2_cmake = (mpy / "ports/rp2/CMakeLists.txt").read_text()
+    rp2_flags = dict(
+        re.findall(r'PICO_PLATFORM\}\s+STREQUAL\s+"([^"]+)"\)\s+set\(MICROPY_CROSS_FLAGS "([^"]+)"\)', rp2_cmake)
+    )
+    # pico-sdk's boards/include/boards/pico_w.h and pico2_w.h (the SDK is not in the checkout).
+    flash = {"RPI_PICO_W": 2 * 1024 * 1024, "RPI_PICO2_W": 4 * 1024 * 1024}
+    for b in B.load_boards():
+        if b.port == "unix":
+            assert (mpy / "ports/unix/variants" / b.variant / "manifest.py").is_file()
+            continue
+        upstream = b.board_dir(mpy)
+        meta = json.loads((upstream / "board.json").read_text())
+        if b.port == "esp32":
+            assert meta["mcu"] == b.chip
+            assert int(meta["deploy_options"]["flash_offset"], 16) == int(b.flash_offset, 16)
+            target = _cmake_set((upstream / "mpconfigboard.cmake").read_text(), "IDF_TARGET") or "esp32"
+            assert target == b.chip
+            arch = "-march=rv32imc" if target in ("esp32c3", "esp32c6") else "-march=xtensawin"
+            assert b.mpy_cross_args == [arch]
+            rows = [
+                l.split(",")
+                for l in _esp32_partition_table(mpy, b.board).read_text().splitlines()
+                if l.strip() and not l.startswith("#")
+            ]
+            factory = [r for r in rows if r[1].strip() == "app"]
+            assert len(factory) == 1
+            assert b.app_partition_size == int(factory[0][4].strip(), 16)
+        else:
+            assert meta["mcu"] == b.mcu.lower()
+            variant = upstream / "mpconfigvariant.cmake"
+            platform = _cmake_set(variant.read_text(), "PICO_PLATFORM") if variant.is_file() else "rp2040"
+            platform = {"rp2350": "rp2350-arm-s"}.get(platform, platform)
+            assert b.mpy_cross_args == rp2_flags[platform].split()
+            header = (upstream / "mpconfigboard.h").read_text()
+            storage = re.search(r"MICROPY_HW_FLASH_STORAGE_BYTES\s+\((.*)\)\s*$", header, re.M).group(1)
+            storage = storage.replace("PICO_FLASH_SIZE_BYTES", str(flash[b.name]))
+            assert b.app_partition_size == flash[b.name] - eval(storage, {})
+
+
+# -- extension selection ---------------------------------------------------------------------
+
+
+def test_known_extensions_and_bundles():
+    assert B.known_extensions() == [
+        "auth", "cors", "csrf", "login", "multipart", "pubsub", "session", "sse", "static",
+        "test_client", "utemplate", "websocket", "wifi",
+    ]
+    assert B.bundle_names() == ["full", "minimal"]
+
+
+@pytest.mark.parametrize(
+    "requested, expected",
+    [
+        (None, ["cors", "session", "sse", "websocket", "wifi"]),
+        ("websocket sse", ["sse", "websocket"]),
+        ("websocket,sse", ["sse", "websocket"]),
+        (" sse ,  websocket\tcors ", ["cors", "sse", "websocket"]),
+        (["sse", "websocket"], ["sse", "websocket"]),
+        ("", []),
+        ("none", []),
+        ([], []),
+        ("core", []),
+        ("login", ["login", "session"]),
+        ("minimal", ["wifi"]),
+        ("sse sse", ["sse"]),
+    ],
+)
+def test_resolve_extensions(requested, expected):
+    assert B.resolve_extensions(B.load_board("ESP32_GENERIC"), requested) == expected
+
+
+def test_full_bundle_is_every_extension():
+    assert B.resolve_extensions("UNIX", "full") == B.known_extensions()
+    assert B.resolve_extensions("UNIX", None) == B.known_extensions()
+
+
+def test_unknown_extension_fails_with_the_valid_names():
+    with pytest.raises(B.BoardError) as exc:
+        B.resolve_extensions("RPI_PICO_W", "websocket jinja")
+    assert str(exc.value) == (
+        "Unknown extension 'jinja'. Valid extensions: %s. Bundles: full, minimal."
+        % ", ".join(B.known_extensions())
+    )
+
+
+def test_unknown_default_in_board_json_names_the_file(tree):
+    path = tree / "boards" / "RPI_PICO_W" / "board.json"
+    data = json.loads(path.read_text())
+    data["extensions"] = ["websockets"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(B.BoardError, match=r"Unknown extension 'websockets'.*board 'RPI_PICO_W' \(board.json\)"):
+        B.resolve_extensions(B.load_board("RPI_PICO_W", tree))
+
+
+def test_dependencies_come_from_the_fragments(tree):
+    # Make csrf depend on cors in the fake tree: the selection follows the manifests.
+    frag = tree / "manifests" / "csrf" / "manifest.py"
+    frag.write_text(frag.read_text() + 'require("cors", library="microdot")\n')
+    assert B.resolve_extensions("ESP32_GENERIC", "csrf", tree) == ["cors", "csrf"]
+    assert B.resolve_extensions("ESP32_GENERIC", "csrf", None) == ["csrf"]
+
+
+# -- frozen_sources --------------------------------------------------------------------------
+
+
+def test_frozen_sources_lists_core_then_extensions(tree):
+    src = tree / "src"
+    got = B.frozen_sources("ESP32_GENERIC", "login wifi", root=tree)
+    assert got == [
+        (src / "microdot/__init__.py", "microdot/__init__.py"),
+        (src / "microdot/microdot.py", "microdot/microdot.py"),
+        (src / "microdot/helpers.py", "microdot/helpers.py"),
+        (src / "microdot/login.py", "microdot/login.py"),
+        (src / "microdot/session.py", "microdot/session.py"),
+        (src / "kitnet.py", "kitnet.py"),
+    ]
+
+
+def test_frozen_sources_utemplate_includes_the_package(tree):
+    got = [t for _, t in B.frozen_sources("UNIX", "utemplate", root=tree)]
+    assert got[3:] == [
+        "microdot/utemplate.py",
+        "utemplate/__init__.py",
+        "utemplate/compiled.py",
+        "utemplate/recompile.py",
+        "utemplate/source.py",
+    ]
+
+
+def test_missing_module_is_a_clear_error(tree):
+    (tree / "src" / "microdot" / "sse.py").unlink()
+    with pytest.raises(B.BoardError) as exc:
+        B.frozen_sources("ESP32_GENERIC", "sse", root=tree)
+    assert "Fragment 'sse' freezes" in str(exc.value) and "sse.py', which does not exist." in str(exc.value)
+    assert "leave 'sse' out of EXTENSIONS" in str(exc.value)
+    assert B.frozen_sources("ESP32_GENERIC", "websocket", root=tree)  # others still fine
+
+
+def test_missing_vendored_utemplate_says_run_setup(tree):
+    (tree / ".cache" / "vendor" / "utemplate" / "source.py").unlink()
+    with pytest.raises(B.BoardError, match=r"utemplate/source.py', which does not exist. Run `make setup`"):
+        B.frozen_sources("UNIX", "utemplate", root=tree)
+
+
+def _app(tmp_path, files):
+    app = tmp_path / "myapp"
+    for name, text in files.items():
+        (app / name).parent.mkdir(parents=True, exist_ok=True)
+        (app / name).write_text(text)
+    return app
+
+
+def test_app_modules_are_frozen_but_main_only_on_request(tree, tmp_path):
+    app = _app(
+        tmp_path,
+        {"main.py": "import views\n", "views.py": "X = 1\n", "lib/__init__.py": "", "lib/db.py": "Y = 2\n",
+         "static/index.html": "<p>hi</p>", "notes.txt": "x"},
+    )
+    got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)]
+    assert got[3:] == ["lib/__init__.py", "lib/db.py", "views.py"]
+    got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, freeze_main=True, root=tree)]
+    assert got[3:] == ["lib/__init__.py", "lib/db.py", "main.py", "views.py"]
+
+
+def test_app_with_only_main_needs_freeze_main(tree, tmp_path):
+    app = _app(tmp_path, {"main.py": "print(1)\n"})
+    with pytest.raises(B.BoardError, match="pass FREEZE_MAIN=1"):
+        B.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)
+    got = B.frozen_sources("ESP32_GENERIC", "none", app=app, freeze_main=True, root=tree)
+    assert got[-1] == (app / "main.py", "main.py")
+
+
+def test_app_package_and_clash(tree, tmp_path):
+    app = _app(tmp_path, {"__init__.py": "", "routes.py": "R = 1\n"})
+    got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)]
+    assert got[3:] == ["myapp/__init__.py", "myapp/routes.py"]
+    clash = _app(tmp_path / "other", {"kitnet.py": "X = 1\n"})
+    with pytest.raises(B.BoardError, match="APP module 'kitnet.py' clashes with the kit's 'kitnet.py'"):
+        B.frozen_sources("ESP32_GENERIC", "wifi", app=clash, root=tree)
+    with pytest.raises(B.BoardError, match="does not exist"):
+        B.frozen_sources("ESP32_GENERIC", "none", app=tmp_path / "nope", root=tree)
+
+
+# -- write_manifest ----------------------------------------------------------------------------
+
+
+def test_write_manifest_uses_relative_paths(tree, tmp_path):
+    app = _app(tmp_path, {"main.py": "", "views.py": ""})
+    dest = tree / "firmware" / "ESP32_GENERIC" / ".build" / "manifest.py"
+    out = B.write_manifest("ESP32_GENERIC", "sse login", dest, app=app, freeze_main=True, root=tree)
+    assert out == dest
+    text = dest.read_text()
+    assert 'include("../../../boards/ESP32_GENERIC/manifest.py", extensions=("login", "session", "sse",))' in text
+    assert 'module("main.py", base_path="../../../../myapp")' in text
+    assert 'module("views.py", base_path="../../../../myapp")' in text
+    for path in re.findall(r'"([^"]*/[^"]*)"', text):
+        assert not path.startswith("/"), path
+    assert os.listdir(str(dest.parent)) == ["manifest.py"]  # no temp file left behind
+
+
+def test_write_manifest_leaves_nothing_on_bad_input(tree):
+    dest = tree / "firmware" / "X" / "manifest.py"
+    with pytest.raises(B.BoardError):
+        B.write_manifest("ESP32_GENERIC", "bogus", dest, root=tree)
+    (tree / "src" / "microdot" / "cors.py").unlink()
+    with pytest.raises(B.BoardError):
+        B.write_manifest("ESP32_GENERIC", None, dest, root=tree)
+    assert not dest.parent.exists()
+    dest.parent.mkdir(parents=True)
+    dest.write_text("old\n")
+    with pytest.raises(B.BoardError):
+        B.write_manifest("ESP32_GENERIC", "cors", dest, root=tree)
+    assert dest.read_text() == "old\n"
+
+
+def test_manifest_vars_point_into_the_checkout(tmp_path):
+    v = B.manifest_vars("RPI_PICO2_W", tmp_path)
+    assert v == {
+        "MPY_DIR": str(tmp_path),
+        "MPY_LIB_DIR": str(tmp_path / "lib" / "micropython-lib"),
+        "PORT_DIR": str(tmp_path / "ports" / "rp2"),
+        "BOARD_DIR": str(tmp_path / "ports" / "rp2" / "boards" / "RPI_PICO2_W"),
+    }
+    assert B.manifest_vars("UNIX", tmp_path)["BOARD_DIR"] == str(tmp_path / "ports/unix/variants/standard")
