@@ -1,0 +1,196 @@
+"""kitnet - join the Wi-Fi network stored on the board.
+
+``make wifi SSID=... PASSWORD=...`` writes ``/wifi.json`` to the board's filesystem (never into
+the firmware) and adds ``import kitnet; kitnet.connect()`` to ``/boot.py``. At boot
+:func:`connect` reads the file, joins the network with retries and exponential back-off, prints
+the address and keeps it for the app::
+
+    import kitnet
+    print(kitnet.ip())        # '192.168.1.23', or None when not connected
+    kitnet.connect()          # (re)connect by hand; returns the address or None
+
+``/wifi.json`` holds ``{"ssid": ..., "password": ...}`` and optionally ``"hostname"``,
+``"attempts"`` and ``"timeout"`` (seconds per attempt).
+
+``network`` is imported only inside :func:`connect`, so this module imports anywhere. Where
+there is no ``network`` module (the unix port, CPython) the host is already online and
+:func:`connect` returns ``"127.0.0.1"``.
+"""
+import time
+
+CONFIG = "/wifi.json"
+ATTEMPTS = 4  # connection attempts before giving up
+TIMEOUT = 10  # seconds to wait for an address, per attempt
+BACKOFF = 1  # seconds before the 2nd attempt; doubles before each later one
+BACKOFF_MAX = 16
+POLL = 0.25  # seconds between status checks while waiting
+
+_sleep = time.sleep  # replaced by tests
+_print = print
+_wlan = None
+_ip = None
+
+
+def delays(attempts=ATTEMPTS, first=BACKOFF, cap=BACKOFF_MAX):
+    """The pauses before attempts 2, 3, ...: first, 2*first, 4*first, ... never above cap."""
+    out = []
+    pause = first
+    for _ in range(attempts - 1):
+        out.append(pause if pause < cap else cap)
+        pause = pause * 2
+    return out
+
+
+def load(path=CONFIG):
+    """The settings stored in ``path`` as a dict, or None when there is no such file.
+
+    Raises ValueError when the file is not a JSON object with a non-empty "ssid".
+    """
+    import json
+
+    try:
+        f = open(path)
+    except OSError:
+        return None
+    try:
+        data = json.load(f)
+    except ValueError:
+        raise ValueError(path + " is not valid JSON")
+    finally:
+        f.close()
+    if not isinstance(data, dict) or not isinstance(data.get("ssid"), str) or not data["ssid"]:
+        raise ValueError("no ssid in " + path)
+    if not isinstance(data.get("password", ""), str):
+        raise ValueError("bad password in " + path)
+    return data
+
+
+def _status(network, wlan):
+    """(name, over): a short name for the interface's status and whether this attempt failed."""
+    try:
+        code = wlan.status()
+    except OSError:
+        return "unknown", False
+    for name, over in (
+        ("WRONG_PASSWORD", True),
+        ("NO_AP_FOUND", True),
+        ("CONNECT_FAIL", True),
+        ("ASSOC_FAIL", True),
+        ("HANDSHAKE_TIMEOUT", True),
+        ("BEACON_TIMEOUT", True),
+        ("CONNECTING", False),
+        ("GOT_IP", False),
+        ("IDLE", False),
+    ):
+        if getattr(network, "STAT_" + name, None) == code:
+            return name.lower().replace("_", " "), over
+    return "status %s" % (code,), False
+
+
+def _address(wlan):
+    if hasattr(wlan, "ipconfig"):
+        return wlan.ipconfig("addr4")[0]
+    return wlan.ifconfig()[0]
+
+
+def _wait(network, wlan, timeout):
+    """Poll until connected (None) or failed / timed out (the reason)."""
+    waited = 0
+    while True:
+        if wlan.isconnected():
+            return None
+        reason, over = _status(network, wlan)
+        if over:
+            return reason
+        if waited >= timeout:
+            return "no address after %s s" % timeout
+        _sleep(POLL)
+        waited += POLL
+
+
+def connect(ssid=None, password=None, attempts=None, timeout=None, path=CONFIG, hostname=None):
+    """Join the Wi-Fi network; return the board's IP address, or None if it did not work.
+
+    Without ``ssid`` the settings come from ``path`` (``/wifi.json``). Every attempt waits up
+    to ``timeout`` seconds; the pauses between attempts follow :func:`delays`. A wrong
+    password ends the retries at once (retrying cannot fix it).
+    """
+    global _wlan, _ip
+    try:
+        import network
+    except ImportError:
+        _ip = "127.0.0.1"
+        _print("kitnet: no network module on this port; the host network is up, IP " + _ip)
+        return _ip
+    if ssid is None:
+        try:
+            conf = load(path)
+        except ValueError as exc:
+            _print("kitnet: %s; run `make wifi SSID=... PASSWORD=...` again" % exc)
+            return None
+        if conf is None:
+            _print("kitnet: no %s; store one with `make wifi SSID=... PASSWORD=...`" % path)
+            return None
+        ssid = conf["ssid"]
+        password = conf.get("password", "")
+        hostname = hostname or conf.get("hostname")
+        attempts = attempts or conf.get("attempts")
+        timeout = timeout or conf.get("timeout")
+    attempts = attempts or ATTEMPTS
+    timeout = timeout or TIMEOUT
+    if hostname and hasattr(network, "hostname"):
+        network.hostname(hostname)
+    wlan = network.WLAN(getattr(network, "STA_IF", 0))
+    _wlan = wlan
+    wlan.active(True)
+    if wlan.isconnected():
+        wlan.disconnect()
+    pauses = delays(attempts)
+    for attempt in range(attempts):
+        if attempt:
+            _print("kitnet: retrying in %s s" % pauses[attempt - 1])
+            _sleep(pauses[attempt - 1])
+        _print("kitnet: joining '%s' (attempt %d of %d)" % (ssid, attempt + 1, attempts))
+        try:
+            wlan.connect(ssid, password or "")
+        except OSError as exc:
+            _print("kitnet: connect failed: %s" % (exc,))
+            continue
+        reason = _wait(network, wlan, timeout)
+        if reason is None:
+            _ip = _address(wlan)
+            _print("kitnet: connected to '%s', IP %s" % (ssid, _ip))
+            return _ip
+        _print("kitnet: no connection (%s)" % reason)
+        try:
+            wlan.disconnect()
+        except OSError:
+            pass
+        if reason == "wrong password":
+            break  # retrying cannot fix it
+    _ip = None
+    _print("kitnet: could not join '%s'; check SSID=/PASSWORD= and run `make wifi` again" % ssid)
+    return None
+
+
+def ip():
+    """The board's current IP address, or None when it is not connected."""
+    global _ip
+    if _wlan is not None:
+        if not _wlan.isconnected():
+            return None
+        _ip = _address(_wlan)
+    return _ip
+
+
+def disconnect():
+    """Leave the network and switch the station interface off."""
+    global _wlan, _ip
+    if _wlan is not None:
+        try:
+            _wlan.disconnect()
+        except OSError:
+            pass
+        _wlan.active(False)
+    _wlan = None
+    _ip = None

@@ -1,0 +1,805 @@
+"""Build MicroPython firmware with the Microdot kit frozen in: ``make BOARD=X firmware``.
+
+``python -m tools.build --board ESP32_GENERIC [--extensions "websocket sse"] [--app DIR]
+[--freeze-main] [--micropy-dir DIR] [--native]`` writes ``firmware/<BOARD>/``:
+the image (``firmware.bin`` / ``firmware.uf2`` / ``micropython``), ``build-info.json`` and
+``build.log``. ``--size`` prints the sizes of the last build.
+
+Three ways to build, all running the port's own ``make`` with ``FROZEN_MANIFEST``:
+
+* Docker (default): the image for the port (see ``Dockerfile``) holds the toolchain and a
+  MicroPython clone; the project is mounted read-only at ``/project`` and the port's build
+  folder lives in ``firmware/.cache/`` on the host, so a rebuild only re-freezes.
+* Docker with ``--micropy-dir`` (``MICROPY_DIR=``): the ``<port>-toolchain`` image plus your
+  checkout, mounted at its own path.
+* ``--native`` (``NATIVE=1``): on the host, in your checkout; the host needs the toolchain.
+
+Outputs are assembled in ``firmware/<BOARD>/.build/`` and renamed into place only after the
+build and the size check passed; a failed build leaves just ``build.log`` behind.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from tools import boards as B
+from tools import docker_engine as D
+
+ROOT = B.ROOT
+MICROPY_VERSION = "v1.28.0"
+IDF_VERSION = "v5.5.1"
+#: Where the project and the image's MicroPython copy are inside the containers.
+PROJECT_MOUNT = "/project"
+IMAGE_MICROPY = "/opt/micropython"
+IMAGE_PREFIX = "microdot-kit"
+#: Make arguments of the unix port for the kit's virtual board (keep in step with Dockerfile).
+UNIX_MAKE_ARGS = ("MICROPY_PY_BTREE=0", "MICROPY_PY_SSL=0")
+#: Submodules each port's build reads (checked in a user's checkout before building).
+SUBMODULES = {
+    "unix": ("lib/micropython-lib",),
+    "esp32": ("lib/micropython-lib", "lib/berkeley-db-1.xx"),
+    "rp2": (
+        "lib/micropython-lib",
+        "lib/pico-sdk",
+        "lib/tinyusb",
+        "lib/mbedtls",
+        "lib/lwip",
+        "lib/cyw43-driver",
+        "lib/btstack",
+    ),
+}
+#: Host commands a native build needs, per port.
+NATIVE_TOOLS = {
+    "unix": ("make", "cc", "pkg-config"),
+    "rp2": ("make", "cmake", "arm-none-eabi-gcc"),
+    "esp32": ("make", "idf.py"),
+}
+#: Output lines that mean "the image is too big for its partition".
+OVERFLOW = re.compile(
+    r"overflows allocated space of (\d+) bytes by (\d+) bytes|region .?FLASH.? overflowed by (\d+) bytes"
+)
+
+
+class BuildError(Exception):
+    """A build problem, as one sentence saying what to do."""
+
+
+# --------------------------------------------------------------------------------------------
+# The plan (pure)
+
+
+@dataclass
+class Step:
+    name: str  # short, used in "step 'firmware' failed"
+    title: str  # what the user sees
+    argv: List[str]
+    cwd: Optional[str] = None
+
+
+@dataclass
+class Plan:
+    board: B.Board
+    mode: str  # "docker", "docker-checkout" or "native"
+    extensions: List[str]
+    out_dir: Path  # firmware/<BOARD>
+    stage_dir: Path  # firmware/<BOARD>/.build
+    manifest: Path  # host path of the generated manifest
+    frozen_manifest: str  # what FROZEN_MANIFEST says (container or host path)
+    micropy: str  # the checkout where the commands run (container or host path)
+    build_dir: Path  # host path of the port's build folder
+    steps: List[Step]
+    image: Optional[D.ImageSpec] = None
+    run: Optional[D.RunSpec] = None  # container settings; command filled per step
+    versions: Dict[str, Optional[str]] = field(default_factory=dict)
+
+
+def build_dir_name(board: B.Board) -> str:
+    """The port's build folder name, e.g. build-ESP32_GENERIC or build-standard."""
+    return str(PurePosixPath(board.build_output).parent)
+
+
+def port_make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int) -> List[str]:
+    """The port's make command line."""
+    port_dir = "%s/ports/%s" % (micropy.rstrip("/"), board.port)
+    argv = ["make", "-C", port_dir]
+    if board.port == "unix":
+        argv += ["-j%d" % jobs, "VARIANT=%s" % (board.variant or "standard")]
+        argv += list(UNIX_MAKE_ARGS)
+    else:
+        if board.port == "rp2":
+            argv.append("-j%d" % jobs)  # esp32: idf.py/ninja runs in parallel by itself
+        argv.append("BOARD=%s" % board.board)
+        if board.variant:
+            argv.append("BOARD_VARIANT=%s" % board.variant)
+    argv.append("FROZEN_MANIFEST=%s" % frozen_manifest)
+    return argv
+
+
+def mpy_cross_argv(micropy: str, jobs: int) -> List[str]:
+    return ["make", "-C", "%s/mpy-cross" % micropy.rstrip("/"), "-j%d" % jobs]
+
+
+def image_tag(port: str, micropy_version: str, idf_version: str, toolchain: bool) -> str:
+    if toolchain:
+        suffix = "idf-%s" % idf_version if port == "esp32" else "bookworm"
+        return "%s/%s-toolchain:%s" % (IMAGE_PREFIX, port, suffix)
+    suffix = micropy_version + ("-idf-%s" % idf_version if port == "esp32" else "")
+    return "%s/%s:%s" % (IMAGE_PREFIX, port, suffix)
+
+
+def image_spec(
+    board: B.Board,
+    dockerfile: Path,
+    micropy_version: str = MICROPY_VERSION,
+    idf_version: str = IDF_VERSION,
+    toolchain: bool = False,
+    network: Optional[str] = None,
+    digest: Optional[str] = None,
+) -> D.ImageSpec:
+    """Which image (target, tag, build arguments) builds ``board``."""
+    target = board.port + ("-toolchain" if toolchain else "")
+    args = {"MICROPY_VERSION": micropy_version}
+    if board.port == "esp32":
+        args["IDF_VERSION"] = idf_version
+    labels = {D.DOCKERFILE_LABEL: digest} if digest else {}
+    return D.ImageSpec(
+        tag=image_tag(board.port, micropy_version, idf_version, toolchain),
+        target=target,
+        dockerfile=dockerfile,
+        buildargs=args,
+        labels=labels,
+        network=network,
+    )
+
+
+def cache_key(board: B.Board, micropy_version: str, idf_version: str, checkout: Optional[Path]) -> str:
+    """Folder name under firmware/.cache/ for the port's build folders of one toolchain."""
+    if checkout is not None:
+        tag = hashlib.sha1(str(checkout).encode("utf-8")).hexdigest()[:8]
+        base = "%s-checkout-%s" % (board.port, tag)
+    else:
+        base = "%s-%s" % (board.port, micropy_version)
+    if board.port == "esp32":
+        base += "-idf-%s" % idf_version
+    return base
+
+
+def container_path(host: Path) -> str:
+    """Where a host path of the user's checkout appears in the container (the same path)."""
+    return Path(host).resolve().as_posix()
+
+
+def make_plan(
+    board: B.Board,
+    extensions: List[str],
+    root: Path = ROOT,
+    micropy_dir: Optional[Path] = None,
+    native: bool = False,
+    jobs: Optional[int] = None,
+    micropy_version: str = MICROPY_VERSION,
+    idf_version: str = IDF_VERSION,
+    network: Optional[str] = None,
+    user: Optional[str] = None,
+    digest: Optional[str] = None,
+) -> Plan:
+    """Everything a build runs, computed without touching the disk or Docker."""
+    jobs = jobs or os.cpu_count() or 2
+    out_dir = root / "firmware" / board.name
+    stage_dir = out_dir / ".build"
+    manifest = stage_dir / "manifest.py"
+    build_name = build_dir_name(board)
+    steps: List[Step] = []
+    if native:
+        if micropy_dir is None:
+            raise BuildError(
+                "NATIVE=1 builds in your MicroPython checkout: pass MICROPY_DIR=/path/to/micropython "
+                "(a clone at %s with the %s port's submodules)." % (micropy_version, board.port)
+            )
+        micropy = str(Path(micropy_dir).resolve())
+        frozen = str(manifest.resolve())
+        steps.append(Step("mpy-cross", "Building mpy-cross", mpy_cross_argv(micropy, jobs)))
+        steps.append(
+            Step("firmware", "Building the %s port" % board.port, port_make_argv(board, micropy, frozen, jobs))
+        )
+        return Plan(
+            board=board,
+            mode="native",
+            extensions=extensions,
+            out_dir=out_dir,
+            stage_dir=stage_dir,
+            manifest=manifest,
+            frozen_manifest=frozen,
+            micropy=micropy,
+            build_dir=Path(micropy) / "ports" / board.port / build_name,
+            steps=steps,
+        )
+
+    rel_manifest = manifest.relative_to(root).as_posix()
+    frozen = "%s/%s" % (PROJECT_MOUNT, rel_manifest)
+    checkout = Path(micropy_dir).resolve() if micropy_dir is not None else None
+    cache = root / "firmware" / ".cache" / cache_key(board, micropy_version, idf_version, checkout)
+    build_dir = cache / board.name
+    mounts = [D.Mount(str(root), PROJECT_MOUNT, read_only=True)]
+    if checkout is not None:
+        micropy = container_path(checkout)
+        mounts.append(D.Mount(str(checkout), micropy))
+        # Keep the container's builds apart from the host's (other compilers, other libc).
+        mounts.append(D.Mount(str(cache / "mpy-cross"), "%s/mpy-cross/build" % micropy))
+        steps.append(Step("mpy-cross", "Building mpy-cross", mpy_cross_argv(micropy, jobs)))
+    else:
+        micropy = IMAGE_MICROPY
+    mounts.append(D.Mount(str(build_dir), "%s/ports/%s/%s" % (micropy, board.port, build_name)))
+    steps.append(
+        Step("firmware", "Building the %s port" % board.port, port_make_argv(board, micropy, frozen, jobs))
+    )
+    image = image_spec(
+        board,
+        root / "Dockerfile",
+        micropy_version,
+        idf_version,
+        toolchain=checkout is not None,
+        network=network,
+        digest=digest,
+    )
+    run = D.RunSpec(
+        image=image.tag,
+        command=[],
+        mounts=mounts,
+        workdir=micropy,
+        environment={"HOME": "/tmp"},
+        user=user,
+        network=network,
+    )
+    return Plan(
+        board=board,
+        mode="docker-checkout" if checkout is not None else "docker",
+        extensions=extensions,
+        out_dir=out_dir,
+        stage_dir=stage_dir,
+        manifest=manifest,
+        frozen_manifest=frozen,
+        micropy=micropy,
+        build_dir=build_dir,
+        steps=steps,
+        image=image,
+        run=run,
+    )
+
+
+def step_run_spec(plan: Plan, step: Step) -> D.RunSpec:
+    """The container that runs ``step`` of a Docker plan."""
+    if plan.run is None:
+        raise BuildError("Step '%s' is not a container step." % step.name)
+    return D.RunSpec(
+        image=plan.run.image,
+        command=list(step.argv),
+        mounts=list(plan.run.mounts),
+        workdir=plan.run.workdir,
+        environment=dict(plan.run.environment),
+        user=plan.run.user,
+        network=plan.run.network,
+    )
+
+
+def configure_signature(plan: Plan) -> str:
+    """What rp2's cmake cache was configured with (cmake only runs when its Makefile is absent)."""
+    return json.dumps(
+        {"manifest": plan.frozen_manifest, "board": plan.board.board, "variant": plan.board.variant},
+        sort_keys=True,
+    )
+
+
+def needs_reconfigure(build_dir: Path, signature: str) -> bool:
+    """True when rp2's build folder was configured differently (or by someone else)."""
+    stamp = build_dir / ".kit-configure"
+    if not (build_dir / "Makefile").exists():
+        return False
+    try:
+        return stamp.read_text(encoding="utf-8") != signature
+    except OSError:
+        return True
+
+
+def missing_submodules(board: B.Board, checkout: Path) -> List[str]:
+    out = []
+    for sub in SUBMODULES[board.port]:
+        path = checkout / sub
+        if not path.is_dir() or not any(path.iterdir()):
+            out.append(sub)
+    return out
+
+
+def missing_tools(board: B.Board, which: Callable[[str], Optional[str]] = shutil.which) -> List[str]:
+    return [tool for tool in NATIVE_TOOLS[board.port] if which(tool) is None]
+
+
+def check_checkout(board: B.Board, checkout: Path, micropy_version: str = MICROPY_VERSION) -> None:
+    if not (checkout / "py" / "mpconfig.h").is_file():
+        raise BuildError(
+            "MicroPython checkout '%s' not found (no py/mpconfig.h there): pass MICROPY_DIR= the "
+            "folder of a micropython clone at %s." % (checkout, micropy_version)
+        )
+    missing = missing_submodules(board, checkout)
+    if missing:
+        target = "BOARD=%s " % board.board if board.board else ""
+        raise BuildError(
+            "MicroPython checkout '%s' lacks the submodule(s) %s: run `make -C %s/ports/%s %ssubmodules` "
+            "and build again." % (checkout, ", ".join(missing), checkout, board.port, target)
+        )
+
+
+def check_native_tools(board: B.Board, which=shutil.which) -> None:
+    missing = missing_tools(board, which)
+    if not missing:
+        return
+    if board.port == "esp32":
+        raise BuildError(
+            "NATIVE=1 for %s needs ESP-IDF %s in this shell (`idf.py` not found): run "
+            "`. $IDF_PATH/export.sh` first, or drop NATIVE=1 to build in Docker." % (board.name, IDF_VERSION)
+        )
+    raise BuildError(
+        "NATIVE=1 for %s needs %s on PATH: install the %s toolchain, or drop NATIVE=1 to build in "
+        "Docker." % (board.name, ", ".join("`%s`" % t for t in missing), board.port)
+    )
+
+
+def overflow_message(board: B.Board, text: str) -> Optional[str]:
+    """The one-line error for a build log that shows a full partition, else None."""
+    match = OVERFLOW.search(text)
+    if not match:
+        return None
+    if match.group(1):
+        size, over = int(match.group(1)), int(match.group(2))
+        what = "its %d-byte app partition by %d bytes" % (size, over)
+    else:
+        what = "the flash region by %s bytes" % match.group(3)
+    return (
+        "The firmware for %s overflows %s: freeze fewer extensions (EXTENSIONS=\"...\"; `make check "
+        "BOARD=%s` shows each module's size) or leave the app out of the image." % (board.name, what, board.name)
+    )
+
+
+def size_check(board: B.Board, image_bytes: int) -> None:
+    part = board.app_partition_size
+    if part is not None and image_bytes > part:
+        raise BuildError(
+            "The firmware for %s is %d bytes but its app partition holds %d (over by %d): freeze "
+            "fewer extensions (EXTENSIONS=\"...\"; `make check BOARD=%s` shows each module's size) "
+            "or leave the app out of the image." % (board.name, image_bytes, part, image_bytes - part, board.name)
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the build's results
+
+
+def app_image(board: B.Board, build_dir: Path) -> Path:
+    """The file whose size counts against the app partition."""
+    if board.port == "esp32":
+        return build_dir / "micropython.bin"
+    if board.port == "rp2":
+        return build_dir / "firmware.bin"
+    return build_dir / PurePosixPath(board.build_output).name
+
+
+def read_mpversion(build_dir: Path) -> Optional[str]:
+    """MicroPython's version as the build recorded it (genhdr/mpversion.h)."""
+    for path in sorted(build_dir.glob("**/genhdr/mpversion.h"))[:1]:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        tag = re.search(r'MICROPY_GIT_TAG "([^"]+)"', text)
+        if tag:
+            return tag.group(1)
+    return None
+
+
+def read_idf_version(build_dir: Path) -> Optional[str]:
+    try:
+        data = json.loads((build_dir / "project_description.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    version = data.get("git_revision") or data.get("idf_ver")
+    return str(version) if version else None
+
+
+def frozen_sizes(sources: Sequence[Tuple[Path, str]], build_dir: Path, root: Path) -> List[dict]:
+    """Our frozen modules with source and compiled (.mpy) sizes, as the build made them."""
+    mpy_dirs = sorted(build_dir.glob("**/frozen_mpy"))
+    rows = []
+    for source, module in sources:
+        mpy = None
+        for d in mpy_dirs:
+            candidate = d / (module[:-3] + ".mpy")
+            if candidate.is_file():
+                mpy = candidate.stat().st_size
+                break
+        try:
+            shown = source.resolve().relative_to(root).as_posix()
+        except ValueError:
+            shown = str(source)
+        rows.append(
+            {"module": module, "source": shown, "source_bytes": source.stat().st_size, "mpy_bytes": mpy}
+        )
+    return rows
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build_info(
+    plan: Plan,
+    sources: Sequence[Tuple[Path, str]],
+    root: Path,
+    started: float,
+    finished: float,
+    app: Optional[str] = None,
+) -> dict:
+    board = plan.board
+    out = plan.build_dir / PurePosixPath(board.build_output).name
+    image = app_image(board, plan.build_dir)
+    image_bytes = image.stat().st_size
+    part = board.app_partition_size
+    idf = None
+    if board.port == "esp32":
+        idf = read_idf_version(plan.build_dir) or plan.versions.get("idf")
+    return {
+        "board": board.name,
+        "port": board.port,
+        "mcu": board.mcu,
+        "micropython_version": read_mpversion(plan.build_dir) or plan.versions.get("micropython"),
+        "idf_version": idf,
+        "extensions": list(plan.extensions),
+        "app": app,
+        "frozen_modules": frozen_sizes(sources, plan.build_dir, root),
+        "firmware": board.firmware,
+        "firmware_bytes": out.stat().st_size,
+        "image_bytes": image_bytes,
+        "partition_bytes": part,
+        "free_bytes": (part - image_bytes) if part is not None else None,
+        "sha256": sha256_file(out),
+        "flash_offset": board.flash_offset,
+        "build_mode": plan.mode,
+        "image": plan.image.tag if plan.image else None,
+        "built_at": datetime.datetime.fromtimestamp(finished, datetime.timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        ),
+        "build_seconds": round(finished - started, 1),
+    }
+
+
+def format_size(info: dict) -> str:
+    """The table ``make size`` prints."""
+    lines = [
+        "%s (%s, MicroPython %s%s)"
+        % (
+            info["board"],
+            info["port"],
+            info.get("micropython_version") or "?",
+            ", ESP-IDF %s" % info["idf_version"] if info.get("idf_version") else "",
+        ),
+        "  %-28s %10s %10s" % ("frozen module", "source", ".mpy"),
+    ]
+    total = 0
+    for row in info.get("frozen_modules", []):
+        mpy = row.get("mpy_bytes")
+        total += mpy or 0
+        lines.append("  %-28s %10d %10s" % (row["module"], row["source_bytes"], mpy if mpy is not None else "?"))
+    lines.append("  %-28s %10s %10d" % ("total (kit)", "", total))
+    lines.append("  %-28s %10d" % ("image", info["image_bytes"]))
+    if info.get("partition_bytes") is not None:
+        part = info["partition_bytes"]
+        lines.append("  %-28s %10d" % ("app partition", part))
+        lines.append(
+            "  %-28s %10d  (%.1f%% used)" % ("free", info["free_bytes"], 100.0 * info["image_bytes"] / part)
+        )
+    lines.append("  %-28s %s" % ("sha256", info["sha256"]))
+    lines.append("  %-28s %s" % ("built", info["built_at"]))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+
+
+class Log:
+    """Prints lines and keeps them in build.log; remembers the tail for error messages."""
+
+    def __init__(self, path: Path, echo: Callable[[str], None] = print):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.file = open(path, "w", encoding="utf-8")
+        self.echo = echo
+        self.tail: List[str] = []
+
+    def __call__(self, line: str) -> None:
+        self.file.write(line + "\n")
+        self.file.flush()
+        self.echo(line)
+        self.tail.append(line)
+        del self.tail[:-200]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def run_native(step: Step, log: Log) -> int:
+    try:
+        proc = subprocess.Popen(step.argv, cwd=step.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except OSError as exc:
+        raise BuildError("Cannot run `%s`: %s; install it or fix PATH." % (step.argv[0], exc.strerror))
+    try:
+        for line in D._lines(iter(lambda: proc.stdout.read1(4096), b"")):
+            log(line)
+    finally:
+        proc.stdout.close()
+        code = proc.wait()
+    return code
+
+
+def ensure_image(engine: D.Engine, spec: D.ImageSpec, log: Log) -> bool:
+    """Build the image unless one built from the same Dockerfile stages exists. True if built."""
+    labels = engine.image_labels(spec.tag)
+    wanted = spec.labels.get(D.DOCKERFILE_LABEL)
+    if labels is not None and (wanted is None or labels.get(D.DOCKERFILE_LABEL) == wanted):
+        log("Reusing image %s" % spec.tag)
+        return False
+    log("Building image %s (target %s; the first time takes a while)" % (spec.tag, spec.target))
+    log("$ " + D.command_line(D.build_argv(spec)))
+    engine.build(spec, log)
+    return True
+
+
+def _default_user() -> Optional[str]:
+    if hasattr(os, "getuid"):
+        return "%d:%d" % (os.getuid(), os.getgid())
+    return None
+
+
+def build(
+    board_name: str,
+    extensions=None,
+    app: Optional[str] = None,
+    freeze_main: bool = False,
+    micropy_dir: Optional[str] = None,
+    native: bool = False,
+    root: Path = ROOT,
+    engine: Optional[D.Engine] = None,
+    network: Optional[str] = None,
+    micropy_version: Optional[str] = None,
+    idf_version: Optional[str] = None,
+    jobs: Optional[int] = None,
+    echo: Callable[[str], None] = print,
+) -> Tuple[Path, dict]:
+    """Build ``board_name``; return (firmware path, build-info). Raises BuildError."""
+    started = time.time()
+    micropy_version = micropy_version or os.environ.get("MICROPY_VERSION") or MICROPY_VERSION
+    idf_version = idf_version or os.environ.get("IDF_VERSION") or IDF_VERSION
+    network = network or os.environ.get("DOCKER_NETWORK") or None
+    root = Path(root).resolve()
+    try:
+        board = B.load_board(board_name, root)
+        names = B.resolve_extensions(board, extensions, root)
+        sources = B.frozen_sources(board, names, app, freeze_main, root)
+    except B.BoardError as exc:
+        raise BuildError(str(exc))
+    checkout = Path(micropy_dir).expanduser().resolve() if micropy_dir else None
+    if checkout is not None:
+        check_checkout(board, checkout, micropy_version)
+    if native:
+        check_native_tools(board)
+    elif app is not None:
+        try:
+            Path(app).resolve().relative_to(root)
+        except ValueError:
+            raise BuildError(
+                "APP '%s' is outside the project, which is all the build container sees: move it "
+                "under %s (e.g. examples/) or build with NATIVE=1." % (app, root)
+            )
+    digest = None
+    if not native:
+        try:
+            text = (root / "Dockerfile").read_text(encoding="utf-8")
+        except OSError:
+            raise BuildError("There is no Dockerfile in '%s'; restore it from git." % root)
+        target = board.port + ("-toolchain" if checkout else "")
+        digest = D.dockerfile_digest(text, target)
+        if engine is None:
+            try:
+                engine = D.connect()
+            except D.DockerError as exc:
+                raise BuildError(str(exc))
+    plan = make_plan(
+        board,
+        names,
+        root,
+        checkout,
+        native,
+        jobs,
+        micropy_version,
+        idf_version,
+        network,
+        _default_user() if not native else None,
+        digest,
+    )
+    plan.versions = {"micropython": micropy_version, "idf": idf_version if board.port == "esp32" else None}
+
+    out_dir, stage = plan.out_dir, plan.stage_dir
+    if stage.exists():
+        shutil.rmtree(str(stage))
+    log = Log(stage / "build.log", echo)
+    ok = False
+    total = len(plan.steps) + (1 if plan.image else 0) + 2
+    number = [0]
+
+    def header(title: str) -> float:
+        number[0] += 1
+        log("==> [%d/%d] %s" % (number[0], total, title))
+        return time.time()
+
+    def done(t0: float) -> None:
+        log("    done in %.1f s" % (time.time() - t0))
+
+    current = "manifest"
+    try:
+        log(
+            "Building %s (%s) with %s; extensions: %s%s"
+            % (
+                board.name,
+                board.port,
+                {"docker": "Docker", "docker-checkout": "Docker + your checkout", "native": "the host toolchain"}[plan.mode],
+                " ".join(names) or "(core only)",
+                "; app: %s" % app if app else "",
+            )
+        )
+        t0 = header("Writing the frozen manifest")
+        B.write_manifest(board, names, plan.manifest, app, freeze_main, root)
+        log("    %s (%d modules of ours)" % (plan.manifest.relative_to(root), len(sources)))
+        done(t0)
+        if plan.image is not None:
+            current = "image"
+            t0 = header("Toolchain image %s" % plan.image.tag)
+            ensure_image(engine, plan.image, log)
+            done(t0)
+        plan.build_dir.mkdir(parents=True, exist_ok=True)
+        if plan.mode == "docker-checkout":
+            # Bind-mount targets inside your checkout: create them as you, not as the engine.
+            (plan.build_dir.parent / "mpy-cross").mkdir(parents=True, exist_ok=True)
+            (checkout / "mpy-cross" / "build").mkdir(parents=True, exist_ok=True)
+            (checkout / "ports" / board.port / build_dir_name(board)).mkdir(parents=True, exist_ok=True)
+        if board.port == "rp2":
+            signature = configure_signature(plan)
+            if needs_reconfigure(plan.build_dir, signature):
+                log("    rp2: manifest or board changed since cmake ran; clearing its cache")
+                for name in ("Makefile", "CMakeCache.txt"):
+                    target = plan.build_dir / name
+                    if target.exists():
+                        target.unlink()
+        for step in plan.steps:
+            current = step.name
+            t0 = header(step.title)
+            if plan.run is not None:
+                spec = step_run_spec(plan, step)
+                log("$ " + D.command_line(D.run_argv(spec)))
+                code = engine.run(spec, log)
+            else:
+                log("$ " + D.command_line(step.argv))
+                code = run_native(step, log)
+            if code != 0:
+                overflow = overflow_message(board, "\n".join(log.tail))
+                if overflow:
+                    raise BuildError(overflow)
+                raise BuildError(
+                    "Step '%s' failed (exit %d) building %s: see the output above; the full log "
+                    "is in %s." % (step.name, code, board.name, (out_dir / "build.log").relative_to(root))
+                )
+            done(t0)
+        if board.port == "rp2":
+            (plan.build_dir / ".kit-configure").write_text(configure_signature(plan), encoding="utf-8")
+        current = "collect"
+        t0 = header("Checking sizes and collecting %s" % board.firmware)
+        produced = plan.build_dir / PurePosixPath(board.build_output).name
+        if not produced.is_file():
+            raise BuildError(
+                "The build finished but '%s' is missing: see %s and report it."
+                % (produced, (out_dir / "build.log").relative_to(root))
+            )
+        info = build_info(plan, sources, root, started, time.time(), app)
+        size_check(board, info["image_bytes"])
+        shutil.copy2(str(produced), str(stage / board.firmware))
+        (stage / "build-info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        log(format_size(info))
+        done(t0)
+        ok = True
+    except D.DockerError as exc:
+        log("error: %s" % exc)
+        raise BuildError(str(exc))
+    except BuildError as exc:
+        log("error in step '%s': %s" % (current, exc))
+        raise
+    except B.BoardError as exc:
+        raise BuildError(str(exc))
+    except KeyboardInterrupt:
+        log("interrupted during step '%s'" % current)
+        raise BuildError("Interrupted during step '%s'; nothing was changed in %s." % (current, out_dir.relative_to(root)))
+    finally:
+        log.close()
+        _finish(stage, out_dir, board, ok)
+    return out_dir / board.firmware, info
+
+
+def _finish(stage: Path, out_dir: Path, board: B.Board, ok: bool) -> None:
+    """Move the results into firmware/<BOARD>/ (only the log after a failure); drop .build/."""
+    names = [board.firmware, "build-info.json", "build.log"] if ok else ["build.log"]
+    for name in names:
+        src = stage / name
+        if src.exists():
+            os.replace(str(src), str(out_dir / name))
+    shutil.rmtree(str(stage), ignore_errors=True)
+
+
+def show_size(board_name: str, root: Path = ROOT) -> str:
+    try:
+        board = B.load_board(board_name, root)
+    except B.BoardError as exc:
+        raise BuildError(str(exc))
+    path = Path(root) / "firmware" / board.name / "build-info.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise BuildError("No firmware for %s yet: run `make BOARD=%s firmware` first." % (board.name, board.name))
+    except ValueError:
+        raise BuildError("'%s' is damaged: run `make BOARD=%s firmware` again." % (path, board.name))
+    return format_size(info)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.build", description=__doc__.split("\n")[0])
+    parser.add_argument("--board", required=True, help="board folder name under boards/")
+    parser.add_argument("--extensions", default=None, help='"websocket sse", "none", or a bundle (default: board.json)')
+    parser.add_argument("--app", default=None, help="freeze this app folder/module too")
+    parser.add_argument("--freeze-main", action="store_true", help="freeze the app's main.py as well")
+    parser.add_argument("--micropy-dir", default=os.environ.get("MICROPY_DIR") or None, help="your MicroPython checkout")
+    parser.add_argument("--native", action="store_true", help="build on the host, without Docker")
+    parser.add_argument("--size", action="store_true", help="print the sizes of the last build and exit")
+    parser.add_argument("--network", default=None, help="Docker network for builds (env DOCKER_NETWORK)")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel compile jobs (default: CPU count)")
+    args = parser.parse_args(argv)
+    try:
+        if args.size:
+            print(show_size(args.board))
+            return 0
+        path, info = build(
+            args.board,
+            args.extensions,
+            args.app,
+            args.freeze_main,
+            args.micropy_dir,
+            args.native,
+            network=args.network,
+            jobs=args.jobs,
+        )
+    except BuildError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    rel = path.relative_to(ROOT) if ROOT in path.parents else path
+    print("Built %s (%d bytes, sha256 %s...)." % (rel, info["firmware_bytes"], info["sha256"][:12]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
