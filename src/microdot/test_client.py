@@ -322,8 +322,8 @@ class TestClient:
 
         Without ``client``: return a connected :class:`TestWebSocket` (``send()``,
         ``receive()``, ``close()``). Raises ``OSError`` when the server does not
-        answer the handshake with 101 (the response is on the exception's
-        ``response`` attribute).
+        answer the handshake with 101 (:class:`HandshakeError`, an ``OSError`` whose
+        ``response`` attribute holds the server's answer).
 
         With ``client`` (upstream style): a generator function (or async generator
         function on CPython) that yields the messages to send; each message the
@@ -428,6 +428,13 @@ class TestEventStream:
         await self.task
 
 
+class HandshakeError(OSError):
+    """The server did not accept a WebSocket handshake; ``response`` has its answer."""
+    def __init__(self, response):
+        super().__init__('WebSocket handshake failed: %d' % response.status_code)
+        self.response = response
+
+
 class TestWebSocket:
     """The client end of a WebSocket connection made by :meth:`TestClient.websocket`.
 
@@ -471,9 +478,7 @@ class TestWebSocket:
                 body += chunk
             res._set_body(body)
             await self.task
-            exc = OSError('WebSocket handshake failed: %d' % res.status_code)
-            exc.response = res
-            raise exc
+            raise HandshakeError(res)
         return res
 
     def send_frame(self, opcode, payload=b'', fin=True, mask=True):

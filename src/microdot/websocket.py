@@ -155,9 +155,9 @@ class WebSocket:
             try:
                 self.writer.write(frame)
                 await self.writer.drain()
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError):
                 self.closed = True
-                raise WebSocketError('connection lost') from exc
+                raise WebSocketError('connection lost')
 
     async def _fail(self, code, reason):
         """Close the connection with ``code`` and raise WebSocketError."""
@@ -190,9 +190,9 @@ class WebSocket:
                     await self._fail(1009, 'message too big')
             key = await read(4)
             payload = await read(n) if n else b''
-        except (EOFError, OSError) as exc:
+        except (EOFError, OSError):
             self.closed = True
-            raise WebSocketError('connection lost') from exc
+            raise WebSocketError('connection lost')
         return b0 & 0x80, opcode, _mask(payload, key)
 
     _partial_len = 0
@@ -310,7 +310,8 @@ def _wrap(f, allowed_origins):
         except (WebSocketError, OSError, EOFError):
             pass  # the client went away
         except Exception as exc:
-            _print_exc(exc)
+            if getattr(request.app, 'debug', False):
+                _print_exc(exc)
             try:
                 await ws.close(1011)
             except Exception:
