@@ -383,6 +383,7 @@ class TestEventStream:
         self.buffer = b''
         self.pending = []
         self.comments = []
+        self._seen = 0
         self.chunked = response.headers.get('Transfer-Encoding', '').lower() == 'chunked'
         self.ended = False
 
@@ -397,20 +398,30 @@ class TestEventStream:
             return data
         return await pipe.read()
 
+    async def _fill(self):
+        chunk = await self._read()
+        if not chunk:
+            self.ended = True
+            return
+        events, self.buffer = parse_events(self.buffer + chunk, self.comments)
+        self.pending += events
+
     async def next_event(self):
         """Return the next event, or None once the server ended the stream."""
         while not self.pending:
             if self.ended:
                 return None
-            chunk = await self._read()
-            if not chunk:
-                self.ended = True
-                continue
-            self.buffer += chunk
-            events, rest = parse_events(self.buffer, self.comments)
-            self.buffer = rest
-            self.pending += events
+            await self._fill()
         return self.pending.pop(0)
+
+    async def next_comment(self):
+        """Return the next comment line (e.g. a keep-alive), or None at the end."""
+        while self._seen >= len(self.comments):
+            if self.ended:
+                return None
+            await self._fill()
+        self._seen += 1
+        return self.comments[self._seen - 1]
 
     def __aiter__(self):
         return self
