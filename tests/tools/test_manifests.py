@@ -27,7 +27,7 @@ def _calls(path):
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             call = node.value
-            name = call.func.id if isinstance(call.func, ast.Name) else ast.unparse(call.func)
+            name = call.func.id if isinstance(call.func, ast.Name) else "attribute-call"
             args = [ast.literal_eval(a) for a in call.args]
             kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
             out.append((name, args, kwargs))
