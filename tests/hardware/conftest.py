@@ -1,0 +1,198 @@
+"""The hardware suite: real clients against the smoke app on a board or on the virtual board.
+
+``pytest tests/hardware --device http://192.168.1.50:5000`` tests a live board. Without
+``--device`` the suite starts the virtual board itself (tools/virtual.py: the MicroPython unix
+port with the board's modules compiled by mpy-cross), so plain ``pytest`` includes it.
+
+Each test records its latency (``latency_ms``, the duration of its exchanges with the board) as
+a JUnit property; the board's free heap at the start and end of the run is recorded as suite
+properties (``heap_free_before``/``heap_free_after``). ``python -m tools.smoke`` prints both.
+"""
+import socket
+
+import pytest
+import requests
+
+from tools import virtual
+
+_LATENCIES = {}
+_HEAP = {}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("hardware", "hardware suite (tests/hardware)")
+    options = [
+        ("--device", dict(default=None, metavar="URL",
+                          help="base URL of a board running the smoke app, e.g. "
+                               "http://192.168.1.50:5000 (default: start the virtual board)")),
+        ("--hw-board", dict(default="UNIX", metavar="BOARD",
+                            help="board whose modules the virtual board gets (default UNIX)")),
+        ("--hw-micropython", dict(default=None, metavar="BIN",
+                                  help="micropython binary for the virtual board")),
+        ("--hw-expect", dict(default=None, metavar="EXTS",
+                             help="comma-separated extensions the image must hold ('none': core "
+                                  "only); the virtual board knows this by itself")),
+    ]
+    for name, kwargs in options:
+        try:
+            group.addoption(name, **kwargs)
+        except ValueError:  # already registered by tests/conftest.py
+            pass
+
+
+class Target:
+    """Where the smoke app runs and what its image is expected to hold."""
+
+    def __init__(self, url, kind, expected=None, vb=None):
+        self.url = url.rstrip("/")
+        self.kind = kind  # "device" or "virtual"
+        self.expected = expected
+        self.vb = vb
+        rest = self.url.split("://", 1)[-1].split("/", 1)[0]
+        host, _, port = rest.rpartition(":")
+        self.host = host or rest
+        self.port = int(port) if port.isdigit() else 80
+
+    def http(self):
+        s = requests.Session()
+        s.trust_env = False  # never through a proxy: the board is on the local network
+        return s
+
+
+@pytest.fixture(scope="session")
+def target(request):
+    device = request.config.getoption("--device", default=None)
+    expect = request.config.getoption("--hw-expect", default=None)
+    expected = None
+    if expect is not None:
+        expected = [] if expect.strip().lower() in ("", "none") else \
+            [e for e in expect.replace(" ", ",").split(",") if e]
+    if device:
+        yield Target(device, "device", expected)
+        return
+    board = request.config.getoption("--hw-board", default="UNIX") or "UNIX"
+    binary = request.config.getoption("--hw-micropython", default=None)
+    try:
+        vb = virtual.VirtualBoard(board, app=virtual.SMOKE_APP, micropython=binary, quiet=True)
+        vb.start()
+    except virtual.VirtualError as exc:
+        pytest.fail("The virtual board did not start: %s" % exc, pytrace=False)
+    try:
+        yield Target(vb.url, "virtual", expected if expected is not None else vb.extensions, vb)
+    finally:
+        vb.stop()
+
+
+def _info(target):
+    with target.http() as s:
+        r = s.get(target.url + "/__smoke/info", timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+@pytest.fixture(scope="session")
+def info(target, record_testsuite_property):
+    """/__smoke/info at the start of the run; the heap is read again at the end."""
+    try:
+        first = _info(target)
+    except (requests.RequestException, ValueError) as exc:
+        pytest.fail("The smoke app at %s does not answer /__smoke/info: %s" % (target.url, exc),
+                    pytrace=False)
+    _HEAP.update(url=target.url, board=first.get("board"), micropython=first.get("micropython"),
+                 before=first["heap"]["free"])
+    record_testsuite_property("device", target.url)
+    record_testsuite_property("board", first.get("board"))
+    record_testsuite_property("micropython", first.get("micropython"))
+    record_testsuite_property("heap_free_before", first["heap"]["free"])
+    yield first
+    try:
+        last = _info(target)
+    except (requests.RequestException, ValueError):
+        return
+    _HEAP["after"] = last["heap"]["free"]
+    _HEAP["requests"] = last.get("requests")
+    record_testsuite_property("heap_free_after", last["heap"]["free"])
+    record_testsuite_property("heap_alloc_after", last["heap"]["alloc"])
+    record_testsuite_property("requests_served", last.get("requests"))
+
+
+@pytest.fixture
+def http(target, info):
+    """A requests session for one test (own cookies, own connections)."""
+    with target.http() as s:
+        yield s
+
+
+@pytest.fixture
+def url(target, info):
+    return target.url
+
+
+@pytest.fixture
+def need(target, info, http):
+    """``need("websocket", "/ws")``: skip unless the image has the extension; when it does not,
+    the route must answer 501."""
+    def _need(extension, path):
+        if info["extensions"].get(extension):
+            return
+        r = http.get(target.url + path, timeout=10)
+        assert r.status_code == 501, "%s is missing, so %s must answer 501" % (extension, path)
+        pytest.skip("%s is not in this image" % extension)
+    return _need
+
+
+class Raw:
+    """Raw HTTP over a plain socket, for what HTTP clients will not send."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def connect(self, timeout=10):
+        return socket.create_connection((self.target.host, self.target.port), timeout=timeout)
+
+    def exchange(self, data, timeout=10):
+        """Send ``data``; return everything the board sends until it closes the connection."""
+        with self.connect(timeout) as s:
+            s.sendall(data)
+            out = b""
+            while True:
+                try:
+                    chunk = s.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            return out
+
+    @staticmethod
+    def status(response):
+        line = response.split(b"\r\n", 1)[0]
+        parts = line.split(b" ")
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+@pytest.fixture
+def raw(target, info):
+    return Raw(target)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if call.when == "call" and "target" in getattr(item, "fixturenames", ()):
+        ms = round(call.duration * 1000, 1)
+        item.user_properties.append(("latency_ms", ms))
+        _LATENCIES[item.nodeid] = ms
+
+
+def pytest_terminal_summary(terminalreporter):
+    if "before" not in _HEAP:
+        return
+    line = "hardware suite on %s (board %s, MicroPython %s): heap free %s -> %s bytes" % (
+        _HEAP["url"], _HEAP.get("board"), _HEAP.get("micropython"), _HEAP["before"],
+        _HEAP.get("after", "?"))
+    if _LATENCIES:
+        line += ", %d tests, %.0f ms in all" % (len(_LATENCIES), sum(_LATENCIES.values()))
+    terminalreporter.write_line(line)
