@@ -130,12 +130,12 @@ def url(target, info):
 
 @pytest.fixture
 def need(target, info, http):
-    """``need("websocket", "/ws")``: skip unless the image has the extension; when it does not,
+    """``need("websocket", "/ws"[, method])``: skip unless the image has the extension; when it does not,
     the route must answer 501."""
-    def _need(extension, path):
+    def _need(extension, path, method="GET"):
         if info["extensions"].get(extension):
             return
-        r = http.get(target.url + path, timeout=10)
+        r = http.request(method, target.url + path, timeout=10)
         assert r.status_code == 501, "%s is missing, so %s must answer 501" % (extension, path)
         pytest.skip("%s is not in this image" % extension)
     return _need

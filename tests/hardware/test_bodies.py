@@ -41,7 +41,7 @@ def test_urlencoded_form(http, url):
 
 
 def test_multipart_upload(http, url, need):
-    need("multipart", "/upload")
+    need("multipart", "/upload", "POST")
     payload = os.urandom(6000)
     r = http.post(url + "/upload", data={"title": "a photo", "count": "3"},
                   files={"file": ("photo.bin", payload, "application/octet-stream"),
