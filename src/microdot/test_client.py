@@ -372,6 +372,8 @@ class TestEventStream:
     comment lines seen so far (keep-alives).
     """
     __test__ = False
+    #: Seconds to wait for data before ``asyncio.TimeoutError`` (None: forever).
+    timeout = 5
 
     def __init__(self, response, to_server, from_server, task):
         self.response = response
@@ -388,6 +390,11 @@ class TestEventStream:
         self.ended = False
 
     async def _read(self):
+        if self.timeout:
+            return await asyncio.wait_for(self._read_chunk(), self.timeout)
+        return await self._read_chunk()
+
+    async def _read_chunk(self):
         pipe = self.from_server
         if self.chunked:
             size = int((await pipe.readline()).split(b';')[0].strip() or b'0', 16)
@@ -453,6 +460,8 @@ class TestWebSocket:
     the close frame received from the server (None until then).
     """
     __test__ = False
+    #: Seconds to wait for a frame before ``asyncio.TimeoutError`` (None: forever).
+    timeout = 5
 
     def __init__(self, client):
         self.client = client
@@ -507,6 +516,11 @@ class TestWebSocket:
 
     async def receive_frame(self):
         """Return the next raw frame as (fin, opcode, payload), or None at EOF."""
+        if self.timeout:
+            return await asyncio.wait_for(self._receive_frame(), self.timeout)
+        return await self._receive_frame()
+
+    async def _receive_frame(self):
         read = self.from_server.readexactly
         try:
             b0, b1 = await read(2)
