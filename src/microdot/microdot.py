@@ -477,7 +477,13 @@ class Request:
             text = head.decode()
         except ValueError:
             raise HTTPException(400)
-        lines = text.split('\r\n') if '\r' in text else text.split('\n')
+        if '\r' in text:
+            n = text.count('\r\n')
+            if n != text.count('\r') or n != text.count('\n'):
+                raise HTTPException(400)  # a bare CR or LF inside a CRLF head
+            lines = text.split('\r\n')
+        else:
+            lines = text.split('\n')
         max_line = cls.max_readline
         if len(lines[0]) > max_line:
             raise HTTPException(414)
