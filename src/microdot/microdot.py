@@ -523,7 +523,7 @@ class Request:
         te = headers.get('Transfer-Encoding')
         length = 0
         if cl is not None:
-            if te is not None or not cl.isdigit():
+            if te is not None or not cl or cl.strip('0123456789'):  # ASCII digits only
                 raise HTTPException(400)
             length = int(cl)
             if length > cls.max_content_length:
