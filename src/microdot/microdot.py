@@ -345,11 +345,14 @@ class ConnectionReader:
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
-    async def readline(self):
+    async def readline(self, limit=0):
+        """Read one line; with ``limit``, a longer line raises HTTPException(400)."""
         while True:
             i = self.buf.find(b'\n')
             if i >= 0:
                 return await self.readexactly(i + 1)
+            if limit and len(self.buf) > limit:
+                raise HTTPException(400)
             try:
                 await self._fill()
             except EOFError:
@@ -552,7 +555,7 @@ class Request:
         body = b''
         try:
             while True:
-                line = await reader.readline()
+                line = await reader.readline(cls.max_readline)
                 if len(line) > cls.max_readline:
                     raise HTTPException(400)
                 size = line.split(b';', 1)[0].strip()
@@ -560,9 +563,10 @@ class Request:
                     raise HTTPException(400)
                 size = int(size, 16)
                 if size == 0:
-                    while (await reader.readline()).strip():  # trailers
-                        pass
-                    return body
+                    for _ in range(cls.max_headers + 1):  # trailers, dropped
+                        if not (await reader.readline(cls.max_readline)).strip():
+                            return body
+                    raise HTTPException(431)
                 if len(body) + size > cls.max_content_length:
                     raise HTTPException(413)
                 body += await reader.readexactly(size)
