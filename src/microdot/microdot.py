@@ -630,7 +630,7 @@ class Request:
                 return None
             try:
                 self._json = json.loads(self.body.decode())
-            except ValueError:
+            except (ValueError, RuntimeError):  # RuntimeError: nested too deep
                 raise HTTPException(400)
         return self._json
 
