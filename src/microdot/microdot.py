@@ -65,6 +65,24 @@ else:
 
 invoke_handler = _invoke
 
+if _MICROPYTHON:
+    def _decode(b):
+        """``b.decode()`` that also refuses the overlong forms, surrogates and code points
+        past U+10FFFF which MicroPython's decoder lets through (ValueError)."""
+        s = b.decode()
+        if len(s) != len(b):
+            p = 0
+            for c in b:
+                if c == 0xc0 or c == 0xc1 or c > 0xf4 or (p == 0xe0 and c < 0xa0) or \
+                        (p == 0xed and c > 0x9f) or (p == 0xf0 and c < 0x90) or \
+                        (p == 0xf4 and c > 0x8f):
+                    raise ValueError('bad utf-8')
+                p = c
+        return s
+else:
+    def _decode(b):
+        return b.decode()
+
 _HEX = '0123456789abcdefABCDEF'
 
 
@@ -76,7 +94,7 @@ def urldecode_bytes(s):
     if b'+' in s:
         s = s.replace(b'+', b' ')
     if b'%' not in s:
-        return s.decode()
+        return _decode(s)
     parts = s.split(b'%')
     out = bytearray(parts[0])
     for part in parts[1:]:
@@ -84,7 +102,7 @@ def urldecode_bytes(s):
             raise ValueError('bad escape')
         out.append(int(part[:2], 16))
         out += part[2:]
-    return bytes(out).decode()
+    return _decode(bytes(out))
 
 
 def urldecode_str(s):
@@ -477,7 +495,7 @@ class Request:
         if head is None:
             return None
         try:
-            text = head.decode()
+            text = _decode(head)
         except ValueError:
             raise HTTPException(400)
         if '\r' in text:
@@ -643,7 +661,7 @@ class Request:
                     'application/x-www-form-urlencoded':
                 return None
             try:
-                self._form = _parse_qs(self.body.decode())
+                self._form = _parse_qs(_decode(self.body))
             except ValueError:
                 raise HTTPException(400)
         return self._form
