@@ -1497,8 +1497,9 @@ class Microdot:
                     (req.http_version == '1.0' and conn_hdr == 'keep-alive')
                 if served >= self.max_keepalive_requests or self.shutdown_requested:
                     keep = False
-                if req._stream is not None and isinstance(req._stream, BodyStream) and \
-                        req._stream.remaining:
+                unread = req._stream is not None and isinstance(req._stream, BodyStream) \
+                    and req._stream.remaining
+                if unread:
                     keep = False  # unread body bytes: the connection cannot be reused
                 if req.method == 'HEAD':
                     res.is_head = True
@@ -1506,6 +1507,8 @@ class Microdot:
                 if self.debug:
                     print('%s %s %d' % (req.method, req.path, res.status_code))
                 if not keep:
+                    if unread or conn.buf:  # input left over: avoid a reset that eats the reply
+                        await self._linger(reader)
                     break
                 conns[key] = ticks_ms() + int(self.keepalive_timeout * 1000)
         except asyncio.CancelledError:
