@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -93,6 +94,17 @@ def frozen_framework(micropython: str) -> Optional[str]:
         return None
     line = (out.stdout.strip().splitlines() or [""])[-1]
     return line or None
+
+
+def built_extensions(micropython: str) -> Optional[List[str]]:
+    """The extensions a kit-built firmware holds, from the build-info.json next to it."""
+    info = Path(micropython).resolve().parent / "build-info.json"
+    try:
+        data = json.loads(info.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    exts = data.get("extensions") if isinstance(data, dict) else None
+    return sorted(exts) if isinstance(exts, list) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,7 +377,7 @@ class VirtualBoard:
     def _start(self) -> None:
         self.frozen = frozen_framework(self.micropython)
         if self.frozen:
-            self.extensions = None
+            self.extensions = built_extensions(self.micropython)
             self._note("virtual board: %s has the framework frozen in (%s); nothing to stage"
                        % (self.micropython, self.frozen))
         else:

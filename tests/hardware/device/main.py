@@ -103,10 +103,14 @@ def _origin(name):
             return 'missing'
         mod = sys.modules.get(name)
     path = getattr(mod, '__file__', None)
-    if not path or path.startswith('.frozen') or '/.frozen/' in path:
+    if not path or path.startswith('.frozen'):
         return 'frozen'
     if path.endswith('.mpy'):
         return 'mpy'
+    try:
+        os.stat(path)
+    except OSError:  # not on the filesystem: frozen into the image
+        return 'frozen'
     return 'py'
 
 
