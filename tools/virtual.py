@@ -302,11 +302,14 @@ def micropython_command(micropython: str, main: Path, heap: Optional[str] = DEFA
 
 
 def micropython_env(lib: Path, host: str, port: int, board: str,
-                    extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """Environment for the board: only .frozen and the staged lib/ on the module path."""
+                    extra: Optional[Dict[str, str]] = None,
+                    extra_paths: Sequence[Path] = ()) -> Dict[str, str]:
+    """Environment for the board: only .frozen, the staged lib/ and ``extra_paths`` (an app's
+    ``host/`` stand-ins) on the module path; PORT tells an example where to listen."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMOKE_")}
     env.update({
-        "MICROPYPATH": ".frozen" + os.pathsep + str(lib),
+        "MICROPYPATH": os.pathsep.join([".frozen", str(lib)] + [str(p) for p in extra_paths]),
+        "PORT": str(port),
         "SMOKE_HOST": host,
         "SMOKE_PORT": str(port),
         "SMOKE_BOARD": board,
@@ -391,8 +394,12 @@ class VirtualBoard:
         self.staged = stage(self.board, self.app, self.workdir, self.extensions,
                             framework=not self.frozen)
         self._network()
+        # An app's host/ folder holds stand-ins for machine, network, dht...: on the path here
+        # only (never deployed to a device, see tools.deploy).
+        host_dir = self.workdir / "app" / "host"
         env = micropython_env(self.workdir / "lib", "0.0.0.0" if self.ns else "127.0.0.1",
-                              self.port, self.board, self.extra_env)
+                              self.port, self.board, self.extra_env,
+                              extra_paths=[host_dir] if host_dir.is_dir() else [])
         argv = micropython_command(self.micropython, self.workdir / "app" / "main.py", self.heap)
         if self.ns:
             argv = self.ns.wrap(argv)
