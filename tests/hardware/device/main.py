@@ -250,8 +250,8 @@ async def upload(request):
 
 
 def _pattern(size):
-    block = bytes(range(256))
-    full, rest = divmod(size, 256)
+    block = bytes(range(256)) * 4
+    full, rest = divmod(size, 1024)
     for _ in range(full):
         yield block
     if rest:
