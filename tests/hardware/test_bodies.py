@@ -100,3 +100,24 @@ def test_send_file_raw_bytes(http, url):
         data = r.raw.read(decode_content=False)
     assert data == ASSET.read_bytes()
     assert int(r.headers["Content-Length"]) == len(data)
+
+
+def test_static_directory(http, url, need):
+    need("static", "/files/smoke.txt")
+    r = http.get(url + "/files/smoke.txt", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert r.status_code == 200
+    assert r.headers["Content-Encoding"] == "gzip"
+    assert r.text == gzip.decompress(ASSET.read_bytes()).decode()
+    etag = r.headers["ETag"]
+    again = http.get(url + "/files/smoke.txt", headers={"Accept-Encoding": "gzip", "If-None-Match": etag},
+                     timeout=10)
+    assert again.status_code == 304 and again.content == b""
+    plain = http.get(url + "/files/smoke.txt", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert plain.status_code == 406  # only the .gz is on the board
+
+
+def test_static_directory_is_confined(raw, need):
+    need("static", "/files/smoke.txt")
+    for path in (b"/files/../main.py", b"/files/%2e%2e/main.py", b"/files/.hidden"):
+        resp = raw.exchange(b"GET " + path + b" HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n")
+        assert raw.status(resp) in (400, 404), path

@@ -99,3 +99,10 @@ def test_basic_auth(http, url, need, creds, status):
         assert r.json() == {"user": "smoke"}
     else:
         assert r.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_pubsub_fan_out(http, url, need):
+    need("pubsub", "/pubsub")
+    r = http.get(url + "/pubsub", params={"n": 5}, timeout=10)
+    assert r.status_code == 200
+    assert r.json() == {"received": [0, 1, 2, 3, 4], "subscribers": 0}

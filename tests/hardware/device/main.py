@@ -58,7 +58,7 @@ MODULES = ['microdot', 'microdot.microdot', 'microdot.helpers'] + \
     ['microdot.' + e for e in EXTENSIONS] + ['kitnet', 'utemplate']
 
 with_websocket = with_sse = with_form_data = Session = with_session = None
-CORS = BasicAuth = None
+CORS = BasicAuth = PubSub = Static = None
 try:
     from microdot.websocket import with_websocket
 except ImportError:
@@ -81,6 +81,14 @@ except ImportError:
     pass
 try:
     from microdot.auth import BasicAuth
+except ImportError:
+    pass
+try:
+    from microdot.pubsub import PubSub
+except ImportError:
+    pass
+try:
+    from microdot.static import Static
 except ImportError:
     pass
 
@@ -418,6 +426,41 @@ async def auth(request):
     if BasicAuth is None:
         return _missing('auth')
     return await _secret(request)
+
+
+if PubSub is not None:
+    hub = PubSub(max_queue=8)
+
+
+@app.get('/pubsub')
+async def pubsub(request):
+    """Subscribe, let a task publish ``n`` messages, return what arrived."""
+    if PubSub is None:
+        return _missing('pubsub')
+    n = request.args.get('n', 3, type=int)
+    sub = hub.subscribe('smoke')
+
+    async def publisher():
+        for i in range(n):
+            await hub.publish('smoke', i)
+            await asyncio.sleep(0)
+    task = asyncio.create_task(publisher())
+    got = []
+    try:
+        for _ in range(n):
+            got.append(await sub.get(timeout=2))
+    finally:
+        sub.close()
+    await task
+    return {'received': got, 'subscribers': hub.subscribers('smoke')}
+
+
+if Static is not None:
+    Static('static', max_age=60).mount(app, '/files')
+else:
+    @app.get('/files/<path:path>')
+    async def files(request, path):
+        return _missing('static')
 
 
 # -- errors --------------------------------------------------------------------------------
