@@ -452,6 +452,22 @@ class Request:
     #: Most header lines accepted in one request (more gets 431).
     max_headers = 32
 
+    # defaults live on the class: each instance attribute set costs time and heap
+    scheme = 'http'
+    url_prefix = ''
+    subapp = None
+    route = None
+    url_args = None
+    _body = None
+    _stream = None
+    _g = None
+    _args = None
+    _cookies = None
+    _json = None
+    _form = None
+    _files = None
+    query_string = None
+
     def __init__(self, app, client_addr, method, url, http_version, headers,
                  body=None, stream=None, sock=None, url_prefix='', subapp=None,
                  scheme=None, route=None):
@@ -461,24 +477,25 @@ class Request:
         self.url = url
         self.http_version = http_version
         self.headers = headers
-        self.scheme = scheme or 'http'
+        if scheme:
+            self.scheme = scheme
         self.sock = sock
-        self.url_prefix = url_prefix
-        self.subapp = subapp
-        self.route = route
-        self.url_args = None
+        if url_prefix:
+            self.url_prefix = url_prefix
+        if subapp is not None:
+            self.subapp = subapp
+        if route is not None:
+            self.route = route
         self.after_request_handlers = []
-        self._body = body
-        self._stream = stream
-        self._g = None
-        self._args = None
-        self._cookies = None
-        self._json = None
-        self._form = None
-        self._files = None
-        path, _, qs = url.partition('?')
-        self.path = path
-        self.query_string = qs if _ else None
+        if body is not None:
+            self._body = body
+        if stream is not None:
+            self._stream = stream
+        if '?' in url:
+            path, _, self.query_string = url.partition('?')
+            self.path = path
+        else:
+            self.path = url
         cl = headers.get('Content-Length')
         self.content_length = int(cl) if cl else 0
         self.content_type = headers.get('Content-Type')
@@ -521,16 +538,22 @@ class Request:
                 raise HTTPException(400)
         headers = NoCaseDict()
         keymap = headers.keymap
-        for line in lines[1:]:
+        store = super(NoCaseDict, headers).__setitem__
+        cl = te = None
+        # every str costs an allocation (and an intern lookup on MicroPython): make
+        # three per header line (name, value, lower-case name) and no more
+        for k in range(1, len(lines)):
+            line = lines[k]
             if not line:
                 continue
             if len(line) > max_line:
                 raise HTTPException(431)
             i = line.find(':')
-            if i <= 0 or line[0] in ' \t' or ' ' in line[:i] or '\t' in line[:i]:
-                raise HTTPException(400)
             name = line[:i]
-            value = line[i + 1:].strip()
+            if i <= 0 or ' ' in name or '\t' in name:
+                raise HTTPException(400)
+            # strip() allocates only when there is something to strip
+            value = (line[i + 2:] if line.startswith(' ', i + 1) else line[i + 1:]).strip()
             low = name.lower()
             if low in keymap:
                 old = headers[name]
@@ -539,9 +562,14 @@ class Request:
                         raise HTTPException(400)
                     continue
                 value = old + ('; ' if low == 'cookie' else ', ') + value
-            headers[name] = value
-        cl = headers.get('Content-Length')
-        te = headers.get('Transfer-Encoding')
+                headers[name] = value
+            else:
+                keymap[low] = name
+                store(name, value)
+            if low == 'content-length':
+                cl = value
+            elif low == 'transfer-encoding':
+                te = value
         length = 0
         if cl is not None:
             if te is not None or not cl or cl.strip('0123456789'):  # ASCII digits only
@@ -787,16 +815,36 @@ class Response:
                 ct += '; charset=UTF-8'
             self.headers['Content-Type'] = ct
 
-    def _head(self, keep_alive, http_version, chunked):
-        reason = self.reason or self.reason_for(self.status_code)
-        out = ['HTTP/1.1 %d %s\r\n' % (self.status_code, _clean(reason))]
+    _status_lines = {}  # status code -> status line, for responses without a custom reason
+    _ct_cache = (None, None)  # (default_content_type, its header line)
+
+    def _head(self, keep_alive, http_version, chunked, extra=None):
+        status = self.status_code
+        if self.reason:
+            out = ['HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason))]
+        else:
+            line = self._status_lines.get(status)
+            if line is None:
+                line = 'HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason_for(status)))
+                if len(self._status_lines) < 64:
+                    self._status_lines[status] = line
+            out = [line]
+        append = out.append
+        # the pieces are joined once: no intermediate strings per header
         for name, value in self.headers.items():
-            name = _clean(name)
-            if isinstance(value, list):
-                for v in value:
-                    out.append(name + ': ' + _clean(str(v)) + '\r\n')
-            else:
-                out.append(name + ': ' + _clean(str(value)) + '\r\n')
+            if '\r' in name or '\n' in name:
+                name = _clean(name)
+            for v in (value if isinstance(value, list) else (value,)):
+                if not isinstance(v, str):
+                    v = str(v)
+                if '\r' in v or '\n' in v:
+                    v = _clean(v)
+                append(name)
+                append(': ')
+                append(v)
+                append('\r\n')
+        if extra:
+            out += extra
         if chunked:
             out.append('Transfer-Encoding: chunked\r\n')
         if not keep_alive:
@@ -806,25 +854,42 @@ class Response:
         out.append('\r\n')
         return ''.join(out).encode()
 
+    def _default_type_line(self):
+        ct = self.default_content_type
+        cache = Response._ct_cache
+        if cache[0] is not ct:
+            full = ct
+            if full.startswith('text/') and 'charset' not in full:
+                full += '; charset=UTF-8'
+            cache = Response._ct_cache = (ct, 'Content-Type: ' + _clean(full) + '\r\n')
+        return cache[1]
+
     async def write(self, stream, keep_alive=False, http_version='1.1'):
         """Send the response; return True if the connection can serve another request."""
-        self.complete()
         body = self.body
         headers = self.headers
-        if 'Connection' in headers:
+        keymap = headers.keymap  # lower-case name -> name: plain dict lookups
+        if 'connection' in keymap:
             if headers['Connection'].lower() == 'close':
                 keep_alive = False
             del headers['Connection']
         sized = isinstance(body, (bytes, bytearray))
-        no_body = self.is_head or self.status_code in (204, 304) or \
-            100 <= self.status_code < 200
+        status = self.status_code
+        no_body = self.is_head or status == 204 or status == 304 or 100 <= status < 200
         chunked = False
-        if not sized and not no_body and 'Content-Length' not in headers:
-            if keep_alive and http_version == '1.1':
-                chunked = True
-            else:
-                keep_alive = False
-        head = self._head(keep_alive, http_version, chunked)
+        # the defaults complete() would add, without storing them in the headers
+        extra = []
+        if 'content-length' not in keymap:
+            if sized:
+                extra.append('Content-Length: %d\r\n' % len(body))
+            elif not no_body:
+                if keep_alive and http_version == '1.1':
+                    chunked = True
+                else:
+                    keep_alive = False
+        if 'content-type' not in keymap:
+            extra.append(self._default_type_line())
+        head = self._head(keep_alive, http_version, chunked, extra)
         try:
             if no_body:
                 stream.write(head)
