@@ -294,6 +294,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def micropython_command(micropython: str, main: Path, heap: Optional[str] = DEFAULT_HEAP) -> List[str]:
     argv = [micropython]
     if heap:
@@ -313,6 +322,7 @@ def micropython_env(lib: Path, host: str, port: int, board: str,
         "SMOKE_HOST": host,
         "SMOKE_PORT": str(port),
         "SMOKE_BOARD": board,
+        "PORT": str(port),  # what the examples read
         "PYTHONUNBUFFERED": "1",
     })
     env.update(extra or {})
@@ -435,7 +445,7 @@ class VirtualBoard:
             self.network_note = "own network namespace %s (host side %s)" % (self.ns.name, self.ns.host_ip)
         else:
             self.host = "127.0.0.1"
-            self.port = self.requested_port or free_port()
+            self.port = self.requested_port or (DEVICE_PORT if port_free(DEVICE_PORT) else free_port())
             self.network_note = "loopback" + (" (no network namespace: %s)" % reason if reason else "")
             if reason:
                 self._note("note: %s; the virtual board listens on 127.0.0.1" % reason)
