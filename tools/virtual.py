@@ -445,7 +445,9 @@ class VirtualBoard:
             self.network_note = "own network namespace %s (host side %s)" % (self.ns.name, self.ns.host_ip)
         else:
             self.host = "127.0.0.1"
-            self.port = self.requested_port or (DEVICE_PORT if port_free(DEVICE_PORT) else free_port())
+            # the smoke app reads SMOKE_PORT: any free port; other apps may only know 5000
+            prefer = self.app != SMOKE_APP.resolve() and port_free(DEVICE_PORT)
+            self.port = self.requested_port or (DEVICE_PORT if prefer else free_port())
             self.network_note = "loopback" + (" (no network namespace: %s)" % reason if reason else "")
             if reason:
                 self._note("note: %s; the virtual board listens on 127.0.0.1" % reason)
