@@ -1,0 +1,437 @@
+"""tools.build and tools.docker_engine: the commands a firmware build runs, and its errors.
+
+The plan/argv tests need nothing; the failure-path tests run real `make` on a stand-in
+MicroPython checkout (a temp folder whose port Makefile succeeds, fails or overflows), against
+a temp copy of the project, so nothing here touches firmware/ of the repo.
+"""
+import hashlib
+import json
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools import boards as B
+from tools import build as T
+from tools import docker_engine as D
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def board(name):
+    return B.load_board(name)
+
+
+# --------------------------------------------------------------------------------------------
+# make command lines
+
+
+def test_esp32_make_argv_names_board_and_absolute_manifest():
+    argv = T.port_make_argv(board("ESP32_GENERIC"), "/opt/micropython", "/project/firmware/ESP32_GENERIC/.build/manifest.py", 8)
+    assert argv == [
+        "make",
+        "-C",
+        "/opt/micropython/ports/esp32",
+        "BOARD=ESP32_GENERIC",
+        "FROZEN_MANIFEST=/project/firmware/ESP32_GENERIC/.build/manifest.py",
+    ]
+
+
+def test_rp2_make_argv_runs_parallel():
+    argv = T.port_make_argv(board("RPI_PICO_W"), "/mp/", "/project/m.py", 3)
+    assert argv == ["make", "-C", "/mp/ports/rp2", "-j3", "BOARD=RPI_PICO_W", "FROZEN_MANIFEST=/project/m.py"]
+
+
+def test_unix_make_argv_uses_variant_and_drops_btree_and_tls():
+    argv = T.port_make_argv(board("UNIX"), "/mp", "/abs/manifest.py", 2)
+    assert argv == [
+        "make",
+        "-C",
+        "/mp/ports/unix",
+        "-j2",
+        "VARIANT=standard",
+        "MICROPY_PY_BTREE=0",
+        "MICROPY_PY_SSL=0",
+        "FROZEN_MANIFEST=/abs/manifest.py",
+    ]
+    # The Dockerfile's unix image fetches submodules with the same arguments.
+    assert 'UNIX_MAKE_ARGS="VARIANT=standard MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0"' in DOCKERFILE
+
+
+def test_build_dir_names_follow_board_json():
+    assert T.build_dir_name(board("ESP32_GENERIC_S3")) == "build-ESP32_GENERIC_S3"
+    assert T.build_dir_name(board("RPI_PICO2_W")) == "build-RPI_PICO2_W"
+    assert T.build_dir_name(board("UNIX")) == "build-standard"
+
+
+# --------------------------------------------------------------------------------------------
+# Plans: Docker with the image's MicroPython, Docker with your checkout, native
+
+
+def test_docker_plan_mounts_project_read_only_and_caches_build_dir(tmp_path):
+    plan = T.make_plan(board("ESP32_GENERIC"), ["sse", "websocket"], root=tmp_path, jobs=4, user="1000:1000")
+    assert plan.mode == "docker"
+    assert plan.frozen_manifest == "/project/firmware/ESP32_GENERIC/.build/manifest.py"
+    assert plan.manifest == tmp_path / "firmware" / "ESP32_GENERIC" / ".build" / "manifest.py"
+    assert plan.image.tag == "microdot-kit/esp32:v1.28.0-idf-v5.5.1"
+    assert plan.image.target == "esp32"
+    assert plan.image.buildargs == {"MICROPY_VERSION": "v1.28.0", "IDF_VERSION": "v5.5.1"}
+    cache = tmp_path / "firmware" / ".cache" / "esp32-v1.28.0-idf-v5.5.1" / "ESP32_GENERIC"
+    assert plan.build_dir == cache
+    assert [s.name for s in plan.steps] == ["firmware"]
+    spec = T.step_run_spec(plan, plan.steps[0])
+    assert D.run_argv(spec) == [
+        "docker", "run", "--rm", "--user", "1000:1000", "-w", "/opt/micropython", "-e", "HOME=/tmp",
+        "-v", "%s:/project:ro" % tmp_path,
+        "-v", "%s:/opt/micropython/ports/esp32/build-ESP32_GENERIC" % cache,
+        "microdot-kit/esp32:v1.28.0-idf-v5.5.1",
+        "make", "-C", "/opt/micropython/ports/esp32", "BOARD=ESP32_GENERIC",
+        "FROZEN_MANIFEST=/project/firmware/ESP32_GENERIC/.build/manifest.py",
+    ]  # fmt: skip
+    kwargs = D.run_kwargs(spec)
+    assert kwargs["volumes"] == ["%s:/project:ro" % tmp_path, "%s:/opt/micropython/ports/esp32/build-ESP32_GENERIC" % cache]
+    assert kwargs["command"][-1] == "FROZEN_MANIFEST=/project/firmware/ESP32_GENERIC/.build/manifest.py"
+    assert kwargs["working_dir"] == "/opt/micropython" and kwargs["user"] == "1000:1000"
+    assert kwargs["detach"] is True and "network_mode" not in kwargs
+
+
+def test_docker_plan_with_checkout_uses_toolchain_image_and_same_path(tmp_path):
+    checkout = tmp_path / "mp"
+    plan = T.make_plan(board("UNIX"), [], root=tmp_path / "kit", micropy_dir=checkout, jobs=2, network="host")
+    assert plan.mode == "docker-checkout"
+    assert plan.image.target == "unix-toolchain"
+    assert plan.image.tag == "microdot-kit/unix-toolchain:bookworm"
+    assert plan.micropy == str(checkout)
+    assert [s.name for s in plan.steps] == ["mpy-cross", "firmware"]
+    assert plan.steps[0].argv == ["make", "-C", "%s/mpy-cross" % checkout, "-j2"]
+    mounts = plan.run.mounts
+    assert D.Mount(str(tmp_path / "kit"), "/project", True) in mounts
+    assert D.Mount(str(checkout), str(checkout)) in mounts
+    targets = [m.target for m in mounts]
+    assert "%s/mpy-cross/build" % checkout in targets
+    assert "%s/ports/unix/build-standard" % checkout in targets
+    spec = T.step_run_spec(plan, plan.steps[1])
+    assert spec.network == "host" and D.run_argv(spec)[3:5] == ["--network", "host"]
+    assert spec.command[-1] == "FROZEN_MANIFEST=/project/firmware/UNIX/.build/manifest.py"
+
+
+def test_native_plan_uses_host_paths(tmp_path):
+    checkout = tmp_path / "mp"
+    plan = T.make_plan(board("UNIX"), ["wifi"], root=tmp_path, micropy_dir=checkout, native=True, jobs=2)
+    assert plan.mode == "native" and plan.image is None and plan.run is None
+    manifest = str((tmp_path / "firmware" / "UNIX" / ".build" / "manifest.py").resolve())
+    assert plan.frozen_manifest == manifest
+    assert plan.steps[1].argv[-1] == "FROZEN_MANIFEST=" + manifest
+    assert plan.build_dir == checkout.resolve() / "ports" / "unix" / "build-standard"
+
+
+def test_native_plan_without_checkout_says_what_to_pass(tmp_path):
+    with pytest.raises(T.BuildError, match=r"NATIVE=1 builds in your MicroPython checkout: pass MICROPY_DIR="):
+        T.make_plan(board("UNIX"), [], root=tmp_path, native=True)
+
+
+def test_image_tags_and_build_args(monkeypatch):
+    rp2 = T.image_spec(board("RPI_PICO_W"), ROOT / "Dockerfile", "v1.27.0")
+    assert (rp2.tag, rp2.target, rp2.buildargs) == ("microdot-kit/rp2:v1.27.0", "rp2", {"MICROPY_VERSION": "v1.27.0"})
+    esp = T.image_spec(board("ESP32_GENERIC_C3"), ROOT / "Dockerfile", "v1.28.0", "v5.4.2", toolchain=True, digest="abc")
+    assert esp.tag == "microdot-kit/esp32-toolchain:idf-v5.4.2"
+    assert esp.buildargs["IDF_VERSION"] == "v5.4.2" and esp.labels == {D.DOCKERFILE_LABEL: "abc"}
+    assert D.build_argv(esp) == [
+        "docker", "build", "--target", "esp32-toolchain", "-t", "microdot-kit/esp32-toolchain:idf-v5.4.2",
+        "--build-arg", "IDF_VERSION=v5.4.2", "--build-arg", "MICROPY_VERSION=v1.28.0",
+        "--label", "%s=abc" % D.DOCKERFILE_LABEL, ".",
+    ]  # fmt: skip
+    kwargs = D.build_kwargs(esp, "/ctx")
+    assert kwargs["target"] == "esp32-toolchain" and kwargs["path"] == "/ctx" and kwargs["decode"] is True
+    assert kwargs["buildargs"] == {"MICROPY_VERSION": "v1.28.0", "IDF_VERSION": "v5.4.2"}
+
+
+def test_dockerfile_pins_versions_and_has_a_target_per_port():
+    assert "ARG MICROPY_VERSION=v1.28.0" in DOCKERFILE
+    assert "ARG IDF_VERSION=v5.5.1" in DOCKERFILE
+    assert "ARG IDF_IMAGE=espressif/idf:${IDF_VERSION}" in DOCKERFILE
+    names = D.stage_names(DOCKERFILE)
+    for port in ("esp32", "rp2", "unix"):
+        assert port in names and port + "-toolchain" in names
+    assert (ROOT / ".dockerignore").read_text().strip().splitlines()[-1] == "*"
+
+
+def test_trim_dockerfile_keeps_only_the_targets_chain():
+    unix = D.trim_dockerfile(DOCKERFILE, "unix")
+    assert D.stage_names(unix) == ["unix-toolchain", "unix"]
+    assert "espressif" not in unix.split("FROM", 1)[1] and "gcc-arm-none-eabi" not in unix
+    assert "ARG MICROPY_VERSION=v1.28.0" in unix  # the global arguments stay
+    assert D.stage_names(D.trim_dockerfile(DOCKERFILE, "esp32")) == ["esp32-toolchain", "esp32"]
+    assert D.stage_names(D.trim_dockerfile(DOCKERFILE, "rp2-toolchain")) == ["rp2-toolchain"]
+    text = "FROM a AS one\nRUN x\nFROM b AS two\nCOPY --from=one /x /x\nFROM c AS three\n"
+    assert D.stage_names(D.trim_dockerfile(text, "two")) == ["one", "two"]
+    with pytest.raises(D.DockerError, match="no stage 'nope'; its stages are: one, two, three"):
+        D.trim_dockerfile(text, "nope")
+    assert D.dockerfile_digest(DOCKERFILE, "unix") != D.dockerfile_digest(DOCKERFILE, "rp2")
+
+
+def test_output_lines_split_on_any_newline():
+    assert list(D._lines([b"a\nb", b"c\r\nd\re", b"\n", b"tail"])) == ["a", "bc", "d", "e", "tail"]
+
+
+# --------------------------------------------------------------------------------------------
+# Sizes, overflow, rp2's cmake cache
+
+
+def test_full_partition_messages():
+    esp = board("ESP32_GENERIC")
+    with pytest.raises(T.BuildError) as err:
+        T.size_check(esp, 2031616 + 100)
+    assert str(err.value).startswith(
+        "The firmware for ESP32_GENERIC is 2031716 bytes but its app partition holds 2031616 (over by 100): freeze fewer"
+    )
+    T.size_check(esp, 2031616)  # exactly full fits
+    T.size_check(board("UNIX"), 10**9)  # no partition
+    log = "micropython.bin   2100000\nERROR: app overflows allocated space of 2031616 bytes by 68384 bytes\n"
+    msg = T.overflow_message(esp, log)
+    assert "overflows its 2031616-byte app partition by 68384 bytes" in msg and "EXTENSIONS=" in msg
+    linker = "/usr/bin/arm-none-eabi-ld: firmware.elf section `.text' will not fit in region `FLASH'\nregion `FLASH' overflowed by 4242 bytes"
+    assert "overflows the flash region by 4242 bytes" in T.overflow_message(board("RPI_PICO_W"), linker)
+    assert T.overflow_message(esp, "all good") is None
+
+
+def test_rp2_reconfigures_when_manifest_changes(tmp_path):
+    plan = T.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1)
+    sig = T.configure_signature(plan)
+    assert not T.needs_reconfigure(tmp_path, sig)  # never configured: cmake runs anyway
+    (tmp_path / "Makefile").write_text("")
+    assert T.needs_reconfigure(tmp_path, sig)  # configured by someone else
+    (tmp_path / ".kit-configure").write_text(sig)
+    assert not T.needs_reconfigure(tmp_path, sig)
+    same = T.make_plan(board("RPI_PICO_W"), ["sse"], root=tmp_path / "copy", jobs=1)
+    assert not T.needs_reconfigure(tmp_path, T.configure_signature(same))  # same container path
+    native = T.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1, micropy_dir=tmp_path, native=True)
+    assert T.needs_reconfigure(tmp_path, T.configure_signature(native))
+
+
+def test_format_size_and_missing_build(tmp_path):
+    kit = make_kit(tmp_path)
+    with pytest.raises(T.BuildError, match=r"No firmware for UNIX yet: run `make BOARD=UNIX firmware` first\."):
+        T.show_size("UNIX", kit)
+    info = {
+        "board": "ESP32_GENERIC", "port": "esp32", "micropython_version": "v1.28.0", "idf_version": "v5.5.1",
+        "frozen_modules": [{"module": "microdot/microdot.py", "source_bytes": 50000, "mpy_bytes": 20000}],
+        "image_bytes": 1500000, "partition_bytes": 2000000, "free_bytes": 500000, "sha256": "ab" * 32,
+        "built_at": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+    text = T.format_size(info)
+    assert "ESP-IDF v5.5.1" in text and "microdot/microdot.py" in text and "(75.0% used)" in text
+    assert "   500000" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Whole builds against a stand-in checkout (real make, real files)
+
+
+def make_kit(tmp_path):
+    """A copy of the project's boards, manifests, framework and Dockerfile."""
+    kit = tmp_path / "kit"
+    for name in ("boards", "manifests", "src"):
+        shutil.copytree(str(ROOT / name), str(kit / name), ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(str(ROOT / "Dockerfile"), str(kit / "Dockerfile"))
+    return kit
+
+
+PORT_MAKEFILE = """\
+BUILD ?= build-$(VARIANT)
+all:
+\t@echo "building with $(FROZEN_MANIFEST)"
+\t@test -f "$(FROZEN_MANIFEST)"
+\t@mkdir -p $(BUILD)/genhdr $(BUILD)/frozen_mpy/microdot
+\t@printf '#define MICROPY_GIT_TAG "v1.28.0-fake"\\n' > $(BUILD)/genhdr/mpversion.h
+\t@printf 'mpy' > $(BUILD)/frozen_mpy/microdot/microdot.mpy
+\t@printf 'binary' > $(BUILD)/micropython
+%s
+"""
+
+
+def make_checkout(tmp_path, extra=""):
+    mp = tmp_path / "mp"
+    (mp / "py").mkdir(parents=True)
+    (mp / "py" / "mpconfig.h").write_text("// stand-in\n")
+    (mp / "lib" / "micropython-lib").mkdir(parents=True)
+    (mp / "lib" / "micropython-lib" / "README.md").write_text("x")
+    (mp / "mpy-cross").mkdir()
+    (mp / "mpy-cross" / "Makefile").write_text("all:\n\t@echo mpy-cross is up to date\n")
+    (mp / "ports" / "unix").mkdir(parents=True)
+    (mp / "ports" / "unix" / "Makefile").write_text(PORT_MAKEFILE % extra)
+    return mp
+
+
+needs_make = pytest.mark.skipif(
+    T.missing_tools(B.load_board("UNIX")) != [],
+    reason="native build tools (%s) not on PATH" % ", ".join(T.missing_tools(B.load_board("UNIX"))),
+)
+
+
+@needs_make
+def test_native_build_writes_firmware_info_and_log(tmp_path):
+    kit, mp = make_kit(tmp_path), make_checkout(tmp_path)
+    lines = []
+    path, info = T.build("UNIX", "wifi", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
+    out = kit / "firmware" / "UNIX"
+    assert path == out / "micropython" and path.read_bytes() == b"binary"
+    assert sorted(p.name for p in out.iterdir()) == ["build-info.json", "build.log", "micropython"]
+    saved = json.loads((out / "build-info.json").read_text())
+    assert saved == info
+    assert info["micropython_version"] == "v1.28.0-fake"
+    assert info["extensions"] == ["wifi"] and info["board"] == "UNIX" and info["idf_version"] is None
+    assert info["sha256"] == hashlib.sha256(b"binary").hexdigest()
+    modules = {m["module"]: m for m in info["frozen_modules"]}
+    assert set(modules) == {"microdot/__init__.py", "microdot/microdot.py", "microdot/helpers.py", "kitnet.py"}
+    assert modules["microdot/microdot.py"]["mpy_bytes"] == 3 and modules["kitnet.py"]["mpy_bytes"] is None
+    assert modules["kitnet.py"]["source"] == "src/kitnet.py"
+    assert info["image_bytes"] == 6 and info["partition_bytes"] is None
+    log = (out / "build.log").read_text()
+    assert "building with %s" % (out / ".build" / "manifest.py").resolve() in log
+    assert "==> [3/4] Building the unix port" in log
+    assert any(l.startswith("$ make -C %s/ports/unix" % mp) for l in lines)
+    assert not (out / ".build").exists()
+
+
+@needs_make
+def test_failed_step_keeps_only_the_log(tmp_path):
+    kit = make_kit(tmp_path)
+    mp = make_checkout(tmp_path, "\t@echo compiler exploded; exit 2")
+    with pytest.raises(T.BuildError) as err:
+        T.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
+    assert str(err.value) == (
+        "Step 'firmware' failed (exit 2) building UNIX: see the output above; the full log is in firmware/UNIX/build.log."
+    )
+    out = kit / "firmware" / "UNIX"
+    assert sorted(p.name for p in out.iterdir()) == ["build.log"]
+    assert "compiler exploded" in (out / "build.log").read_text()
+
+
+@needs_make
+def test_failed_rebuild_keeps_the_previous_good_image(tmp_path):
+    kit = make_kit(tmp_path)
+    good = make_checkout(tmp_path)
+    T.build("UNIX", "none", micropy_dir=str(good), native=True, root=kit, echo=lambda line: None)
+    (good / "ports" / "unix" / "Makefile").write_text(PORT_MAKEFILE % "\t@exit 1")
+    with pytest.raises(T.BuildError, match="Step 'firmware' failed"):
+        T.build("UNIX", "none", micropy_dir=str(good), native=True, root=kit, echo=lambda line: None)
+    out = kit / "firmware" / "UNIX"
+    assert (out / "micropython").read_bytes() == b"binary"
+    assert json.loads((out / "build-info.json").read_text())["board"] == "UNIX"
+
+
+@needs_make
+def test_overflow_in_build_output_is_a_full_partition_error(tmp_path):
+    kit = make_kit(tmp_path)
+    mp = make_checkout(tmp_path, "\t@echo 'ERROR: app overflows allocated space of 1000 bytes by 24 bytes'; exit 1")
+    with pytest.raises(T.BuildError, match=r"^The firmware for UNIX overflows its 1000-byte app partition by 24 bytes: freeze fewer extensions"):
+        T.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
+    assert sorted(p.name for p in (kit / "firmware" / "UNIX").iterdir()) == ["build.log"]
+
+
+@needs_make
+def test_image_larger_than_partition_leaves_no_firmware(tmp_path):
+    kit, mp = make_kit(tmp_path), make_checkout(tmp_path)
+    meta = kit / "boards" / "UNIX" / "board.json"
+    data = json.loads(meta.read_text())
+    data["app_partition_size"] = 4  # the stand-in image has 6 bytes
+    meta.write_text(json.dumps(data))
+    with pytest.raises(T.BuildError, match=r"is 6 bytes but its app partition holds 4 \(over by 2\)"):
+        T.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
+    assert sorted(p.name for p in (kit / "firmware" / "UNIX").iterdir()) == ["build.log"]
+
+
+# --------------------------------------------------------------------------------------------
+# One-line errors through main()
+
+
+def run_main(argv, capsys):
+    code = T.main(argv)
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def test_unknown_board(capsys):
+    code, err = run_main(["--board", "NOPE"], capsys)
+    assert code == 1
+    assert err.startswith("error: Unknown board 'NOPE'. Known boards: ESP32_GENERIC, ")
+    assert err.count("\n") == 1
+    assert not (ROOT / "firmware" / "NOPE").exists()
+
+
+def test_unknown_extension(capsys):
+    code, err = run_main(["--board", "UNIX", "--extensions", "teleport", "--native"], capsys)
+    assert code == 1 and err.startswith("error: Unknown extension 'teleport'. Valid extensions: ")
+
+
+def test_missing_checkout(tmp_path, capsys):
+    code, err = run_main(["--board", "UNIX", "--native", "--micropy-dir", str(tmp_path / "nothing")], capsys)
+    assert code == 1
+    assert err == (
+        "error: MicroPython checkout '%s' not found (no py/mpconfig.h there): pass MICROPY_DIR= the folder "
+        "of a micropython clone at v1.28.0.\n" % (tmp_path / "nothing")
+    )
+
+
+def test_checkout_without_submodules(tmp_path, capsys):
+    mp = make_checkout(tmp_path)
+    shutil.rmtree(str(mp / "lib" / "micropython-lib"))
+    code, err = run_main(["--board", "UNIX", "--micropy-dir", str(mp)], capsys)
+    assert code == 1
+    assert err == (
+        "error: MicroPython checkout '%s' lacks the submodule(s) lib/micropython-lib: run `make -C %s/ports/unix "
+        "submodules` and build again.\n" % (mp, mp)
+    )
+    b = B.load_board("RPI_PICO_W")
+    assert "lib/pico-sdk" in T.missing_submodules(b, mp)
+    with pytest.raises(T.BuildError, match=r"`make -C .*/ports/rp2 BOARD=RPI_PICO_W submodules`"):
+        T.check_checkout(b, mp)
+
+
+def test_native_without_toolchain_says_what_to_install():
+    with pytest.raises(T.BuildError) as err:
+        T.check_native_tools(B.load_board("RPI_PICO_W"), which=lambda tool: None if tool != "make" else "/usr/bin/make")
+    assert str(err.value) == (
+        "NATIVE=1 for RPI_PICO_W needs `cmake`, `arm-none-eabi-gcc` on PATH: install the rp2 toolchain, or drop "
+        "NATIVE=1 to build in Docker."
+    )
+    with pytest.raises(T.BuildError, match=r"needs ESP-IDF v5.5.1 in this shell \(`idf.py` not found\): run `. \$IDF_PATH/export.sh`"):
+        T.check_native_tools(B.load_board("ESP32_GENERIC"), which=lambda tool: None)
+
+
+def test_no_docker_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KIT_DOCKER", "cli")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker binary here
+    kit = make_kit(tmp_path)
+    with pytest.raises(T.BuildError) as err:
+        T.build("UNIX", "none", root=kit)
+    assert str(err.value) == (
+        "Docker is not available (no `docker` command on PATH): start Docker (Docker Desktop, or "
+        "`sudo systemctl start docker`), or build on the host with NATIVE=1 MICROPY_DIR=/path/to/micropython."
+    )
+    assert not (kit / "firmware" / "UNIX").exists()
+
+
+def test_engine_that_does_not_answer(tmp_path, monkeypatch):
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2\nexit 1\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(D.DockerError, match=r"^Docker is not available \(Cannot connect to the Docker daemon at unix:///var/run/docker.sock\): start Docker"):
+        D.connect("cli")
+    with pytest.raises(D.DockerError, match=r"KIT_DOCKER='podman' is not one of auto, sdk, cli"):
+        D.connect("podman")
+
+
+def test_app_outside_project_cannot_go_into_the_container(tmp_path):
+    kit = make_kit(tmp_path)
+    app = tmp_path / "elsewhere"
+    app.mkdir()
+    (app / "helper.py").write_text("X = 1\n")
+    with pytest.raises(T.BuildError, match=r"^APP '.*elsewhere' is outside the project, which is all the build container sees"):
+        T.build("UNIX", "none", app=str(app), root=kit)
