@@ -134,6 +134,13 @@ def urlencode(s):
 _MISSING = object()
 
 
+# lower-case forms of the names the framework looks up: no new str per lookup
+_LOWER = {}
+for _name in ('Content-Length', 'Content-Type', 'Connection', 'Transfer-Encoding', 'Cookie',
+              'Set-Cookie', 'Host', 'Location', 'Upgrade', 'Authorization', 'Origin'):
+    _LOWER[_name] = _name.lower()
+
+
 class NoCaseDict(dict):
     """A dict whose string keys are looked up without regard to case.
 
@@ -147,12 +154,12 @@ class NoCaseDict(dict):
 
     def _key(self, key):
         if isinstance(key, str):
-            return self.keymap.get(key.lower(), key)
+            return self.keymap.get(_LOWER.get(key) or key.lower(), key)
         return key
 
     def __setitem__(self, key, value):
         if isinstance(key, str):
-            low = key.lower()
+            low = _LOWER.get(key) or key.lower()
             old = self.keymap.get(low)
             if old is not None and old != key:
                 super().__delitem__(old)
@@ -1455,18 +1462,26 @@ class Microdot:
                 res = Response(headers=self.options_handler(req))
             else:
                 req.url_args = args
-                req.route = route.handler
-                req.url_prefix = route.url_prefix
-                req.subapp = route.subapp
+                handler = req.route = route.handler
+                if route.url_prefix:
+                    req.url_prefix = route.url_prefix
+                if route.subapp is not None:
+                    req.subapp = route.subapp
                 res = None
                 for hook in self._hooks(req, 'before_request_handlers'):
                     res = await _invoke(hook, req)
                     if res is not None:
                         break
                 if res is None:
-                    res = await _invoke(route.handler, req, **args)
+                    if _MICROPYTHON and type(handler) is _GEN_TYPE:  # async def: no wrapper
+                        res = await (handler(req, **args) if args else handler(req))
+                    else:
+                        res = await _invoke(handler, req, **args)
                 res = self.make_response(res)
-            for hook in self._hooks(req, 'after_request_handlers') + req.after_request_handlers:
+            hooks = self._hooks(req, 'after_request_handlers')
+            if req.after_request_handlers:
+                hooks = hooks + req.after_request_handlers
+            for hook in hooks:
                 new = await _invoke(hook, req, res)
                 if new is not None:
                     res = self.make_response(new)
@@ -1557,9 +1572,13 @@ class Microdot:
                 res = await self.dispatch_request(req)
                 if res is Response.already_handled:
                     break
-                conn_hdr = req.headers.get('Connection', '').lower()
-                keep = (req.http_version == '1.1' and conn_hdr != 'close') or \
-                    (req.http_version == '1.0' and conn_hdr == 'keep-alive')
+                conn_hdr = req.headers.get('Connection')
+                if conn_hdr is None:
+                    keep = req.http_version == '1.1'
+                else:
+                    conn_hdr = conn_hdr.lower()
+                    keep = (req.http_version == '1.1' and conn_hdr != 'close') or \
+                        (req.http_version == '1.0' and conn_hdr == 'keep-alive')
                 if served >= self.max_keepalive_requests or self.shutdown_requested:
                     keep = False
                 unread = req._stream is not None and isinstance(req._stream, BodyStream) \
