@@ -138,10 +138,24 @@ def compile_command(mpy_cross: str, source: Path, target: str, out: Path) -> Lis
     return [mpy_cross, "-o", str(out), "-s", target, str(source)]
 
 
+_VERSIONS: Dict[str, str] = {}
+
+
+def mpy_cross_version(mpy_cross: str) -> str:
+    if mpy_cross not in _VERSIONS:
+        try:
+            out = subprocess.run([mpy_cross, "--version"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise VirtualError("Cannot run mpy-cross '%s': %s." % (mpy_cross, exc))
+        _VERSIONS[mpy_cross] = out.stdout.strip()
+    return _VERSIONS[mpy_cross]
+
+
 def _compile(mpy_cross: str, source: Path, target: str, dest: Path) -> None:
-    """Compile one module to ``dest``, reusing a cached .mpy of identical source."""
+    """Compile one module to ``dest``, reusing a cached .mpy of identical source and compiler."""
     data = source.read_bytes()
-    key = hashlib.sha256(data + b"\0" + target.encode() + b"\0" + mpy_cross.encode()).hexdigest()[:24]
+    salt = "\0".join((target, mpy_cross, mpy_cross_version(mpy_cross))).encode()
+    key = hashlib.sha256(data + b"\0" + salt).hexdigest()[:24]
     cached = CACHE / "mpy" / (key + ".mpy")
     if not cached.is_file():
         cached.parent.mkdir(parents=True, exist_ok=True)
