@@ -111,7 +111,7 @@ def deploy_command(port: Optional[str], app: Path) -> Optional[List[str]]:
     """The kit's deploy tool (tools/deploy.py), when it exists."""
     if not (ROOT / "tools" / "deploy.py").is_file():
         return None
-    argv = [sys.executable, "-m", "tools.deploy", "--app", str(app)]
+    argv = [sys.executable, "-m", "tools.deploy", "--app", str(app), "--no-reset"]  # we reset after
     if port:
         argv += ["--port", port]
     return argv

@@ -34,6 +34,14 @@ def test_copy_command_copies_the_smoke_app():
     assert S.reset_command("mpremote", "COM3") == ["mpremote", "connect", "COM3", "reset"]
 
 
+def test_deploy_uses_the_kits_deploy_tool():
+    argv = S.deploy_command("/dev/ttyACM0", S.APP)
+    assert argv[1:3] == ["-m", "tools.deploy"]
+    assert argv[argv.index("--app") + 1] == str(S.APP)
+    assert argv[argv.index("--port") + 1] == "/dev/ttyACM0"
+    assert "--no-reset" in argv  # the hard reset that follows starts the smoke app
+
+
 def test_pytest_command():
     argv = S.pytest_command("http://10.0.0.2:5000", Path("/r/hw.xml"), ["sse", "websocket"], ["-k", "json"])
     assert argv[1:4] == ["-m", "pytest", "tests/hardware"]
