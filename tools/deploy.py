@@ -114,7 +114,7 @@ def app_files(app: Path) -> Dict[str, Path]:
     out: Dict[str, Path] = {}
     for path in sorted(app.rglob("*")):
         rel = path.relative_to(app)
-        if any(part.startswith(".") or part in SKIP_NAMES for part in rel.parts):
+        if rel.parts[0] == "host" or any(part.startswith(".") or part in SKIP_NAMES for part in rel.parts):  # host/: virtual-board stand-ins
             continue
         if not path.is_file() or path.name.endswith(SKIP_SUFFIXES) or rel.as_posix() in RESERVED:
             continue
