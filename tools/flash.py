@@ -203,7 +203,14 @@ def _esptool_errors():
     return (FatalError, SerialException, OSError)
 
 
-def flash_esp(plan: EspPlan, board: B.Board, boards: Sequence[B.Board], erase_only: bool = False, log=print) -> int:
+def flash_esp(
+    plan: EspPlan,
+    board: B.Board,
+    boards: Sequence[B.Board],
+    erase_only: bool = False,
+    log=print,
+    connect_attempts: int = 7,
+) -> int:
     """Detect, check, (erase,) write, reset; retry at SAFE_BAUD. Returns the baud that worked."""
     from esptool.cmds import attach_flash, detect_chip, erase_flash, reset_chip, run_stub, write_flash
 
@@ -211,7 +218,7 @@ def flash_esp(plan: EspPlan, board: B.Board, boards: Sequence[B.Board], erase_on
     last = None
     for baud in baud_attempts(plan.baud):
         try:
-            with detect_chip(plan.port, baud=SAFE_BAUD) as esp:
+            with detect_chip(plan.port, baud=SAFE_BAUD, connect_attempts=connect_attempts) as esp:
                 problem = chip_mismatch(plan.port, esp.CHIP_NAME, board, boards)
                 if problem:
                     raise FlashError(problem)
