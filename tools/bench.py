@@ -531,8 +531,12 @@ def update_doc(doc: Path, res: dict):
         raise BenchError("'%s' has no %s ... %s block to update." % (doc, DOC_START, DOC_END))
     before, rest = text.split(DOC_START, 1)
     after = rest.split(DOC_END, 1)[1]
-    block = "%s\n%s\n\n%s\n%s" % (DOC_START, describe_run(res), format_table(res, markdown=True),
-                                  DOC_END)
+    targets = "".join("\n- %s %s (%s)" % ("met:" if t["met"] else "**not met:**", t["target"],
+                                            t["measured"]) for t in res.get("targets", ()))
+    block = "%s\n%s\n\n%s\n%s\n%s" % (DOC_START, describe_run(res),
+                                      format_table(res, markdown=True),
+                                      "\nTargets (MicroPython):" + targets + "\n" if targets else "",
+                                      DOC_END)
     tmp = doc.with_name("." + doc.name + ".tmp")
     tmp.write_text(before + block + after)
     tmp.replace(doc)
@@ -585,8 +589,11 @@ def run(args, log=print) -> dict:
         log("== fetching upstream microdot from PyPI into %s" % CACHE)
         upstream_dir, upstream_version = fetch_upstream(CACHE, args.upstream_version, log)
     libdirs = {"raw": None, "floor": None, "ours": SRC, "upstream": upstream_dir}
-    mpver = subprocess.run([micropython, "-c", "import sys; print(sys.version.split(';')[1].split()[1])"],
-                           capture_output=True, text=True).stdout.strip()
+    mpver = subprocess.run(
+        [micropython, "-c", "import sys; v = sys.implementation.version; "
+         "print('%d.%d.%d%s (%s)' % (v[0], v[1], v[2], '-' + v[3] if len(v) > 3 and v[3] else '', "
+         "sys.version.split('MicroPython ')[-1].split()[0]))"],
+        capture_output=True, text=True).stdout.strip()
     res = {
         "date": time.strftime("%Y-%m-%d %H:%M"), "machine": os.uname().machine,
         "cpus": os.cpu_count() or 1, "micropython_version": mpver or "?",
