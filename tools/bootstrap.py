@@ -105,6 +105,33 @@ def _site_packages(python: Path) -> Path:
     return Path(out.stdout.strip())
 
 
+def chromium_install_commands():
+    """argv lists that install Debian's chromium for the example browser tests, or [] when
+    there is nothing to do or no way to do it here (not root, no apt-get, already there,
+    KIT_NO_CHROMIUM set)."""
+    if os.environ.get("KIT_NO_CHROMIUM") or shutil.which("chromium"):
+        return []
+    if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return []
+    return [["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]]
+
+
+def ensure_chromium() -> bool:
+    """Install chromium when possible (non-fatal): True if it is there afterwards."""
+    commands = chromium_install_commands()
+    if commands:
+        print("Installing chromium for the browser tests of the examples (KIT_NO_CHROMIUM=1 skips this)",
+              flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for argv in commands:
+            print("+ " + " ".join(argv), flush=True)
+            if subprocess.run(argv, env=env).returncode != 0:
+                print("note: could not install chromium; the browser tests of the examples will skip.",
+                      flush=True)
+                return False
+    return shutil.which("chromium") is not None
+
+
 def bootstrap(venv: Path) -> None:
     python = venv / "bin" / "python"
     if not python.exists():
@@ -113,6 +140,7 @@ def bootstrap(venv: Path) -> None:
     fetch_utemplate(python)
     # CPython finds the framework (src/) and the vendored utemplate without an install step.
     (_site_packages(python) / "microdot-kit.pth").write_text("%s\n%s\n" % (ROOT / "src", VENDOR_DIR))
+    ensure_chromium()
     (venv / ".installed").touch()
     print("Environment ready in %s" % venv, flush=True)
 

@@ -123,6 +123,7 @@ footer{padding:0 20px 16px;color:#678;font-size:.85em}
 function $(id) { return document.getElementById(id); }
 function chart(id, values) {
   if (!values.length) return;
+  if (values.length == 1) values = [values[0], values[0]];
   var lo = Math.min.apply(null, values), hi = Math.max.apply(null, values), span = (hi - lo) || 1;
   var step = values.length > 1 ? 236 / (values.length - 1) : 0;
   var pts = values.map(function (v, i) {
