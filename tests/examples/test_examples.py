@@ -188,3 +188,30 @@ def test_templates():
         assert "MicroPython" in page and "bytes free" in page
         page = get_page(vb, "/hello/Ada%20%3Cb%3E")
         assert 'Hello, <b>Ada &lt;b&gt;</b>!' in page
+
+
+def test_deploy_never_copies_host_stand_ins():
+    from tools.deploy import app_files
+
+    for name in ("gpio", "weather", "sse"):
+        files = app_files(EXAMPLES / name)
+        assert "main.py" in files
+        assert not [f for f in files if f.startswith("host/")], name
+
+
+def test_bootstrap_installs_chromium_only_as_root_with_apt(monkeypatch):
+    from tools import bootstrap
+
+    found = {"apt-get": "/usr/bin/apt-get"}
+    monkeypatch.delenv("KIT_NO_CHROMIUM", raising=False)
+    monkeypatch.setattr(bootstrap.shutil, "which", lambda name: found.get(name))
+    monkeypatch.setattr(bootstrap.os, "geteuid", lambda: 0)
+    assert bootstrap.chromium_install_commands() == [
+        ["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]]
+    monkeypatch.setattr(bootstrap.os, "geteuid", lambda: 1000)
+    assert bootstrap.chromium_install_commands() == []
+    monkeypatch.setattr(bootstrap.os, "geteuid", lambda: 0)
+    found["chromium"] = "/usr/bin/chromium"
+    assert bootstrap.chromium_install_commands() == []
+    del found["chromium"], found["apt-get"]
+    assert bootstrap.chromium_install_commands() == []
