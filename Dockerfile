@@ -27,8 +27,8 @@ ARG PICOTOOL_REPO=https://github.com/raspberrypi/picotool.git
 # The boards the esp32 image fetches submodules for (each board may need different ones).
 ARG ESP32_BOARDS="ESP32_GENERIC ESP32_GENERIC_S3 ESP32_GENERIC_C3 ESP32_GENERIC_C6"
 ARG RP2_BOARDS="RPI_PICO_W RPI_PICO2_W"
-# Make arguments of the kit's unix board (the virtual board needs neither btree nor TLS).
-ARG UNIX_MAKE_ARGS="VARIANT=standard MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0"
+# Make arguments of the kit's unix board: no btree; TLS (mbedtls) stays, hashlib.sha1 needs it.
+ARG UNIX_MAKE_ARGS="VARIANT=standard MICROPY_PY_BTREE=0"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -43,11 +43,12 @@ IDF_VERSION = "v5.5.1"
 PROJECT_MOUNT = "/project"
 IMAGE_MICROPY = "/opt/micropython"
 IMAGE_PREFIX = "microdot-kit"
-#: Make arguments of the unix port for the kit's virtual board (keep in step with Dockerfile).
-UNIX_MAKE_ARGS = ("MICROPY_PY_BTREE=0", "MICROPY_PY_SSL=0")
+#: Make arguments of the unix port for the kit's virtual board (keep in step with Dockerfile):
+#: no btree (one submodule less). TLS stays on: hashlib.sha1 (WebSocket handshakes) needs mbedtls.
+UNIX_MAKE_ARGS = ("MICROPY_PY_BTREE=0",)
 #: Submodules each port's build reads (checked in a user's checkout before building).
 SUBMODULES = {
-    "unix": ("lib/micropython-lib",),
+    "unix": ("lib/micropython-lib", "lib/mbedtls"),
     "esp32": ("lib/micropython-lib", "lib/berkeley-db-1.xx"),
     "rp2": (
         "lib/micropython-lib",
@@ -292,23 +293,56 @@ def step_run_spec(plan: Plan, step: Step) -> D.RunSpec:
     )
 
 
-def configure_signature(plan: Plan) -> str:
-    """What rp2's cmake cache was configured with (cmake only runs when its Makefile is absent)."""
-    return json.dumps(
-        {"manifest": plan.frozen_manifest, "board": plan.board.board, "variant": plan.board.variant},
-        sort_keys=True,
-    )
+STAMP = ".kit-config"
 
 
-def needs_reconfigure(build_dir: Path, signature: str) -> bool:
-    """True when rp2's build folder was configured differently (or by someone else)."""
-    stamp = build_dir / ".kit-configure"
-    if not (build_dir / "Makefile").exists():
+def config_signature(plan: Plan) -> str:
+    """What the port's build folder was set up with, where make alone would miss a change.
+
+    rp2 runs cmake only while its build folder has no Makefile, so the manifest path and board
+    are baked into its cache; unix make does not notice changed make arguments (such as
+    MICROPY_PY_SSL), so objects built with other settings would be linked as they are.
+    """
+    argv = [a for a in plan.steps[-1].argv[3:] if not a.startswith(("-j", "FROZEN_MANIFEST="))]
+    data = {"make": argv}
+    if plan.board.port == "rp2":
+        data["manifest"] = plan.frozen_manifest
+    return json.dumps(data, sort_keys=True)
+
+
+def stale_build(build_dir: Path, signature: str) -> bool:
+    """True when the build folder holds a build made with other settings (or by someone else)."""
+    try:
+        entries = [p for p in build_dir.iterdir() if p.name != STAMP]
+    except OSError:
+        return False
+    if not entries:
         return False
     try:
-        return stamp.read_text(encoding="utf-8") != signature
+        return (build_dir / STAMP).read_text(encoding="utf-8") != signature
     except OSError:
         return True
+
+
+def reset_build(board: B.Board, build_dir: Path) -> List[str]:
+    """Make a stale build folder safe to reuse; return what was removed."""
+    removed = []
+    if board.port == "rp2":
+        names = ["Makefile", "CMakeCache.txt"]  # cmake reconfigures, objects stay
+    elif board.port == "unix":
+        names = sorted(p.name for p in build_dir.iterdir())  # a clean build (the folder may be a mount)
+    else:
+        return removed  # idf.py passes its -D settings on every run
+    for name in names:
+        path = build_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(str(path))
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
 
 
 def missing_submodules(board: B.Board, checkout: Path) -> List[str]:
@@ -681,14 +715,10 @@ def build(
             (plan.build_dir.parent / "mpy-cross").mkdir(parents=True, exist_ok=True)
             (checkout / "mpy-cross" / "build").mkdir(parents=True, exist_ok=True)
             (checkout / "ports" / board.port / build_dir_name(board)).mkdir(parents=True, exist_ok=True)
-        if board.port == "rp2":
-            signature = configure_signature(plan)
-            if needs_reconfigure(plan.build_dir, signature):
-                log("    rp2: manifest or board changed since cmake ran; clearing its cache")
-                for name in ("Makefile", "CMakeCache.txt"):
-                    target = plan.build_dir / name
-                    if target.exists():
-                        target.unlink()
+        signature = config_signature(plan)
+        if stale_build(plan.build_dir, signature) and reset_build(board, plan.build_dir):
+            log("    %s was built with other settings: %s" % (
+                plan.build_dir, "cmake reconfigures" if board.port == "rp2" else "building from scratch"))
         for step in plan.steps:
             current = step.name
             t0 = header(step.title)
@@ -708,8 +738,7 @@ def build(
                     "is in %s." % (step.name, code, board.name, (out_dir / "build.log").relative_to(root))
                 )
             done(t0)
-        if board.port == "rp2":
-            (plan.build_dir / ".kit-configure").write_text(configure_signature(plan), encoding="utf-8")
+        (plan.build_dir / STAMP).write_text(signature, encoding="utf-8")
         current = "collect"
         t0 = header("Checking sizes and collecting %s" % board.firmware)
         produced = plan.build_dir / PurePosixPath(board.build_output).name

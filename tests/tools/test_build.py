@@ -46,7 +46,7 @@ def test_rp2_make_argv_runs_parallel():
     assert argv == ["make", "-C", "/mp/ports/rp2", "-j3", "BOARD=RPI_PICO_W", "FROZEN_MANIFEST=/project/m.py"]
 
 
-def test_unix_make_argv_uses_variant_and_drops_btree_and_tls():
+def test_unix_make_argv_uses_variant_and_drops_btree():
     argv = T.port_make_argv(board("UNIX"), "/mp", "/abs/manifest.py", 2)
     assert argv == [
         "make",
@@ -55,11 +55,10 @@ def test_unix_make_argv_uses_variant_and_drops_btree_and_tls():
         "-j2",
         "VARIANT=standard",
         "MICROPY_PY_BTREE=0",
-        "MICROPY_PY_SSL=0",
         "FROZEN_MANIFEST=/abs/manifest.py",
     ]
     # The Dockerfile's unix image fetches submodules with the same arguments.
-    assert 'UNIX_MAKE_ARGS="VARIANT=standard MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0"' in DOCKERFILE
+    assert 'UNIX_MAKE_ARGS="VARIANT=standard MICROPY_PY_BTREE=0"' in DOCKERFILE
 
 
 def test_build_dir_names_follow_board_json():
@@ -201,16 +200,36 @@ def test_full_partition_messages():
 
 def test_rp2_reconfigures_when_manifest_changes(tmp_path):
     plan = T.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1)
-    sig = T.configure_signature(plan)
-    assert not T.needs_reconfigure(tmp_path, sig)  # never configured: cmake runs anyway
-    (tmp_path / "Makefile").write_text("")
-    assert T.needs_reconfigure(tmp_path, sig)  # configured by someone else
-    (tmp_path / ".kit-configure").write_text(sig)
-    assert not T.needs_reconfigure(tmp_path, sig)
-    same = T.make_plan(board("RPI_PICO_W"), ["sse"], root=tmp_path / "copy", jobs=1)
-    assert not T.needs_reconfigure(tmp_path, T.configure_signature(same))  # same container path
+    sig = T.config_signature(plan)
+    assert json.loads(sig) == {"make": ["BOARD=RPI_PICO_W"], "manifest": "/project/firmware/RPI_PICO_W/.build/manifest.py"}
+    build = tmp_path / "build"
+    build.mkdir()
+    assert not T.stale_build(build, sig)  # empty: nothing to go stale
+    (build / "Makefile").write_text("")
+    (build / "CMakeCache.txt").write_text("")
+    (build / "main.o").write_text("")
+    assert T.stale_build(build, sig)  # configured by someone else
+    (build / T.STAMP).write_text(sig)
+    assert not T.stale_build(build, sig)
+    same = T.make_plan(board("RPI_PICO_W"), ["sse"], root=tmp_path / "copy", jobs=4)
+    assert T.config_signature(same) == sig  # same container path, other -j: still fine
     native = T.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1, micropy_dir=tmp_path, native=True)
-    assert T.needs_reconfigure(tmp_path, T.configure_signature(native))
+    assert T.stale_build(build, T.config_signature(native))
+    assert T.reset_build(board("RPI_PICO_W"), build) == ["Makefile", "CMakeCache.txt"]
+    assert sorted(p.name for p in build.iterdir()) == [T.STAMP, "main.o"]
+
+
+def test_unix_rebuilds_from_scratch_when_make_arguments_change(tmp_path):
+    plan = T.make_plan(board("UNIX"), [], root=tmp_path, jobs=2)
+    assert json.loads(T.config_signature(plan)) == {"make": ["VARIANT=standard", "MICROPY_PY_BTREE=0"]}
+    build = tmp_path / "build-standard"
+    (build / "py").mkdir(parents=True)
+    (build / "py" / "modhashlib.o").write_text("")
+    (build / T.STAMP).write_text(json.dumps({"make": ["VARIANT=standard", "MICROPY_PY_SSL=0"]}))
+    assert T.stale_build(build, T.config_signature(plan))
+    assert T.reset_build(board("UNIX"), build) == [T.STAMP, "py"]
+    assert build.is_dir() and list(build.iterdir()) == []
+    assert T.reset_build(board("ESP32_GENERIC"), build) == []
 
 
 def test_format_size_and_missing_build(tmp_path):
@@ -260,6 +279,8 @@ def make_checkout(tmp_path, extra=""):
     (mp / "py" / "mpconfig.h").write_text("// stand-in\n")
     (mp / "lib" / "micropython-lib").mkdir(parents=True)
     (mp / "lib" / "micropython-lib" / "README.md").write_text("x")
+    (mp / "lib" / "mbedtls").mkdir(parents=True)
+    (mp / "lib" / "mbedtls" / "README.md").write_text("x")
     (mp / "mpy-cross").mkdir()
     (mp / "mpy-cross" / "Makefile").write_text("all:\n\t@echo mpy-cross is up to date\n")
     (mp / "ports" / "unix").mkdir(parents=True)
