@@ -92,8 +92,11 @@ def _held(name):
     HELD.append(name)
 
 
-async def exchange(port, data, timeout=3, pause=0):
-    """Send ``data`` (bytes, or a list of pieces sent ``pause`` s apart); return all replied."""
+async def exchange(port, data, timeout=3, pause=0, until_idle=False):
+    """Send ``data`` (bytes, or a list of pieces sent ``pause`` s apart); return all replied.
+
+    Reads until the server closes; with ``until_idle``, also stops after ``timeout`` s of
+    silence (else that is an error)."""
     reader, writer = await asyncio.open_connection('127.0.0.1', port)
     out = b''
     try:
@@ -108,6 +111,10 @@ async def exchange(port, data, timeout=3, pause=0):
         while True:
             try:
                 chunk = await asyncio.wait_for(reader.read(4096), timeout)
+            except asyncio.TimeoutError:
+                if until_idle:
+                    break
+                raise
             except OSError:
                 break
             if not chunk:
@@ -355,6 +362,97 @@ async def test_size_limits():
         ])
     finally:
         Request.max_content_length, Request.max_body_length = saved
+
+
+def _multipart(parts, boundary=b'XyZ', close=True):
+    body = b''
+    for name, value in parts:
+        body += (b'--' + boundary + b'\r\nContent-Disposition: form-data; name="' + name
+                 + b'"\r\n\r\n' + value + b'\r\n')
+    if close:
+        body += b'--' + boundary + b'--\r\n'
+    return (b'POST /mp HTTP/1.1\r\nConnection: close\r\nContent-Type: multipart/form-data; '
+            b'boundary=' + boundary + b'\r\nContent-Length: ' + str(len(body)).encode()
+            + b'\r\n\r\n' + body)
+
+
+async def test_multipart_limits():
+    from microdot.multipart import with_form_data, FormDataIter
+    app = make_app()
+
+    @app.post('/mp')
+    @with_form_data
+    async def mp(req):
+        return 'fields=%d' % len(req.form)
+
+    n = FormDataIter.max_parts
+    cases = [
+        ('multipart within limits', _multipart([(b'a', b'1'), (b'b', b'x' * 100)]), b'200',
+         lambda out: out.endswith(b'fields=2')),
+        ('too many multipart parts', _multipart([(b'f%d' % i, b'1') for i in range(n + 1)]),
+         b'413', None),
+        ('multipart field too large',
+         _multipart([(b'a', b'x' * (FormDataIter.max_field_size + 1))]), b'413', None),
+        ('multipart part head too large', _multipart([(b'a' * (FormDataIter.max_header_size
+                                                               + 10), b'1')]), b'413', None),
+        ('multipart without boundary', b'POST /mp HTTP/1.1\r\nContent-Type: multipart/form-data'
+         b'\r\nContent-Length: 4\r\n\r\nabcd', b'400', None),
+        ('multipart never closed', _multipart([(b'a', b'1')], close=False), b'400', None),
+    ]
+    async with running_server(app) as port:
+        for name, data, status, check in cases:
+            _case(name)
+            out = await exchange(port, data)
+            assert status_of(out) == status, (name, out[:100])
+            if check is not None:
+                assert check(out), (name, out[-100:])
+            await still_serves(port, app)
+            _held(name)
+
+
+def _ws_frame(payload, opcode=1, fin=True):
+    n = len(payload)
+    first = (0x80 if fin else 0) | opcode
+    if n < 126:
+        head = bytes([first, 0x80 | n])
+    else:
+        head = bytes([first, 0x80 | 126, n >> 8, n & 255])
+    return head + b'\x00\x00\x00\x00' + payload
+
+
+async def test_websocket_message_size_limit():
+    from microdot.websocket import with_websocket, WebSocket
+    app = make_app()
+
+    @app.route('/ws')
+    @with_websocket
+    async def ws(req, ws):
+        while True:
+            await ws.send(await ws.receive())
+
+    saved = WebSocket.max_message_length
+    WebSocket.max_message_length = 1000
+    head = (b'GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+            b'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+    cases = [
+        ('websocket message at the limit', [_ws_frame(b'm' * 1000)], b'\x81\x7e\x03\xe8'),
+        ('websocket message over the limit', [_ws_frame(b'm' * 1001)], b'\x88\x02\x03\xf1'),
+        ('websocket fragments over the limit', [_ws_frame(b'm' * 600, fin=False),
+                                                _ws_frame(b'm' * 600, opcode=0)],
+         b'\x88\x02\x03\xf1'),
+    ]
+    try:
+        async with running_server(app) as port:
+            for name, frames, expect in cases:
+                _case(name)
+                out = await exchange(port, [head] + frames, timeout=0.5, pause=0.02, until_idle=True)
+                assert out.startswith(b'HTTP/1.1 101'), (name, out[:60])
+                frames_out = out.split(b'\r\n\r\n', 1)[1]
+                assert frames_out.startswith(expect), (name, frames_out[:8])  # echo / 1009
+                await still_serves(port, app)
+                _held(name)
+    finally:
+        WebSocket.max_message_length = saved
 
 
 # -- protocol hygiene ------------------------------------------------------------------
