@@ -240,17 +240,19 @@ async def test_repeated_disconnects_do_not_grow_the_heap():
         async with running_server(app) as port:
             await asyncio.sleep(0.05)
             baseline = _tasks()
-            for _ in range(6):
+            for _ in range(8):
                 for name, data, read in SCENARIOS:
                     await _run(name, data, read, app, log, port, baseline)
                 gc.collect()
                 samples.append(gc.mem_alloc() if MICROPYTHON else 0)
     finally:
         Request.max_body_length = saved
-    # rounds 1-2 warm up (interned strings, lazily built tables); then the heap is flat
-    growth = samples[-1] - samples[2]
-    line = 'disconnects: heap after each round of %d: %s (%+d over the last %d rounds)' % (
-        len(SCENARIOS), samples, growth, len(samples) - 3)
+    # rounds 1-2 warm up (interned strings, lazily built tables). After that a one-off step
+    # can still happen (a table doubling in size), but a leak grows the heap every round:
+    # one small buffer per disconnect (>= 32 bytes x 12) is >= 384 bytes per round.
+    deltas = sorted(samples[i + 1] - samples[i] for i in range(2, len(samples) - 1))
+    median = deltas[len(deltas) // 2]
+    line = 'disconnects: heap after each round of %d: %s (median growth %+d per round)' % (
+        len(SCENARIOS), samples, median)
     print(line)
-    # a leak of one small buffer per disconnect (>= 32 bytes x 36) would show up here
-    assert growth < 1024, line
+    assert median < 256, line
