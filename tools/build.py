@@ -567,6 +567,11 @@ class Log:
         self.tail.append(line)
         del self.tail[:-200]
 
+    def quiet(self, line: str) -> None:
+        """Only into build.log (for what the caller prints anyway, like the final error)."""
+        self.file.write(line + "\n")
+        self.file.flush()
+
     def close(self) -> None:
         self.file.close()
 
@@ -755,10 +760,16 @@ def build(
         done(t0)
         ok = True
     except D.DockerError as exc:
-        log("error: %s" % exc)
-        raise BuildError(str(exc))
+        msg = str(exc)
+        if current == "image":
+            msg += (
+                " Check the network (building the image pulls its base image and clones MicroPython "
+                "from GitHub), or build with your checkout: MICROPY_DIR=/path/to/micropython [NATIVE=1]."
+            )
+        log.quiet("error in step '%s': %s" % (current, msg))
+        raise BuildError(msg)
     except BuildError as exc:
-        log("error in step '%s': %s" % (current, exc))
+        log.quiet("error in step '%s': %s" % (current, exc))
         raise
     except B.BoardError as exc:
         raise BuildError(str(exc))
