@@ -286,10 +286,14 @@ def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: flo
     return changed, unchanged
 
 
+def monitor_argv(port: str) -> List[str]:
+    return mpremote_base(port) + ["repl"]
+
+
 def monitor(port: Optional[str] = None) -> int:
     device = resolve_port(port)
     print("Serial REPL on %s (Ctrl-] or Ctrl-x to leave)." % device)
-    return run_mpremote(mpremote_base(device) + ["repl"]).returncode
+    return run_mpremote(monitor_argv(device)).returncode
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

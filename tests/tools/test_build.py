@@ -144,6 +144,8 @@ def test_image_tags_and_build_args(monkeypatch):
         "--build-arg", "IDF_VERSION=v5.4.2", "--build-arg", "MICROPY_VERSION=v1.28.0",
         "--label", "%s=abc" % D.DOCKERFILE_LABEL, ".",
     ]  # fmt: skip
+    assert D.build_argv(esp, "/tmp/ctx", "/tmp/ctx/Dockerfile")[6:8] == ["-f", "/tmp/ctx/Dockerfile"]
+    assert D.build_argv(esp, "/tmp/ctx", "/tmp/ctx/Dockerfile")[-1] == "/tmp/ctx"
     kwargs = D.build_kwargs(esp, "/ctx")
     assert kwargs["target"] == "esp32-toolchain" and kwargs["path"] == "/ctx" and kwargs["decode"] is True
     assert kwargs["buildargs"] == {"MICROPY_VERSION": "v1.28.0", "IDF_VERSION": "v5.4.2"}

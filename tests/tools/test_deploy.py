@@ -66,6 +66,7 @@ def test_copy_argv_is_one_chained_mpremote_call(tmp_path):
         "fs", "cp", "-f", str(tmp_path / "static/index.html"), ":static/index.html",
     ]  # fmt: skip
     assert T.SOFT_RESET == b"\r\x03\x03\x02\x04"
+    assert T.monitor_argv("COM3") == [sys.executable, "-m", "mpremote", "connect", "COM3", "repl"]
 
 
 @needs_micropython
