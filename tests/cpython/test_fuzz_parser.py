@@ -15,7 +15,6 @@ tests/cpython/test_fuzz_parser.py``. The ``@example`` inputs are crashes found e
 kept as regression tests.
 """
 import asyncio
-import atexit
 import contextlib
 import io
 import os
@@ -33,11 +32,11 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
 
 
 def _report():
-    sys.stdout.write('fuzz: %d inputs run, %d responses checked, %d failing inputs\n'
-                     % (RUN['inputs'], RUN['responses'], RUN['failing']))
+    return ('fuzz: %d inputs run, %d responses checked, %d failing inputs'
+            % (RUN['inputs'], RUN['responses'], RUN['failing']))
 
 
-atexit.register(_report)  # pytest hides the output of passing tests; this prints at the end
+SUMMARY_LINES = [_report]  # printed in pytest's terminal summary (tests/conftest.py)
 
 
 def make_app():
