@@ -33,6 +33,12 @@ Limits and checks:
 - A handshake without ``Upgrade: websocket`` or a valid ``Sec-WebSocket-Key`` gets 400;
   a ``Sec-WebSocket-Version`` other than 13 gets 426 with ``Sec-WebSocket-Version: 13``.
 """
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(value):
+        return value
+
 import asyncio
 import binascii
 import hashlib
@@ -68,14 +74,19 @@ def _close_payload(code, reason=''):
     return bytes((code >> 8, code & 0xff)) + (reason.encode() if reason else b'')
 
 
+# RFC 6455 frame opcodes
+_OP_CONT = const(0x0)
+_OP_TEXT = const(0x1)
+_OP_BINARY = const(0x2)
+_OP_CLOSE = const(0x8)
+_OP_PING = const(0x9)
+_OP_PONG = const(0xA)
+
+
 class WebSocket:
     """One WebSocket connection, handed to a ``@with_websocket`` handler."""
-    CONT = 0
-    TEXT = 1
-    BINARY = 2
-    CLOSE = 8
-    PING = 9
-    PONG = 10
+    CONT, TEXT, BINARY = _OP_CONT, _OP_TEXT, _OP_BINARY  # data frames
+    CLOSE, PING, PONG = _OP_CLOSE, _OP_PING, _OP_PONG    # control frames
 
     #: Largest message (bytes, all fragments) ``receive()`` accepts; -1: use
     #: ``Request.max_body_length``; 0: unlimited. Larger messages close with 1009.
