@@ -24,6 +24,9 @@ ARG IDF_IMAGE=espressif/idf:${IDF_VERSION}
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 ARG MICROPY_REPO=https://github.com/micropython/micropython.git
 ARG PICOTOOL_REPO=https://github.com/raspberrypi/picotool.git
+ARG PICO_SDK_REPO=https://github.com/raspberrypi/pico-sdk.git
+# The pico-sdk of MicroPython v1.28.0; the rp2 images carry a picotool of this version.
+ARG PICO_SDK_VERSION=2.2.0
 # The boards the esp32 image fetches submodules for (each board may need different ones).
 ARG ESP32_BOARDS="ESP32_GENERIC ESP32_GENERIC_S3 ESP32_GENERIC_C3 ESP32_GENERIC_C6"
 ARG RP2_BOARDS="RPI_PICO_W RPI_PICO2_W"
@@ -56,9 +59,10 @@ LABEL org.microdot-kit.micropython-version="${MICROPY_VERSION}"
 
 
 # ---------------------------------------------------------------------------------------------
-# rp2: the Arm GCC toolchain and cmake from Debian. pico-sdk 2.x also wants a host picotool:
-# the rp2 image builds the one matching its pico-sdk, so firmware builds need no network; with
-# the toolchain image pico-sdk fetches and builds it into the build folder on first use.
+# rp2: the Arm GCC toolchain and cmake from Debian. pico-sdk 2.x also wants a host picotool of
+# its own version: the image builds one for PICO_SDK_VERSION (the pico-sdk of MicroPython
+# v1.28.0), so firmware builds need no network. A checkout with another pico-sdk makes the rp2
+# image build the matching picotool; with the toolchain image pico-sdk fetches it on first use.
 FROM ${DEBIAN_IMAGE} AS rp2-toolchain
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -66,6 +70,15 @@ RUN apt-get update \
       libstdc++-arm-none-eabi-newlib libusb-1.0-0-dev pkg-config python3 git ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && git config --system --add safe.directory '*'
+ARG PICO_SDK_VERSION
+ARG PICO_SDK_REPO
+ARG PICOTOOL_REPO
+RUN git clone --depth 1 --branch "${PICO_SDK_VERSION}" "${PICO_SDK_REPO}" /tmp/pico-sdk \
+ && git clone --depth 1 --branch "${PICO_SDK_VERSION}" "${PICOTOOL_REPO}" /tmp/picotool \
+ && cmake -S /tmp/picotool -B /tmp/picotool/build -DPICO_SDK_PATH=/tmp/pico-sdk -DCMAKE_BUILD_TYPE=Release \
+ && cmake --build /tmp/picotool/build -j"$(nproc)" \
+ && cmake --install /tmp/picotool/build \
+ && rm -rf /tmp/pico-sdk /tmp/picotool
 ENV HOME=/tmp
 LABEL org.microdot-kit.port="rp2"
 
@@ -80,11 +93,13 @@ RUN git clone --depth 1 --branch "${MICROPY_VERSION}" "${MICROPY_REPO}" /opt/mic
 RUN set -e; sdk=/opt/micropython/lib/pico-sdk; \
     v() { sed -n "s/.*set(PICO_SDK_VERSION_$1 \([0-9]*\)).*/\1/p" "$sdk/pico_sdk_version.cmake"; }; \
     version="$(v MAJOR).$(v MINOR).$(v REVISION)"; \
-    git clone --depth 1 --branch "$version" "${PICOTOOL_REPO}" /tmp/picotool; \
-    cmake -S /tmp/picotool -B /tmp/picotool/build -DPICO_SDK_PATH="$sdk" -DCMAKE_BUILD_TYPE=Release; \
-    cmake --build /tmp/picotool/build -j"$(nproc)"; \
-    cmake --install /tmp/picotool/build; \
-    rm -rf /tmp/picotool; \
+    if ! picotool version 2>/dev/null | grep -q "v$version\b"; then \
+      git clone --depth 1 --branch "$version" "${PICOTOOL_REPO}" /tmp/picotool; \
+      cmake -S /tmp/picotool -B /tmp/picotool/build -DPICO_SDK_PATH="$sdk" -DCMAKE_BUILD_TYPE=Release; \
+      cmake --build /tmp/picotool/build -j"$(nproc)"; \
+      cmake --install /tmp/picotool/build; \
+      rm -rf /tmp/picotool; \
+    fi; \
     chmod -R a+rwX /opt/micropython
 ENV MICROPY_DIR=/opt/micropython
 WORKDIR /opt/micropython

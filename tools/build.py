@@ -345,6 +345,38 @@ def reset_build(board: B.Board, build_dir: Path) -> List[str]:
     return removed
 
 
+FROZEN_STAMP = ".kit-frozen"
+
+
+def frozen_selection(manifest: Path, board: B.Board, sources: Sequence[Tuple[Path, str]], root: Path) -> str:
+    """A hash of what decides the frozen set: the manifests and our module list.
+
+    MicroPython's makemanifest only rewrites frozen_content.c when a frozen file is newer than
+    it, so dropping an extension would leave the old modules in the image; a changed selection
+    therefore deletes frozen_content.c before the build.
+    """
+    h = hashlib.sha256()
+    fragments = sorted((root / "manifests").glob("*/manifest.py"))
+    for path in [manifest, board.manifest] + fragments:
+        h.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for _, module in sources:
+        h.update(module.encode() + b"\0")
+    return h.hexdigest()
+
+
+def refreeze_if_needed(build_dir: Path, selection: str) -> bool:
+    """Delete frozen_content.c when the frozen selection changed (or is unknown). True if deleted."""
+    content = build_dir / "frozen_content.c"
+    try:
+        same = (build_dir / FROZEN_STAMP).read_text(encoding="utf-8") == selection
+    except OSError:
+        same = False
+    if same or not content.exists():
+        return False
+    content.unlink()
+    return True
+
+
 def missing_submodules(board: B.Board, checkout: Path) -> List[str]:
     out = []
     for sub in SUBMODULES[board.port]:
@@ -720,6 +752,9 @@ def build(
             (plan.build_dir.parent / "mpy-cross").mkdir(parents=True, exist_ok=True)
             (checkout / "mpy-cross" / "build").mkdir(parents=True, exist_ok=True)
             (checkout / "ports" / board.port / build_dir_name(board)).mkdir(parents=True, exist_ok=True)
+        selection = frozen_selection(plan.manifest, board, sources, root)
+        if refreeze_if_needed(plan.build_dir, selection):
+            log("    the frozen selection changed since the last build: regenerating frozen_content.c")
         signature = config_signature(plan)
         if stale_build(plan.build_dir, signature) and reset_build(board, plan.build_dir):
             log("    %s was built with other settings: %s" % (
@@ -744,6 +779,7 @@ def build(
                 )
             done(t0)
         (plan.build_dir / STAMP).write_text(signature, encoding="utf-8")
+        (plan.build_dir / FROZEN_STAMP).write_text(selection, encoding="utf-8")
         current = "collect"
         t0 = header("Checking sizes and collecting %s" % board.firmware)
         produced = plan.build_dir / PurePosixPath(board.build_output).name

@@ -167,7 +167,9 @@ def test_trim_dockerfile_keeps_only_the_targets_chain():
     assert "espressif" not in unix.split("FROM", 1)[1] and "gcc-arm-none-eabi" not in unix
     assert "ARG MICROPY_VERSION=v1.28.0" in unix  # the global arguments stay
     assert D.stage_names(D.trim_dockerfile(DOCKERFILE, "esp32")) == ["esp32-toolchain", "esp32"]
-    assert D.stage_names(D.trim_dockerfile(DOCKERFILE, "rp2-toolchain")) == ["rp2-toolchain"]
+    rp2 = D.trim_dockerfile(DOCKERFILE, "rp2-toolchain")
+    assert D.stage_names(rp2) == ["rp2-toolchain"]
+    assert "gcc-arm-none-eabi libnewlib-arm-none-eabi" in rp2 and "cmake --install /tmp/picotool/build" in rp2
     text = "FROM a AS one\nRUN x\nFROM b AS two\nCOPY --from=one /x /x\nFROM c AS three\n"
     assert D.stage_names(D.trim_dockerfile(text, "two")) == ["one", "two"]
     with pytest.raises(D.DockerError, match="no stage 'nope'; its stages are: one, two, three"):
@@ -232,6 +234,29 @@ def test_unix_rebuilds_from_scratch_when_make_arguments_change(tmp_path):
     assert T.reset_build(board("UNIX"), build) == [T.STAMP, "py"]
     assert build.is_dir() and list(build.iterdir()) == []
     assert T.reset_build(board("ESP32_GENERIC"), build) == []
+
+
+def test_changed_selection_regenerates_frozen_content(tmp_path):
+    kit = make_kit(tmp_path)
+    b = B.load_board("UNIX", kit)
+    manifest = B.write_manifest(b, "sse", tmp_path / "m" / "manifest.py", root=kit)
+    sel = T.frozen_selection(manifest, b, B.frozen_sources(b, "sse", root=kit), kit)
+    build = tmp_path / "build"
+    build.mkdir()
+    assert not T.refreeze_if_needed(build, sel)  # nothing built yet
+    (build / "frozen_content.c").write_text("old")
+    assert T.refreeze_if_needed(build, sel)  # built by someone else: regenerate
+    assert not (build / "frozen_content.c").exists()
+    (build / "frozen_content.c").write_text("old")
+    (build / T.FROZEN_STAMP).write_text(sel)
+    assert not T.refreeze_if_needed(build, sel)  # same selection: makemanifest's timestamps suffice
+    B.write_manifest(b, "websocket", manifest, root=kit)
+    other = T.frozen_selection(manifest, b, B.frozen_sources(b, "websocket", root=kit), kit)
+    assert other != sel and T.refreeze_if_needed(build, other)
+    before = T.frozen_selection(manifest, b, [], kit)
+    fragment = kit / "manifests" / "sse" / "manifest.py"
+    fragment.write_text(fragment.read_text() + "\n# edited\n")
+    assert T.frozen_selection(manifest, b, [], kit) != before  # a fragment edit counts too
 
 
 def test_format_size_and_missing_build(tmp_path):

@@ -163,5 +163,22 @@ def test_native_build_of_unix_board(native_build):
     check_binary(path, info, tmp)
 
 
+def test_native_rebuild_with_fewer_extensions_drops_them(native_build):
+    kit, path, info, lines, tmp = native_build
+    lines2 = []
+    path2, info2 = T.build("UNIX", "websocket", micropy_dir=CHECKOUT, native=True, root=kit, echo=lines2.append)
+    assert info2["extensions"] == ["websocket"]
+    assert not any(l.startswith("CC ") and "frozen_content.c" not in l for l in lines2)  # only re-frozen
+    probe = FROZEN_ONLY + (
+        "import microdot.websocket\n"
+        "try:\n import microdot.sse\n print('sse still there')\n"
+        "except ImportError:\n print('sse gone')"
+    )
+    proc = subprocess.run([str(path2), "-c", probe], cwd=str(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    assert proc.stdout.decode().strip().splitlines()[-1] == "sse gone", proc.stdout.decode()
+    # Back to the defaults for the hardware suite.
+    build(kit, native=True)
+
+
 def test_hardware_suite_against_native_binary(native_build):
     run_smoke(native_build[1])
