@@ -10,11 +10,10 @@ the ``websocket`` scope is bridged to the byte streams the WebSocket extension r
 writes (``request.sock``), translating its frames to and from ASGI messages.
 """
 import asyncio
-import os
-import signal
 from urllib.parse import quote
 
-from microdot.microdot import Microdot as BaseMicrodot, Request, Response, NoCaseDict, \
+from microdot.hosted import HostedMicrodot
+from microdot.microdot import Request, Response, NoCaseDict, \
     HTTPException, invoke_handler
 
 _HOP_BY_HOP = ('connection', 'keep-alive', 'transfer-encoding', 'upgrade')
@@ -316,7 +315,7 @@ class _WebSocketBridge:
             await self._asend({'type': 'websocket.send', 'bytes': payload})
 
 
-class Microdot(BaseMicrodot):
+class Microdot(HostedMicrodot):
     """A Microdot application that is also an ASGI application.
 
     :param lifespan_startup: called (sync or async) with the ASGI scope when the
@@ -328,7 +327,6 @@ class Microdot(BaseMicrodot):
         super().__init__()
         self.lifespan_startup = lifespan_startup
         self.lifespan_shutdown = lifespan_shutdown
-        self.embedded_server = False
 
     async def __call__(self, scope, receive, send):
         await self.asgi_app(scope, receive, send)
@@ -502,14 +500,3 @@ class Microdot(BaseMicrodot):
             await send({'type': 'websocket.http.response.body', 'body': bytes(body)})
         else:
             await send({'type': 'websocket.close', 'code': 1008})
-
-    async def start_server(self, *args, **kwargs):
-        self.embedded_server = True
-        return await super().start_server(*args, **kwargs)
-
-    def shutdown(self):
-        """Stop the server: the built-in one, or the ASGI server running this process."""
-        if self.embedded_server:
-            super().shutdown()
-        else:
-            os.kill(os.getpid(), signal.SIGTERM)

@@ -11,12 +11,11 @@ response bodies that are iterators are handed to the server chunk by chunk.
 WebSocket routes need the raw connection, which WSGI does not give: use ``microdot.asgi``.
 """
 import asyncio
-import os
-import signal
 import threading
 from urllib.parse import quote, unquote_to_bytes
 
-from microdot.microdot import Microdot as BaseMicrodot, Request, Response, NoCaseDict, \
+from microdot.hosted import HostedMicrodot
+from microdot.microdot import Request, Response, NoCaseDict, \
     HTTPException
 
 _HOP_BY_HOP = ('connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection',
@@ -151,12 +150,11 @@ class _ResponseIterator:
         self.res._close_body()
 
 
-class Microdot(BaseMicrodot):
+class Microdot(HostedMicrodot):
     """A Microdot application that is also a WSGI application."""
 
     def __init__(self):
         super().__init__()
-        self.embedded_server = False
         self._local = threading.local()
 
     def _thread_loop(self):
@@ -239,14 +237,3 @@ class Microdot(BaseMicrodot):
         if body:
             headers['Content-Length'] = str(len(body))
         return body, None
-
-    async def start_server(self, *args, **kwargs):
-        self.embedded_server = True
-        return await super().start_server(*args, **kwargs)
-
-    def shutdown(self):
-        """Stop the server: the built-in one, or the WSGI server running this process."""
-        if self.embedded_server:
-            super().shutdown()
-        else:
-            os.kill(os.getpid(), signal.SIGTERM)
