@@ -5,4 +5,9 @@ metadata(
     license="MIT",
 )
 
-package("microdot", files=("__init__.py", "microdot.py", "helpers.py"), base_path="../../src")
+package(
+    "microdot",
+    files=("__init__.py", "microdot.py", "helpers.py", "streams.py", "sendfile.py", "chunked.py",
+           "httpdate.py", "urlregex.py"),
+    base_path="../../src",
+)

@@ -27,3 +27,19 @@ def ct_equal(a, b):
     for x, y in zip(a, b):
         diff |= x ^ y
     return diff == 0
+
+
+_SAFE = b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~'
+
+
+def urlencode(s):
+    """Percent-encode a ``str`` for use in a query string (spaces become ``+``)."""
+    out = []
+    for c in s.encode() if isinstance(s, str) else s:
+        if c in _SAFE:
+            out.append(chr(c))
+        elif c == 32:
+            out.append('+')
+        else:
+            out.append('%%%02X' % c)
+    return ''.join(out)

@@ -5,7 +5,8 @@ Needs the session extension: create ``Session(app, secret_key=...)`` first.
 import time
 
 from microdot.helpers import wraps
-from microdot.microdot import invoke_handler, redirect, urlencode
+from microdot.helpers import urlencode
+from microdot.microdot import invoke_handler, redirect
 from microdot.session import _session_for, _epoch_offset
 
 _DAY = 24 * 3600

@@ -83,7 +83,7 @@ else:
     def _decode(b):
         return b.decode()
 
-_HEX = '0123456789abcdefABCDEF'
+_HEX = b'0123456789abcdefABCDEF'
 
 
 def urldecode_bytes(s):
@@ -98,7 +98,7 @@ def urldecode_bytes(s):
     parts = s.split(b'%')
     out = bytearray(parts[0])
     for part in parts[1:]:
-        if len(part) < 2 or chr(part[0]) not in _HEX or chr(part[1]) not in _HEX:
+        if len(part) < 2 or part[0] not in _HEX or part[1] not in _HEX:
             raise ValueError('bad escape')
         out.append(int(part[:2], 16))
         out += part[2:]
@@ -115,55 +115,51 @@ def urldecode(s):
     return urldecode_bytes(s if isinstance(s, bytes) else s.encode())
 
 
-_SAFE = b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~'
-
-
-def urlencode(s):
-    """Percent-encode a ``str`` for use in a query string (spaces become ``+``)."""
-    out = []
-    for c in s.encode() if isinstance(s, str) else s:
-        if c in _SAFE:
-            out.append(chr(c))
-        elif c == 32:
-            out.append('+')
-        else:
-            out.append('%%%02X' % c)
-    return ''.join(out)
-
-
 _MISSING = object()
-
-
-# lower-case forms of the names the framework looks up: no new str per lookup
-_LOWER = {}
-for _name in ('Content-Length', 'Content-Type', 'Connection', 'Transfer-Encoding', 'Cookie',
-              'Set-Cookie', 'Host', 'Location', 'Upgrade', 'Authorization', 'Origin'):
-    _LOWER[_name] = _name.lower()
+_JSON_TYPE = {'Content-Type': 'application/json'}
 
 
 class NoCaseDict(dict):
     """A dict whose string keys are looked up without regard to case.
 
-    Keys keep the case they were first stored with.
+    Keys keep the case they were first stored with. The lower-case index
+    (``keymap``) is built on the first lookup that needs it, so a dict that is only
+    read with the exact names it holds (request headers, mostly) never builds one.
     """
-    def __init__(self, initial=None):
-        super().__init__()
-        self.keymap = {}
-        if initial:
-            self.update(initial)
+    keymap = None
+
+    def _map(self):
+        km = {}
+        for key in list(self):
+            if isinstance(key, str):
+                low = key.lower()
+                old = km.get(low)
+                if old is not None:  # the same name in two cases: keep the first
+                    super().__setitem__(old, super().__getitem__(old) + ', ' +
+                                        super().pop(key))
+                    continue
+                km[low] = key
+        self.keymap = km
+        return km
 
     def _key(self, key):
         if isinstance(key, str):
-            return self.keymap.get(_LOWER.get(key) or key.lower(), key)
+            km = self.keymap
+            if km is None:
+                km = self._map()
+            return km.get(key.lower(), key)
         return key
 
     def __setitem__(self, key, value):
         if isinstance(key, str):
-            low = _LOWER.get(key) or key.lower()
-            old = self.keymap.get(low)
+            km = self.keymap
+            if km is None:
+                km = self._map()
+            low = key.lower()
+            old = km.get(low)
             if old is not None and old != key:
                 super().__delitem__(old)
-            self.keymap[low] = key
+            km[low] = key
         super().__setitem__(key, value)
 
     def __getitem__(self, key):
@@ -179,7 +175,10 @@ class NoCaseDict(dict):
         return super().get(self._key(key), _MISSING) is not _MISSING
 
     def get(self, key, default=None):
-        return super().get(self._key(key), default)
+        value = super().get(key, _MISSING)  # the exact name: no index needed
+        if value is _MISSING:
+            value = super().get(self._key(key), default)
+        return value
 
     def pop(self, key, *default):
         key = self._key(key)
@@ -193,8 +192,7 @@ class NoCaseDict(dict):
         return self[key]
 
     def update(self, other=(), **kwargs):
-        items = other.items() if hasattr(other, 'items') else other
-        for key, value in items:
+        for key, value in other.items() if hasattr(other, 'items') else other:
             self[key] = value
         for key, value in kwargs.items():
             self[key] = value
@@ -258,37 +256,6 @@ def _parse_qs(qs):
             md[urldecode_str(name) if '%' in name or '+' in name else name] = \
                 urldecode_str(value) if '%' in value or '+' in value else value
     return md
-
-
-class AsyncBytesIO:
-    """An in-memory body that offers the read methods of an asyncio stream."""
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
-
-    async def read(self, n=-1):
-        end = len(self.data) if n < 0 else min(self.pos + n, len(self.data))
-        chunk = self.data[self.pos:end]
-        self.pos = end
-        return chunk
-
-    async def readexactly(self, n):
-        chunk = await self.read(n)
-        if len(chunk) < n:
-            raise EOFError()
-        return chunk
-
-    async def readline(self):
-        i = self.data.find(b'\n', self.pos)
-        return await self.read(-1 if i < 0 else i + 1 - self.pos)
-
-    async def readinto(self, buf):
-        chunk = await self.read(len(buf))
-        buf[:len(chunk)] = chunk
-        return len(chunk)
-
-    def close(self):
-        pass
 
 
 class ConnectionReader:
@@ -389,43 +356,6 @@ class ConnectionReader:
         return len(data)
 
 
-class BodyStream:
-    """A request body that is read from the connection as the application asks for it."""
-    def __init__(self, reader, length):
-        self.reader = reader
-        self.remaining = length
-
-    async def read(self, n=-1):
-        if self.remaining <= 0:
-            return b''
-        if n < 0 or n > self.remaining:
-            n = self.remaining
-        data = await self.reader.read(n)
-        self.remaining -= len(data)
-        return data
-
-    async def readexactly(self, n):
-        if n > self.remaining:
-            raise EOFError()
-        data = await self.reader.readexactly(n)
-        self.remaining -= n
-        return data
-
-    async def readline(self):
-        data = b''
-        while self.remaining > 0 and not data.endswith(b'\n'):
-            chunk = await self.read(1)
-            if not chunk:
-                break
-            data += chunk
-        return data
-
-    async def readinto(self, buf):
-        data = await self.read(len(buf))
-        buf[:len(data)] = data
-        return len(data)
-
-
 class _G:
     """Request-scoped storage: set any attribute."""
     pass
@@ -465,6 +395,10 @@ class Request:
     subapp = None
     route = None
     url_args = None
+    sock = None
+    query_string = None
+    after_request_handlers = ()
+    _conn = None   # the Connection header, when the client sent one
     _body = None
     _stream = None
     _g = None
@@ -473,7 +407,7 @@ class Request:
     _json = None
     _form = None
     _files = None
-    query_string = None
+    _ct = _MISSING
 
     def __init__(self, app, client_addr, method, url, http_version, headers,
                  body=None, stream=None, sock=None, url_prefix='', subapp=None,
@@ -486,26 +420,22 @@ class Request:
         self.headers = headers
         if scheme:
             self.scheme = scheme
-        self.sock = sock
+        if sock is not None:
+            self.sock = sock
         if url_prefix:
             self.url_prefix = url_prefix
         if subapp is not None:
             self.subapp = subapp
         if route is not None:
             self.route = route
-        self.after_request_handlers = []
-        if body is not None:
+        if body:
             self._body = body
         if stream is not None:
             self._stream = stream
         if '?' in url:
-            path, _, self.query_string = url.partition('?')
-            self.path = path
+            self.path, _, self.query_string = url.partition('?')
         else:
             self.path = url
-        cl = headers.get('Content-Length')
-        self.content_length = int(cl) if cl else 0
-        self.content_type = headers.get('Content-Type')
 
     @classmethod
     async def create(cls, app, client_reader, client_writer, client_addr, scheme=None):
@@ -515,7 +445,8 @@ class Request:
         """
         if not isinstance(client_reader, ConnectionReader):
             client_reader = ConnectionReader(client_reader)
-        head = await client_reader.read_head(cls.max_readline, cls.max_headers)
+        max_line = cls.max_readline
+        head = await client_reader.read_head(max_line, cls.max_headers)
         if head is None:
             return None
         try:
@@ -523,32 +454,31 @@ class Request:
         except ValueError:
             raise HTTPException(400)
         if '\r' in text:
-            n = text.count('\r\n')
-            if n != text.count('\r') or n != text.count('\n'):
-                raise HTTPException(400)  # a bare CR or LF inside a CRLF head
             lines = text.split('\r\n')
+            n = len(lines) - 1
+            if text.count('\r') != n or text.count('\n') != n:
+                raise HTTPException(400)  # a bare CR or LF inside a CRLF head
         else:
             lines = text.split('\n')
-        max_line = cls.max_readline
-        if len(lines[0]) > max_line:
+        line = lines[0]
+        if len(line) > max_line:
             raise HTTPException(414)
-        parts = lines[0].split(' ')
+        parts = line.split(' ')
         if len(parts) != 3 or not parts[2].startswith('HTTP/1.') or len(parts[2]) != 8:
             raise HTTPException(400)
         method, url, version = parts
-        if not method or not method.isalpha() or not method.isupper():
+        if not method.isalpha() or not method.isupper():
             raise HTTPException(400)
         if not url.startswith('/'):
             if url.startswith('http://') or url.startswith('https://'):
                 url = '/' + url.split('/', 3)[3] if url.count('/') >= 3 else '/'
             elif not (url == '*' and method == 'OPTIONS'):
                 raise HTTPException(400)
-        headers = NoCaseDict()
-        keymap = headers.keymap
-        store = super(NoCaseDict, headers).__setitem__
-        cl = te = None
-        # every str costs an allocation (and an intern lookup on MicroPython): make
-        # three per header line (name, value, lower-case name) and no more
+        # a plain dict while parsing: every str costs an allocation, so make two per
+        # header line (name and value); lower-case only the names the server itself
+        # needs to recognise (lengths 6, 10, 14 and 17), whatever case they come in
+        h = {}
+        cl = te = conn = seen = None
         for k in range(1, len(lines)):
             line = lines[k]
             if not line:
@@ -561,22 +491,37 @@ class Request:
                 raise HTTPException(400)
             # strip() allocates only when there is something to strip
             value = (line[i + 2:] if line.startswith(' ', i + 1) else line[i + 1:]).strip()
-            low = name.lower()
-            if low in keymap:
-                old = headers[name]
-                if low == 'content-length':
-                    if old != value:
-                        raise HTTPException(400)
-                    continue
+            n = len(name)
+            low = None
+            if n == 14 or n == 17 or n == 10 or n == 6:
+                low = name.lower()
+                if low == 'content-length' or low == 'transfer-encoding' or \
+                        low == 'connection' or low == 'cookie':
+                    if seen is None:
+                        seen = {}
+                    first = seen.get(low)
+                    if first is None:
+                        seen[low] = name
+                    else:
+                        name = first  # a repeat in another case joins the first
+                        if low == 'content-length':
+                            if h[name] != value:
+                                raise HTTPException(400)
+                            continue
+                else:
+                    low = None
+            old = h.get(name)
+            if old is not None:
                 value = old + ('; ' if low == 'cookie' else ', ') + value
-                headers[name] = value
-            else:
-                keymap[low] = name
-                store(name, value)
-            if low == 'content-length':
-                cl = value
-            elif low == 'transfer-encoding':
-                te = value
+            h[name] = value
+            if low is not None:
+                if low == 'content-length':
+                    cl = value
+                elif low == 'transfer-encoding':
+                    te = value
+                elif low == 'connection':
+                    conn = value
+        headers = NoCaseDict(h)
         length = 0
         if cl is not None:
             if te is not None or not cl or cl.strip('0123456789'):  # ASCII digits only
@@ -584,49 +529,46 @@ class Request:
             length = int(cl)
             if length > cls.max_content_length:
                 raise HTTPException(413)
-        body = b''
+        body = None
         stream = None
         if te is not None:
             if te.lower() != 'chunked':
                 raise HTTPException(501)
-            body = await cls._read_chunked(client_reader)
+            from microdot.chunked import read_chunked
+            body = await read_chunked(client_reader, cls)
             del headers['Transfer-Encoding']
             headers['Content-Length'] = str(len(body))
         elif length > cls.max_body_length:
+            from microdot.streams import BodyStream
             stream = BodyStream(client_reader, length)
         elif length:
             try:
                 body = await client_reader.readexactly(length)
             except EOFError:
                 raise HTTPException(400)
-        req = cls(app, client_addr, method, url, version[5:], headers, body=body,
-                  stream=stream, sock=(client_reader, client_writer), scheme=scheme)
+        req = cls(app, client_addr, method, url, version[5:], headers, body, stream,
+                  (client_reader, client_writer), '', None, scheme)
+        if conn is not None:
+            req._conn = conn
         return req
 
-    @classmethod
-    async def _read_chunked(cls, reader):
-        body = b''
-        try:
-            while True:
-                line = await reader.readline(cls.max_readline)
-                if len(line) > cls.max_readline:
-                    raise HTTPException(400)
-                size = line.split(b';', 1)[0].strip()
-                if not size or any(chr(c) not in _HEX for c in size):
-                    raise HTTPException(400)
-                size = int(size, 16)
-                if size == 0:
-                    for _ in range(cls.max_headers + 1):  # trailers, dropped
-                        if not (await reader.readline(cls.max_readline)).strip():
-                            return body
-                    raise HTTPException(431)
-                if len(body) + size > cls.max_content_length:
-                    raise HTTPException(413)
-                body += await reader.readexactly(size)
-                if (await reader.readexactly(2)) != b'\r\n':
-                    raise HTTPException(400)
-        except EOFError:
-            raise HTTPException(400)
+    @property
+    def content_length(self):
+        """The length the client declared for the body (0 without one)."""
+        cl = self.headers.get('Content-Length')
+        return int(cl) if cl else 0
+
+    @property
+    def content_type(self):
+        """The ``Content-Type`` header, or None."""
+        ct = self._ct
+        if ct is _MISSING:
+            ct = self._ct = self.headers.get('Content-Type')
+        return ct
+
+    @content_type.setter
+    def content_type(self, value):
+        self._ct = value
 
     @property
     def body(self):
@@ -637,6 +579,7 @@ class Request:
     def stream(self):
         """The request body as an asyncio-style stream."""
         if self._stream is None:
+            from microdot.streams import AsyncBytesIO
             self._stream = AsyncBytesIO(self._body or b'')
         return self._stream
 
@@ -708,6 +651,8 @@ class Request:
 
     def after_request(self, f):
         """Register a hook that runs after this request only; use as a decorator."""
+        if not self.after_request_handlers:
+            self.after_request_handlers = []
         self.after_request_handlers.append(f)
         return f
 
@@ -722,23 +667,6 @@ class Response:
     #: Size of the buffer used to stream files and large bodies.
     send_file_buffer_size = 1024
 
-    #: File extension to MIME type, used by :meth:`send_file`.
-    types_map = {
-        'html': 'text/html', 'htm': 'text/html', 'css': 'text/css',
-        'js': 'application/javascript', 'mjs': 'application/javascript',
-        'json': 'application/json', 'map': 'application/json',
-        'webmanifest': 'application/manifest+json', 'xml': 'application/xml',
-        'txt': 'text/plain', 'md': 'text/markdown', 'csv': 'text/csv',
-        'svg': 'image/svg+xml', 'png': 'image/png', 'jpg': 'image/jpeg',
-        'jpeg': 'image/jpeg', 'gif': 'image/gif', 'ico': 'image/x-icon',
-        'webp': 'image/webp', 'avif': 'image/avif', 'bmp': 'image/bmp',
-        'woff': 'font/woff', 'woff2': 'font/woff2', 'ttf': 'font/ttf',
-        'otf': 'font/otf', 'wasm': 'application/wasm', 'pdf': 'application/pdf',
-        'zip': 'application/zip', 'gz': 'application/gzip',
-        'mp3': 'audio/mpeg', 'wav': 'audio/wav', 'ogg': 'audio/ogg',
-        'mp4': 'video/mp4', 'webm': 'video/webm',
-    }
-
     _reasons = {
         200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content',
         206: 'Partial Content', 301: 'Moved Permanently', 302: 'Found',
@@ -751,23 +679,29 @@ class Response:
         500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
     }
 
+    reason = None
+    is_head = False
+
     def __init__(self, body='', status_code=200, headers=None, reason=None):
-        if body is None and status_code == 200:
-            body = ''
         self.status_code = status_code
-        self.headers = NoCaseDict(headers)
-        self.reason = reason
-        self.is_head = False
-        if isinstance(body, (dict, list)):
-            self.body = json.dumps(body).encode()
-            if 'Content-Type' not in self.headers:
-                self.headers['Content-Type'] = 'application/json'
-        elif isinstance(body, str):
+        if reason is not None:
+            self.reason = reason
+        if isinstance(body, str):
             self.body = body.encode()
+        elif isinstance(body, (dict, list)):
+            self.body = json.dumps(body).encode()
+            if not headers:
+                self.headers = NoCaseDict(_JSON_TYPE)
+                return
+            headers = self.headers = NoCaseDict(headers)
+            if 'Content-Type' not in headers:
+                headers['Content-Type'] = 'application/json'
+            return
         elif body is None:
             self.body = b''
         else:
             self.body = body  # bytes, or a generator / file / async iterable
+        self.headers = NoCaseDict(headers) if headers else NoCaseDict()
 
     @classmethod
     def reason_for(cls, status_code):
@@ -783,7 +717,8 @@ class Response:
         if domain:
             parts.append('Domain=' + domain)
         if expires is not None:
-            parts.append('Expires=' + _http_date(expires))
+            from microdot.httpdate import http_date
+            parts.append('Expires=' + http_date(expires))
         if max_age is not None:
             parts.append('Max-Age=' + str(int(max_age)))
         if secure:
@@ -875,11 +810,16 @@ class Response:
         """Send the response; return True if the connection can serve another request."""
         body = self.body
         headers = self.headers
-        keymap = headers.keymap  # lower-case name -> name: plain dict lookups
-        if 'connection' in keymap:
-            if headers['Connection'].lower() == 'close':
-                keep_alive = False
-            del headers['Connection']
+        if headers:
+            keymap = headers.keymap  # lower-case name -> name: plain dict lookups
+            if keymap is None:
+                keymap = headers._map()
+            if 'connection' in keymap:
+                if headers['Connection'].lower() == 'close':
+                    keep_alive = False
+                del headers['Connection']
+        else:
+            keymap = ()
         sized = isinstance(body, (bytes, bytearray))
         status = self.status_code
         no_body = self.is_head or status == 204 or status == 304 or 100 <= status < 200
@@ -908,64 +848,15 @@ class Response:
                     stream.write(body)
             else:
                 stream.write(head)
-                await self._write_iter(stream, chunked)
+                from microdot.streams import write_body
+                await write_body(self, stream, chunked)
                 if chunked:
                     stream.write(b'0\r\n\r\n')
             await stream.drain()
         finally:
-            self._close_body()
+            if not sized:
+                self._close_body()
         return keep_alive
-
-    async def _write_iter(self, stream, chunked):
-        body = self.body
-        if hasattr(body, 'readinto'):
-            buf = bytearray(self.send_file_buffer_size)
-            mv = memoryview(buf)
-            while True:
-                n = body.readinto(buf)
-                if n is not None and not isinstance(n, int):
-                    n = await n  # an async readinto
-                if not n:
-                    break
-                if chunked:
-                    stream.write(('%x\r\n' % n).encode())
-                stream.write(mv[:n])
-                if chunked:
-                    stream.write(b'\r\n')
-                await stream.drain()
-            return
-        if hasattr(body, 'read'):
-            while True:
-                chunk = body.read(self.send_file_buffer_size)
-                if not isinstance(chunk, (bytes, bytearray, str)):
-                    chunk = await chunk
-                if not chunk:
-                    break
-                await self._write_chunk(stream, chunk, chunked)
-            return
-        if hasattr(body, '__anext__') or hasattr(body, '__aiter__'):
-            it = body.__aiter__() if hasattr(body, '__aiter__') else body
-            while True:
-                try:
-                    chunk = await it.__anext__()
-                except StopAsyncIteration:
-                    break
-                await self._write_chunk(stream, chunk, chunked)
-            return
-        for chunk in body:
-            await self._write_chunk(stream, chunk, chunked)
-
-    @staticmethod
-    async def _write_chunk(stream, chunk, chunked):
-        if isinstance(chunk, str):
-            chunk = chunk.encode()
-        if not chunk:
-            return
-        if chunked:
-            stream.write(('%x\r\n' % len(chunk)).encode() + chunk + b'\r\n')
-        else:
-            stream.write(chunk)
-        await stream.drain()
 
     def _close_body(self):
         body = self.body
@@ -978,7 +869,8 @@ class Response:
 
     def body_iter(self):
         """Return the body as an async iterator of byte chunks (used by adapters)."""
-        return _BodyIter(self)
+        from microdot.streams import BodyIter
+        return BodyIter(self)
 
     @classmethod
     def redirect(cls, location, status_code=302):
@@ -991,86 +883,9 @@ class Response:
     def send_file(cls, filename, status_code=200, content_type=None, stream=None,
                   max_age=None, compressed=False, file_extension=''):
         """Return a response that streams a file (or ``stream``) to the client."""
-        if content_type is None:
-            ext = filename.rsplit('.', 1)[-1].lower() if '.' in filename.rsplit('/', 1)[-1] else ''
-            content_type = cls.types_map.get(ext, 'application/octet-stream')
-        headers = {'Content-Type': content_type}
-        if compressed:
-            headers['Content-Encoding'] = compressed if isinstance(compressed, str) else 'gzip'
-        if max_age is None:
-            max_age = cls.default_send_file_max_age
-        if max_age is not None:
-            headers['Cache-Control'] = 'max-age=%d' % max_age
-        if stream is None:
-            path = filename + file_extension
-            import os
-            try:
-                headers['Content-Length'] = str(os.stat(path)[6])
-                stream = open(path, 'rb')
-            except OSError:
-                raise HTTPException(404)
-        return cls(body=stream, status_code=status_code, headers=headers)
-
-
-class _BodyIter:
-    def __init__(self, res):
-        self.res = res
-        self.it = None
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        res = self.res
-        body = res.body
-        if isinstance(body, (bytes, bytearray)):
-            if self.it is None:
-                self.it = True
-                if body:
-                    return bytes(body)
-            raise StopAsyncIteration
-        if self.it is None:
-            if hasattr(body, 'read'):
-                self.it = body
-            elif hasattr(body, '__aiter__'):
-                self.it = body.__aiter__()
-            elif hasattr(body, '__anext__'):
-                self.it = body
-            else:
-                self.it = iter(body)
-        it = self.it
-        if hasattr(it, 'read'):
-            chunk = it.read(res.send_file_buffer_size)
-            if not isinstance(chunk, (bytes, bytearray, str)):
-                chunk = await chunk
-            if not chunk:
-                res._close_body()
-                raise StopAsyncIteration
-        elif hasattr(it, '__anext__'):
-            chunk = await it.__anext__()
-        else:
-            try:
-                chunk = next(it)
-            except StopIteration:
-                raise StopAsyncIteration
-        return chunk.encode() if isinstance(chunk, str) else chunk
-
-
-_WEEKDAYS = ('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')
-_MONTHS = ('Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct',
-           'Nov', 'Dec')
-
-
-def _http_date(value):
-    """Format an expiry given as a string, epoch seconds or a datetime."""
-    if isinstance(value, str):
-        return value
-    if hasattr(value, 'strftime'):
-        return value.strftime('%a, %d %b %Y %H:%M:%S GMT')
-    import time
-    t = time.gmtime(int(value))
-    return '%s, %02d %s %04d %02d:%02d:%02d GMT' % (
-        _WEEKDAYS[t[6]], t[2], _MONTHS[t[1] - 1], t[0], t[3], t[4], t[5])
+        from microdot.sendfile import send_file
+        return send_file(cls, filename, status_code, content_type, stream, max_age,
+                         compressed, file_extension)
 
 
 def _clean(value):
@@ -1095,12 +910,10 @@ class URLPattern:
         'path': (None, None),
     }
 
+    regex = None  # compiled regex, for patterns the segment matcher cannot handle
+
     def __init__(self, url_pattern):
         self.url_pattern = url_pattern
-        self.segments = None   # list of (literal, name, type) for the segment matcher
-        self.regex = None      # compiled regex, for patterns that need one
-        self.names = []
-        self.parsers = []
         self.compile()
 
     @classmethod
@@ -1108,61 +921,47 @@ class URLPattern:
         """Register a custom segment type ``<type_name:arg>``."""
         cls.segment_types[type_name] = (pattern, parser)
 
-    def _split(self):
-        """Yield (literal_text or None, arg name, type name, regex) per path segment."""
+    def compile(self):
+        """Split the pattern into (literal or None, name, type, regex) per segment."""
+        segs = []
+        literal = True
+        needs_re = False
         for seg in self.url_pattern.lstrip('/').split('/'):
             if seg.startswith('<') and seg.endswith('>') and len(seg) > 2:
+                literal = False
                 spec = seg[1:-1]
                 if spec.startswith('re:'):
-                    pattern, _, name = spec[3:].rpartition(':')
-                    yield None, name, 're', pattern
-                    continue
-                type_name, _, name = spec.partition(':')
-                if not name:
-                    type_name, name = 'string', type_name
-                if type_name not in self.segment_types:
-                    raise ValueError('bad url type ' + type_name)
-                yield None, name, type_name, self.segment_types[type_name][0]
+                    regex, _, name = spec[3:].rpartition(':')
+                    type_name = 're'
+                else:
+                    type_name, _, name = spec.partition(':')
+                    if not name:
+                        type_name, name = 'string', type_name
+                    if type_name not in self.segment_types:
+                        raise ValueError('bad url type ' + type_name)
+                    regex = self.segment_types[type_name][0]
+                if regex is not None or (segs and segs[-1][2] == 'path'):
+                    needs_re = True
+                segs.append((None, name, type_name, regex))
             elif '<' in seg:
                 raise ValueError('bad url segment ' + seg)
             else:
-                yield seg, None, None, None
-
-    def compile(self):
-        segs = list(self._split())
-        self.literal = all(s[0] is not None for s in segs)
-        needs_re = False
-        for i, (lit, name, type_name, regex) in enumerate(segs):
-            if regex is not None or (type_name == 'path' and i != len(segs) - 1):
-                needs_re = True
-        if not needs_re:
-            self.segments = segs
-            return
-        import re
-        out = '^'
-        for lit, name, type_name, regex in segs:
-            if lit is not None:
-                piece = ''
-                for c in lit:
-                    piece += '\\' + c if c in '.^$*+?{}[]\\|()' else c
-                out += '/' + piece
-                continue
-            if regex is None:
-                regex = {'int': '-?[0-9]+', 'path': '.+'}.get(type_name, '[^/]+')
-            out += '/(' + regex + ')'
-            self.names.append(name)
-            self.parsers.append(type_name)
-        self.regex = re.compile(out + '$')
+                if segs and segs[-1][2] == 'path':
+                    needs_re = True
+                segs.append((seg, None, None, None))
+        self.literal = literal
+        self.segments = segs
+        if needs_re:
+            from microdot.urlregex import compile_pattern
+            self.regex, self.names, self.parsers = compile_pattern(segs)
 
     def _convert(self, type_name, value):
         """Return the value converted for its type, or None if it does not match."""
-        if type_name == 'string' or type_name == 'path':
+        if type_name == 'string' or type_name == 'path' or type_name == 're':
             return urldecode_str(value) if '%' in value else value
         if type_name == 'int':
             v = value[1:] if value.startswith('-') else value
             return int(value) if v.isdigit() else None
-        if type_name == 're':
-            return urldecode_str(value) if '%' in value else value
         parser = self.segment_types[type_name][1]
         if '%' in value:
             value = urldecode_str(value)
@@ -1572,7 +1371,7 @@ class Microdot:
                 res = await self.dispatch_request(req)
                 if res is Response.already_handled:
                     break
-                conn_hdr = req.headers.get('Connection')
+                conn_hdr = req._conn
                 if conn_hdr is None:
                     keep = req.http_version == '1.1'
                 else:
@@ -1581,8 +1380,7 @@ class Microdot:
                         (req.http_version == '1.0' and conn_hdr == 'keep-alive')
                 if served >= self.max_keepalive_requests or self.shutdown_requested:
                     keep = False
-                unread = req._stream is not None and isinstance(req._stream, BodyStream) \
-                    and req._stream.remaining
+                unread = getattr(req._stream, 'remaining', 0)
                 if unread:
                     keep = False  # unread body bytes: the connection cannot be reused
                 if req.method == 'HEAD':

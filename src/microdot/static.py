@@ -128,10 +128,8 @@ class Static:
         if inm and _etag_matches(inm, etag):
             headers['Content-Length'] = str(size)  # what a 200 would have sent; no body
             return Response(status_code=304, headers=headers)
-        name = fs_path.rsplit('/', 1)[-1]
-        ext = name.rsplit('.', 1)[-1].lower() if '.' in name else ''
-        res = Response.send_file(real_path, content_type=Response.types_map.get(
-            ext, 'application/octet-stream'), compressed=use_gz)
+        from microdot.sendfile import guess_type
+        res = Response.send_file(real_path, content_type=guess_type(fs_path), compressed=use_gz)
         res.headers.update(headers)
         return res
 

@@ -6,7 +6,8 @@ hooks, response framing), over in-memory streams instead of a socket.
 import asyncio
 import json
 
-from microdot.microdot import NoCaseDict, urlencode
+from microdot.helpers import urlencode
+from microdot.microdot import NoCaseDict
 
 
 class MemoryPipe:
