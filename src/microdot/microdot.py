@@ -281,41 +281,46 @@ class ConnectionReader:
 
     async def read_head(self, max_line, max_lines):
         """Return one request head (without the blank line), or None at a clean EOF."""
+        buf = self.buf
         start = 0
         while True:
-            buf = self.buf
-            end = buf.find(b'\n\r\n', start)
-            if end >= 0:
-                end += 3
-            else:
-                end = buf.find(b'\n\n', start)
+            if buf:
+                end = buf.find(b'\n\r\n', start)
                 if end >= 0:
-                    end += 2
-            if end >= 0:
-                if buf.count(b'\n', 0, end) > max_lines + 2:
+                    end += 3
+                else:
+                    end = buf.find(b'\n\n', start)
+                    if end >= 0:
+                        end += 2
+                if end >= 0:
+                    if buf.count(b'\n', 0, end) > max_lines + 2:
+                        raise HTTPException(431)
+                    head = buf[:end]
+                    buf = self.buf = buf[end:]
+                    c = head[0]
+                    if c == 13 or c == 10:
+                        # tolerate blank lines between pipelined requests (RFC 9112 2.2)
+                        head = head.lstrip(b'\r\n')
+                        if not head:
+                            start = 0
+                            continue
+                    return head
+                # no complete head yet: enforce the limits on what is buffered
+                nl = buf.rfind(b'\n')
+                if len(buf) - nl - 1 > max_line:
+                    raise HTTPException(414 if nl < 0 else 431)
+                if buf.count(b'\n') > max_lines + 2:
                     raise HTTPException(431)
-                self.buf = buf[end:]
-                head = buf[:end]
-                if head[0:1] in (b'\r', b'\n'):
-                    # tolerate blank lines between pipelined requests (RFC 9112 2.2)
-                    head = head.lstrip(b'\r\n')
-                    if not head:
-                        continue
-                return head
-            # no complete head yet: enforce the limits on what is buffered
-            nl = buf.rfind(b'\n')
-            if len(buf) - nl - 1 > max_line:
-                raise HTTPException(414 if nl < 0 else 431)
-            if buf.count(b'\n') > max_lines + 2:
-                raise HTTPException(431)
-            start = max(0, len(buf) - 2)
-            if not buf and start == 0:
-                try:
-                    await self._fill()
-                except EOFError:
-                    return None
-            else:
-                await self._fill()
+                start = max(0, len(buf) - 2)
+            try:
+                data = await self.stream.read(self.chunk_size)
+            except OSError:
+                data = b''
+            if not data:
+                if buf:
+                    raise EOFError()
+                return None
+            buf = self.buf = buf + data if buf else data
 
     async def read(self, n=-1):
         if not self.buf:
@@ -391,6 +396,7 @@ class Request:
 
     # defaults live on the class: each instance attribute set costs time and heap
     scheme = 'http'
+    http_version = '1.1'
     url_prefix = ''
     subapp = None
     route = None
@@ -408,15 +414,17 @@ class Request:
     _form = None
     _files = None
     _ct = _MISSING
+    _addr = _MISSING
 
     def __init__(self, app, client_addr, method, url, http_version, headers,
                  body=None, stream=None, sock=None, url_prefix='', subapp=None,
                  scheme=None, route=None):
         self.app = app
-        self.client_addr = client_addr
+        if client_addr is not None:
+            self._addr = client_addr
         self.method = method
-        self.url = url
-        self.http_version = http_version
+        if http_version != '1.1':
+            self.http_version = http_version
         self.headers = headers
         if scheme:
             self.scheme = scheme
@@ -551,6 +559,31 @@ class Request:
         if conn is not None:
             req._conn = conn
         return req
+
+    @property
+    def url(self):
+        """The request target as sent: path and query string."""
+        qs = self.query_string
+        return self.path if qs is None else self.path + '?' + qs
+
+    @property
+    def client_addr(self):
+        """The client's (host, port), or None when the transport does not say."""
+        addr = self._addr
+        if addr is _MISSING:
+            addr = None
+            sock = self.sock
+            if sock is not None:
+                try:
+                    addr = sock[1].get_extra_info('peername')
+                except Exception:
+                    pass
+            self._addr = addr
+        return addr
+
+    @client_addr.setter
+    def client_addr(self, value):
+        self._addr = value
 
     @property
     def content_length(self):
@@ -757,44 +790,8 @@ class Response:
                 ct += '; charset=UTF-8'
             self.headers['Content-Type'] = ct
 
-    _status_lines = {}  # status code -> status line, for responses without a custom reason
-    _ct_cache = (None, None)  # (default_content_type, its header line)
-
-    def _head(self, keep_alive, http_version, chunked, extra=None):
-        status = self.status_code
-        if self.reason:
-            out = ['HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason))]
-        else:
-            line = self._status_lines.get(status)
-            if line is None:
-                line = 'HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason_for(status)))
-                if len(self._status_lines) < 64:
-                    self._status_lines[status] = line
-            out = [line]
-        append = out.append
-        # the pieces are joined once: no intermediate strings per header
-        for name, value in self.headers.items():
-            if '\r' in name or '\n' in name:
-                name = _clean(name)
-            for v in (value if isinstance(value, list) else (value,)):
-                if not isinstance(v, str):
-                    v = str(v)
-                if '\r' in v or '\n' in v:
-                    v = _clean(v)
-                append(name)
-                append(': ')
-                append(v)
-                append('\r\n')
-        if extra:
-            out += extra
-        if chunked:
-            out.append('Transfer-Encoding: chunked\r\n')
-        if not keep_alive:
-            out.append('Connection: close\r\n')
-        elif http_version == '1.0':
-            out.append('Connection: keep-alive\r\n')
-        out.append('\r\n')
-        return ''.join(out).encode()
+    _status_lines = {}  # status code -> status line (bytes), when there is no custom reason
+    _ct_cache = (None, None)  # (default_content_type, its header line as bytes)
 
     def _default_type_line(self):
         ct = self.default_content_type
@@ -803,13 +800,23 @@ class Response:
             full = ct
             if full.startswith('text/') and 'charset' not in full:
                 full += '; charset=UTF-8'
-            cache = Response._ct_cache = (ct, 'Content-Type: ' + _clean(full) + '\r\n')
+            cache = Response._ct_cache = (ct, ('Content-Type: ' + _clean(full) + '\r\n').encode())
         return cache[1]
 
     async def write(self, stream, keep_alive=False, http_version='1.1'):
         """Send the response; return True if the connection can serve another request."""
         body = self.body
         headers = self.headers
+        status = self.status_code
+        if self.reason is None:
+            line = self._status_lines.get(status)
+            if line is None:
+                line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason_for(status)))).encode()
+                if len(self._status_lines) < 64:
+                    self._status_lines[status] = line
+        else:
+            line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason))).encode()
+        out = [line]
         if headers:
             keymap = headers.keymap  # lower-case name -> name: plain dict lookups
             if keymap is None:
@@ -818,36 +825,57 @@ class Response:
                 if headers['Connection'].lower() == 'close':
                     keep_alive = False
                 del headers['Connection']
+            # the pieces are joined once: no intermediate strings per header
+            parts = []
+            append = parts.append
+            for name, value in headers.items():
+                if '\r' in name or '\n' in name:
+                    name = _clean(name)
+                for v in (value if isinstance(value, list) else (value,)):
+                    if not isinstance(v, str):
+                        v = str(v)
+                    if '\r' in v or '\n' in v:
+                        v = _clean(v)
+                    append(name)
+                    append(': ')
+                    append(v)
+                    append('\r\n')
+            out.append(''.join(parts).encode())
         else:
             keymap = ()
         sized = isinstance(body, (bytes, bytearray))
-        status = self.status_code
         no_body = self.is_head or status == 204 or status == 304 or 100 <= status < 200
         chunked = False
         # the defaults complete() would add, without storing them in the headers
-        extra = []
+        if 'content-type' not in keymap:
+            out.append(self._default_type_line())
         if 'content-length' not in keymap:
             if sized:
-                extra.append('Content-Length: %d\r\n' % len(body))
+                out.append(b'Content-Length: %d\r\n' % len(body))
             elif not no_body:
                 if keep_alive and http_version == '1.1':
                     chunked = True
+                    out.append(b'Transfer-Encoding: chunked\r\n')
                 else:
                     keep_alive = False
-        if 'content-type' not in keymap:
-            extra.append(self._default_type_line())
-        head = self._head(keep_alive, http_version, chunked, extra)
+        if not keep_alive:
+            out.append(b'Connection: close\r\n\r\n')
+        elif http_version == '1.0':
+            out.append(b'Connection: keep-alive\r\n\r\n')
+        else:
+            out.append(b'\r\n')
         try:
             if no_body:
-                stream.write(head)
+                stream.write(b''.join(out))
             elif sized:
                 if len(body) <= 1024:
-                    stream.write(head + body)
+                    out.append(body)
+                    stream.write(b''.join(out))
                 else:
-                    stream.write(head)
+                    stream.write(b''.join(out))
                     stream.write(body)
             else:
-                stream.write(head)
+                stream.write(b''.join(out))
                 from microdot.streams import write_body
                 await write_body(self, stream, chunked)
                 if chunked:
@@ -1345,10 +1373,7 @@ class Microdot:
             return
         key = task if task is not None else writer
         conns[key] = ticks_ms() + int(self.request_timeout * 1000)
-        try:
-            addr = writer.get_extra_info('peername')
-        except Exception:  # pragma: no cover
-            addr = None
+        addr = None  # Request.client_addr asks the writer when someone wants it
         conn = ConnectionReader(reader)
         served = 0
         try:
@@ -1447,9 +1472,7 @@ class Microdot:
         if not _MICROPYTHON:
             self._loop = asyncio.get_running_loop()
 
-        async def serve(reader, writer):
-            await self.handle_request(reader, writer)
-
+        serve = self.handle_request
         if ssl:
             self.server = await asyncio.start_server(serve, host, port, backlog=self.backlog,
                                                      ssl=ssl)
