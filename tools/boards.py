@@ -30,7 +30,7 @@ CORE = "core"
 #: The name the fragments register their folder under with ``add_library()``.
 LIBRARY = "microdot"
 #: Framework modules that only run on CPython and are never frozen.
-NEVER_FROZEN = ("asgi.py", "hosted.py", "jinja.py", "wsgi.py")
+NEVER_FROZEN = ("asgi.py", "compat.py", "hosted.py", "jinja.py", "wsgi.py")
 #: Files of an app that run at boot; frozen only on request (they cannot be overridden later).
 BOOT_FILES = ("boot.py", "main.py")
 

@@ -8,20 +8,11 @@ import asyncio
 import json
 import sys
 
-try:
-    from time import ticks_ms, ticks_diff
-except ImportError:  # CPython
-    from time import monotonic as _monotonic
-
-    def ticks_ms():
-        return int(_monotonic() * 1000)
-
-    def ticks_diff(a, b):
-        return a - b
-
 _MICROPYTHON = sys.implementation.name == 'micropython'
 
 if _MICROPYTHON:
+    from time import ticks_ms, ticks_diff
+
     def _gen():  # pragma: no cover
         yield
     _GEN_TYPE = type(_gen)
@@ -40,32 +31,7 @@ if _MICROPYTHON:
 
     def _print_exc(exc):
         sys.print_exception(exc)
-else:
-    import inspect
-    from functools import partial as _partial
 
-    def _is_async(f):
-        if inspect.iscoroutinefunction(f):
-            return True
-        call = getattr(f, '__call__', None)
-        return call is not None and inspect.iscoroutinefunction(call)
-
-    async def _invoke(f, *args, **kwargs):
-        if _is_async(f):
-            return await f(*args, **kwargs)
-        ret = await asyncio.get_running_loop().run_in_executor(
-            None, _partial(f, *args, **kwargs))
-        if inspect.isawaitable(ret):
-            ret = await ret
-        return ret
-
-    def _print_exc(exc):
-        import traceback
-        traceback.print_exception(type(exc), exc, exc.__traceback__)
-
-invoke_handler = _invoke
-
-if _MICROPYTHON:
     def _decode(b):
         """``b.decode()`` that also refuses the overlong forms, surrogates and code points
         past U+10FFFF which MicroPython's decoder lets through (ValueError)."""
@@ -80,8 +46,10 @@ if _MICROPYTHON:
                 p = c
         return s
 else:
-    def _decode(b):
-        return b.decode()
+    from microdot.compat import ticks_ms, ticks_diff, invoke as _invoke, \
+        print_exc as _print_exc, decode as _decode
+
+invoke_handler = _invoke
 
 _HEX = b'0123456789abcdefABCDEF'
 
@@ -373,9 +341,6 @@ class HTTPException(Exception):
         self.status_code = status_code
         self.reason = reason or Response.reason_for(status_code)
 
-    def __repr__(self):  # pragma: no cover
-        return 'HTTPException: %d' % self.status_code
-
 
 def abort(status_code, reason=None):
     """End the current request with the given HTTP status code."""
@@ -405,14 +370,14 @@ class Request:
     query_string = None
     after_request_handlers = ()
     _conn = None   # the Connection header, when the client sent one
-    _body = None
+    body = b''  # the request body (empty when it is larger than max_body_length)
+    files = None  # uploaded files, filled in by the multipart extension
     _stream = None
     _g = None
     _args = None
     _cookies = None
     _json = None
     _form = None
-    _files = None
     _ct = _MISSING
     _addr = _MISSING
 
@@ -437,7 +402,7 @@ class Request:
         if route is not None:
             self.route = route
         if body:
-            self._body = body
+            self.body = body
         if stream is not None:
             self._stream = stream
         if '?' in url:
@@ -604,16 +569,11 @@ class Request:
         self._ct = value
 
     @property
-    def body(self):
-        """The request body as bytes (empty when it is larger than max_body_length)."""
-        return self._body or b''
-
-    @property
     def stream(self):
         """The request body as an asyncio-style stream."""
         if self._stream is None:
             from microdot.streams import AsyncBytesIO
-            self._stream = AsyncBytesIO(self._body or b'')
+            self._stream = AsyncBytesIO(self.body)
         return self._stream
 
     @property
@@ -650,12 +610,15 @@ class Request:
             self._cookies = cookies
         return self._cookies
 
+    def _media_type(self):
+        ct = self.content_type
+        return ct.split(';', 1)[0].strip().lower() if ct else None
+
     @property
     def json(self):
         """The body parsed as JSON, or None when the content type is not JSON."""
         if self._json is None:
-            ct = self.content_type
-            if not ct or ct.split(';', 1)[0].strip().lower() != 'application/json':
+            if self._media_type() != 'application/json':
                 return None
             try:
                 self._json = json.loads(self.body.decode())
@@ -667,20 +630,13 @@ class Request:
     def form(self):
         """Form fields of an url-encoded body as a :class:`MultiDict`, else None."""
         if self._form is None:
-            ct = self.content_type
-            if not ct or ct.split(';', 1)[0].strip().lower() != \
-                    'application/x-www-form-urlencoded':
+            if self._media_type() != 'application/x-www-form-urlencoded':
                 return None
             try:
                 self._form = _parse_qs(_decode(self.body))
             except ValueError:
                 raise HTTPException(400)
         return self._form
-
-    @property
-    def files(self):
-        """Uploaded files (filled in by the multipart extension), else None."""
-        return self._files
 
     def after_request(self, f):
         """Register a hook that runs after this request only; use as a decorator."""
@@ -908,12 +864,14 @@ class Response:
         return cls(status_code=status_code, headers={'Location': location})
 
     @classmethod
-    def send_file(cls, filename, status_code=200, content_type=None, stream=None,
-                  max_age=None, compressed=False, file_extension=''):
-        """Return a response that streams a file (or ``stream``) to the client."""
+    def send_file(cls, filename, *args, **kwargs):
+        """Return a response that streams a file (or ``stream=``) to the client.
+
+        Arguments: status_code=200, content_type=None, stream=None, max_age=None,
+        compressed=False, file_extension=''.
+        """
         from microdot.sendfile import send_file
-        return send_file(cls, filename, status_code, content_type, stream, max_age,
-                         compressed, file_extension)
+        return send_file(cls, filename, *args, **kwargs)
 
 
 def _clean(value):

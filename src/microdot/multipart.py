@@ -421,7 +421,7 @@ def with_form_data(f):
                 await _close_all(files)
                 raise
             request._form = form
-            request._files = files
+            request.files = files
         try:
             return await invoke_handler(f, request, *args, **kwargs)
         finally:

@@ -26,8 +26,8 @@ def guess_type(filename):
     return TYPES.get(ext, 'application/octet-stream')
 
 
-def send_file(cls, filename, status_code, content_type, stream, max_age, compressed,
-              file_extension):
+def send_file(cls, filename, status_code=200, content_type=None, stream=None, max_age=None,
+              compressed=False, file_extension=''):
     from microdot.microdot import HTTPException
     headers = {'Content-Type': content_type or guess_type(filename)}
     if compressed:

@@ -97,3 +97,13 @@ def test_quick_run_measures_floor_and_ours(tmp_path, capsys):
 def test_bad_arguments_exit_non_zero(capsys):
     assert bench.main(["--quick", "--rounds", "-1"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_our_core_counts_every_module_the_core_fragment_freezes():
+    core = bench.our_core_files()
+    assert core[:2] == ("__init__.py", "microdot.py")
+    assert "streams.py" in core and "sendfile.py" in core
+    sizes = {name: 1 for name in core}
+    sizes.update({"sse.py": 10, "compat.py": 100})
+    from tools.boards import NEVER_FROZEN
+    assert bench.bytecode_totals(sizes, core, NEVER_FROZEN) == {"core": len(core), "full": len(core) + 10}

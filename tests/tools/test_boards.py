@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools.kit_tree import make_tree
+from tests.tools.kit_tree import CONTRACT, make_tree
 from tools import boards as B
 
 REQUIRED = [
@@ -233,10 +233,8 @@ def test_dependencies_come_from_the_fragments(tree):
 def test_frozen_sources_lists_core_then_extensions(tree):
     src = tree / "src"
     got = B.frozen_sources("ESP32_GENERIC", "login wifi", root=tree)
-    assert got == [
-        (src / "microdot/__init__.py", "microdot/__init__.py"),
-        (src / "microdot/microdot.py", "microdot/microdot.py"),
-        (src / "microdot/helpers.py", "microdot/helpers.py"),
+    core = [(src / "microdot" / f, "microdot/" + f) for f in CONTRACT["core"]]
+    assert got == core + [
         (src / "microdot/login.py", "microdot/login.py"),
         (src / "microdot/session.py", "microdot/session.py"),
         (src / "kitnet.py", "kitnet.py"),
@@ -245,7 +243,7 @@ def test_frozen_sources_lists_core_then_extensions(tree):
 
 def test_frozen_sources_utemplate_includes_the_package(tree):
     got = [t for _, t in B.frozen_sources("UNIX", "utemplate", root=tree)]
-    assert got[3:] == [
+    assert got[len(CONTRACT["core"]):] == [
         "microdot/utemplate.py",
         "utemplate/__init__.py",
         "utemplate/compiled.py",
@@ -284,9 +282,9 @@ def test_app_modules_are_frozen_but_main_only_on_request(tree, tmp_path):
          "static/index.html": "<p>hi</p>", "notes.txt": "x"},
     )
     got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)]
-    assert got[3:] == ["lib/__init__.py", "lib/db.py", "views.py"]
+    assert got[len(CONTRACT["core"]):] == ["lib/__init__.py", "lib/db.py", "views.py"]
     got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, freeze_main=True, root=tree)]
-    assert got[3:] == ["lib/__init__.py", "lib/db.py", "main.py", "views.py"]
+    assert got[len(CONTRACT["core"]):] == ["lib/__init__.py", "lib/db.py", "main.py", "views.py"]
 
 
 def test_app_with_only_main_needs_freeze_main(tree, tmp_path):
@@ -300,7 +298,7 @@ def test_app_with_only_main_needs_freeze_main(tree, tmp_path):
 def test_app_package_and_clash(tree, tmp_path):
     app = _app(tmp_path, {"__init__.py": "", "routes.py": "R = 1\n"})
     got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)]
-    assert got[3:] == ["myapp/__init__.py", "myapp/routes.py"]
+    assert got[len(CONTRACT["core"]):] == ["myapp/__init__.py", "myapp/routes.py"]
     clash = _app(tmp_path / "other", {"kitnet.py": "X = 1\n"})
     with pytest.raises(B.BoardError, match="APP module 'kitnet.py' clashes with the kit's 'kitnet.py'"):
         B.frozen_sources("ESP32_GENERIC", "wifi", app=clash, root=tree)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tools.kit_tree import CONTRACT
 from tools import boards as B
 from tools import build as T
 from tools import docker_engine as D
@@ -335,7 +336,7 @@ def test_native_build_writes_firmware_info_and_log(tmp_path):
     assert info["extensions"] == ["wifi"] and info["board"] == "UNIX" and info["idf_version"] is None
     assert info["sha256"] == hashlib.sha256(b"binary").hexdigest()
     modules = {m["module"]: m for m in info["frozen_modules"]}
-    assert set(modules) == {"microdot/__init__.py", "microdot/microdot.py", "microdot/helpers.py", "kitnet.py"}
+    assert set(modules) == {"microdot/" + f for f in CONTRACT["core"]} | {"kitnet.py"}
     assert modules["microdot/microdot.py"]["mpy_bytes"] == 3 and modules["kitnet.py"]["mpy_bytes"] is None
     assert modules["kitnet.py"]["source"] == "src/kitnet.py"
     assert info["image_bytes"] == 6 and info["partition_bytes"] is None
