@@ -1012,6 +1012,8 @@ class Microdot:
     request_timeout = 10
     #: Seconds an idle keep-alive connection is kept open.
     keepalive_timeout = 5
+    #: Seconds one write of a response may wait for a client that does not read.
+    send_timeout = 10
     #: Requests served on one connection before it is closed.
     max_keepalive_requests = 100
     #: Pending connections the listening socket queues.
@@ -1368,7 +1370,13 @@ class Microdot:
                     keep = False  # unread body bytes: the connection cannot be reused
                 if req.method == 'HEAD':
                     res.is_head = True
-                keep = await res.write(writer, keep_alive=keep, http_version=req.http_version)
+                out = writer
+                if isinstance(res.body, (bytes, bytearray)):
+                    conns[key] = ticks_ms() + int(self.send_timeout * 1000)
+                else:  # a stream: the deadline covers each wait for the client, not the body
+                    from microdot.streams import Sender
+                    out = Sender(writer, conns, key, int(self.send_timeout * 1000))
+                keep = await res.write(out, keep_alive=keep, http_version=req.http_version)
                 if self.debug:
                     print('%s %s %d' % (req.method, req.path, res.status_code))
                 if not keep:
@@ -1409,7 +1417,8 @@ class Microdot:
 
     async def _watchdog(self):
         """Cancel connections that are past their deadline for sending a request."""
-        period = max(0.05, min(1, self.request_timeout / 4, self.keepalive_timeout / 4))
+        period = max(0.05, min(1, self.request_timeout / 4, self.keepalive_timeout / 4,
+                               self.send_timeout / 4))
         while True:
             await asyncio.sleep(period)
             now = ticks_ms()

@@ -70,6 +70,29 @@ class BodyStream(AsyncBytesIO):
         return data
 
 
+class Sender:
+    """The connection's writer while a streamed body is sent.
+
+    Each wait for the client to take data (``drain``) gets a deadline in the server's
+    connection table, so the watchdog ends a connection whose client stopped reading;
+    the time the body itself takes to produce its next chunk is not limited.
+    """
+    def __init__(self, writer, conns, key, ms):
+        self.writer = writer
+        self.conns = conns
+        self.key = key
+        self.ms = ms
+
+    def write(self, data):
+        self.writer.write(data)
+
+    async def drain(self):
+        from microdot.microdot import ticks_ms
+        self.conns[self.key] = ticks_ms() + self.ms
+        await self.writer.drain()
+        self.conns[self.key] = None
+
+
 async def write_body(res, stream, chunked):
     """Write a streamed response body: a file (``readinto``/``read``), an async
     iterator or a plain iterator of str/bytes chunks."""

@@ -150,6 +150,70 @@ async def test_idle_client_is_disconnected_after_request_timeout():
         assert ok.endswith(b'hello')
 
 
+class _Slow:
+    """An async iterator body: ``n`` chunks, ``pause`` seconds apart."""
+    def __init__(self, n, pause):
+        self.n = n
+        self.pause = pause
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        if not self.n:
+            raise StopAsyncIteration
+        self.n -= 1
+        await asyncio.sleep(self.pause)
+        return b'tick;'
+
+
+async def test_client_that_stops_reading_a_stream_loses_its_slot():
+    app = make_app()
+    app.send_timeout = 0.5
+    chunk = b'x' * 16384
+
+    @app.get('/flood')
+    async def flood(req):
+        def gen():
+            while True:
+                yield chunk
+        return gen()
+
+    async with running_server(app) as port:
+        reader, writer = await asyncio.open_connection('127.0.0.1', port)
+        try:
+            writer.write(b'GET /flood HTTP/1.1\r\n\r\n')  # ... and never read
+            await writer.drain()
+            for _ in range(200):
+                await asyncio.sleep(0.05)
+                if not app._conns:
+                    break
+            held = len(app._conns)
+        finally:  # closing ends the flood either way (and lets the server shut down)
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except Exception:
+                pass
+        assert held == 0, 'the stalled connection still holds a slot'
+        ok = await raw_request(port, b'GET / HTTP/1.1\r\nConnection: close\r\n\r\n')
+        assert ok.endswith(b'hello')
+
+
+async def test_slow_stream_is_not_cut_by_the_send_timeout():
+    app = make_app()
+    app.send_timeout = 0.2
+
+    @app.get('/slow')
+    async def slow(req):
+        return _Slow(4, 0.3)
+
+    async with running_server(app) as port:
+        out = await raw_request(port, b'GET /slow HTTP/1.1\r\nConnection: close\r\n\r\n')
+        assert out.startswith(b'HTTP/1.1 200')
+        assert out.endswith(b'tick;' * 4), out[-60:]
+
+
 async def test_connection_cap_answers_503():
     app = make_app()
     app.max_connections = 2
