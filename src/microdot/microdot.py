@@ -263,8 +263,12 @@ class ConnectionReader:
                 if end >= 0:
                     if buf.count(b'\n', 0, end) > max_lines + 2:
                         raise HTTPException(431)
-                    head = buf[:end]
-                    buf = self.buf = buf[end:]
+                    if end == len(buf):  # the usual case: the buffer holds one head
+                        head = buf
+                        buf = self.buf = b''
+                    else:
+                        head = buf[:end]
+                        buf = self.buf = buf[end:]
                     c = head[0]
                     if c == 13 or c == 10:
                         # tolerate blank lines between pipelined requests (RFC 9112 2.2)
@@ -426,44 +430,64 @@ class Request:
             text = _decode(head)
         except ValueError:
             raise HTTPException(400)
+        # the head is scanned in place: only the strings a request keeps are made
         if '\r' in text:
-            lines = text.split('\r\n')
-            n = len(lines) - 1
+            nl = '\r\n'
+            n = text.count(nl)
             if text.count('\r') != n or text.count('\n') != n:
                 raise HTTPException(400)  # a bare CR or LF inside a CRLF head
         else:
-            lines = text.split('\n')
-        line = lines[0]
-        if len(line) > max_line:
+            nl = '\n'
+        step = len(nl)
+        eol = text.find(nl)
+        if eol > max_line:
             raise HTTPException(414)
-        parts = line.split(' ')
-        if len(parts) != 3 or not parts[2].startswith('HTTP/1.') or len(parts[2]) != 8:
+        i = text.find(' ', 0, eol)
+        j = text.find(' ', i + 1, eol) if i > 0 else -1
+        if j < 0 or eol - j != 9 or text.find(' ', j + 1, eol) >= 0 or \
+                not text.startswith('HTTP/1.', j + 1):
             raise HTTPException(400)
-        method, url, version = parts
-        if not method.isalpha() or not method.isupper():
-            raise HTTPException(400)
+        if text.startswith('1', eol - 1):
+            version = '1.1'
+        elif text.startswith('0', eol - 1):
+            version = '1.0'
+        else:
+            version = text[j + 6:eol]
+        if i == 3 and text.startswith('GET'):
+            method = 'GET'
+        else:
+            method = text[:i]
+            if not method.isalpha() or not method.isupper():
+                raise HTTPException(400)
+        url = text[i + 1:j]
         if not url.startswith('/'):
             if url.startswith('http://') or url.startswith('https://'):
                 url = '/' + url.split('/', 3)[3] if url.count('/') >= 3 else '/'
             elif not (url == '*' and method == 'OPTIONS'):
                 raise HTTPException(400)
-        # a plain dict while parsing: every str costs an allocation, so make two per
-        # header line (name and value); lower-case only the names the server itself
-        # needs to recognise (lengths 6, 10, 14 and 17), whatever case they come in
+        # a plain dict while parsing: make two strings per header line (name and value);
+        # lower-case only the names the server itself needs to recognise (lengths 6, 10,
+        # 14 and 17), whatever case they come in
         h = {}
         cl = te = conn = seen = None
-        for k in range(1, len(lines)):
-            line = lines[k]
-            if not line:
-                continue
-            if len(line) > max_line:
+        pos = eol + step
+        while True:
+            end = text.find(nl, pos)
+            if end <= pos:  # the blank line that ends the head
+                break
+            if end - pos > max_line:
                 raise HTTPException(431)
-            i = line.find(':')
-            name = line[:i]
-            if i <= 0 or ' ' in name or '\t' in name:
+            i = text.find(':', pos, end)
+            if i <= pos:
                 raise HTTPException(400)
-            # strip() allocates only when there is something to strip
-            value = (line[i + 2:] if line.startswith(' ', i + 1) else line[i + 1:]).strip()
+            name = text[pos:i]
+            if ' ' in name or '\t' in name:
+                raise HTTPException(400)
+            i += 1
+            if text.startswith(' ', i):
+                i += 1
+            value = text[i:end].strip()  # strip() makes no new string when there is nothing to strip
+            pos = end + step
             n = len(name)
             low = None
             if n == 14 or n == 17 or n == 10 or n == 6:
@@ -519,7 +543,7 @@ class Request:
                 body = await client_reader.readexactly(length)
             except EOFError:
                 raise HTTPException(400)
-        req = cls(app, client_addr, method, url, version[5:], headers, body, stream,
+        req = cls(app, client_addr, method, url, version, headers, body, stream,
                   (client_reader, client_writer), '', None, scheme)
         if conn is not None:
             req._conn = conn
