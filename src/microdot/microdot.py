@@ -796,7 +796,7 @@ class Response:
                     self._status_lines[status] = line
         else:
             line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason))).encode()
-        out = [line]
+        hdrs = b''
         if headers:
             keymap = headers.keymap  # lower-case name -> name: plain dict lookups
             if keymap is None:
@@ -820,46 +820,44 @@ class Response:
                     append(': ')
                     append(v)
                     append('\r\n')
-            out.append(''.join(parts).encode())
+            hdrs = ''.join(parts).encode()
         else:
             keymap = ()
         sized = isinstance(body, (bytes, bytearray))
         no_body = self.is_head or status == 204 or status == 304 or 100 <= status < 200
         chunked = False
         # the defaults complete() would add, without storing them in the headers
-        if 'content-type' not in keymap:
-            out.append(self._default_type_line())
+        ctype = b'' if 'content-type' in keymap else self._default_type_line()
+        length = b''
         if 'content-length' not in keymap:
             if sized:
-                out.append(b'Content-Length: %d\r\n' % len(body))
+                length = b'Content-Length: %d\r\n' % len(body)
             elif not no_body:
                 if keep_alive and http_version == '1.1':
                     chunked = True
-                    out.append(b'Transfer-Encoding: chunked\r\n')
+                    length = b'Transfer-Encoding: chunked\r\n'
                 else:
                     keep_alive = False
         if not keep_alive:
-            out.append(b'Connection: close\r\n\r\n')
+            end = b'Connection: close\r\n\r\n'
         elif http_version == '1.0':
-            out.append(b'Connection: keep-alive\r\n\r\n')
+            end = b'Connection: keep-alive\r\n\r\n'
         else:
-            out.append(b'\r\n')
+            end = b'\r\n'
         try:
-            if no_body:
-                stream.write(b''.join(out))
-            elif sized:
-                if len(body) <= 1024:
-                    out.append(body)
-                    stream.write(b''.join(out))
-                else:
-                    stream.write(b''.join(out))
-                    stream.write(body)
+            if sized and not no_body and len(body) <= 1024:
+                stream.write(b''.join((line, hdrs, ctype, length, end, body)))
             else:
-                stream.write(b''.join(out))
-                from microdot.streams import write_body
-                await write_body(self, stream, chunked)
-                if chunked:
-                    stream.write(b'0\r\n\r\n')
+                stream.write(b''.join((line, hdrs, ctype, length, end)))
+                if no_body:
+                    pass
+                elif sized:
+                    stream.write(body)
+                else:
+                    from microdot.streams import write_body
+                    await write_body(self, stream, chunked)
+                    if chunked:
+                        stream.write(b'0\r\n\r\n')
             await stream.drain()
         finally:
             if not sized:
