@@ -8,6 +8,6 @@ metadata(
 package(
     "microdot",
     files=("__init__.py", "microdot.py", "helpers.py", "streams.py", "sendfile.py", "chunked.py",
-           "httpdate.py", "urlregex.py"),
+           "cookies.py", "multidict.py", "urlregex.py"),
     base_path="../../src",
 )

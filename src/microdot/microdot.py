@@ -166,66 +166,6 @@ class NoCaseDict(dict):
             self[key] = value
 
 
-class MultiDict(dict):
-    """A dict that can hold several values per key.
-
-    Indexing and :meth:`get` return the first value; :meth:`getlist` returns all.
-    """
-    def __init__(self, initial=None):
-        super().__init__()
-        if initial:
-            items = initial.items() if hasattr(initial, 'items') else initial
-            for key, value in items:
-                self[key] = value
-
-    def __setitem__(self, key, value):
-        if key in self:
-            super().__getitem__(key).append(value)
-        else:
-            super().__setitem__(key, [value])
-
-    def __getitem__(self, key):
-        return super().__getitem__(key)[0]
-
-    def get(self, key, default=None, type=None):
-        if key not in self:
-            return default
-        value = self[key]
-        if type is not None:
-            try:
-                value = type(value)
-            except ValueError:
-                value = default
-        return value
-
-    def getlist(self, key, type=None):
-        if key not in self:
-            return []
-        values = super().__getitem__(key)
-        if type is None:
-            return list(values)
-        return [type(v) for v in values]
-
-    def items(self):
-        return [(k, super(MultiDict, self).__getitem__(k)[0]) for k in self]
-
-    def values(self):
-        return [super(MultiDict, self).__getitem__(k)[0] for k in self]
-
-
-def _parse_qs(qs):
-    """Parse ``a=1&b=2`` (str) into a :class:`MultiDict`; ValueError on bad escapes."""
-    md = MultiDict()
-    if qs:
-        for item in qs.split('&'):
-            if not item:
-                continue
-            name, _, value = item.partition('=')
-            md[urldecode_str(name) if '%' in name or '+' in name else name] = \
-                urldecode_str(value) if '%' in value or '+' in value else value
-    return md
-
-
 class ConnectionReader:
     """Buffered reader over one client connection, shared by every request on it.
 
@@ -615,7 +555,8 @@ class Request:
         """Query string arguments, as a :class:`MultiDict`."""
         if self._args is None:
             try:
-                self._args = _parse_qs(self.query_string)
+                from microdot.multidict import parse_qs
+                self._args = parse_qs(self.query_string)
             except ValueError:
                 raise HTTPException(400)
         return self._args
@@ -657,7 +598,8 @@ class Request:
             if self._media_type() != 'application/x-www-form-urlencoded':
                 return None
             try:
-                self._form = _parse_qs(_decode(self.body))
+                from microdot.multidict import parse_qs
+                self._form = parse_qs(_decode(self.body))
             except ValueError:
                 raise HTTPException(400)
         return self._form
@@ -720,36 +662,14 @@ class Response:
     def reason_for(cls, status_code):
         return cls._reasons.get(status_code, 'OK' if status_code < 400 else 'Error')
 
-    def set_cookie(self, cookie, value, path=None, domain=None, expires=None,
-                   max_age=None, secure=False, http_only=False, partitioned=False,
-                   same_site=None):
-        """Add a ``Set-Cookie`` header to the response."""
-        parts = [cookie + '=' + value]
-        if path:
-            parts.append('Path=' + path)
-        if domain:
-            parts.append('Domain=' + domain)
-        if expires is not None:
-            from microdot.httpdate import http_date
-            parts.append('Expires=' + http_date(expires))
-        if max_age is not None:
-            parts.append('Max-Age=' + str(int(max_age)))
-        if secure:
-            parts.append('Secure')
-        if http_only:
-            parts.append('HttpOnly')
-        if partitioned:
-            parts.append('Partitioned')
-        if same_site:
-            parts.append('SameSite=' + same_site)
-        value = '; '.join(parts)
-        current = self.headers.get('Set-Cookie')
-        if current is None:
-            self.headers['Set-Cookie'] = [value]
-        elif isinstance(current, list):
-            current.append(value)
-        else:
-            self.headers['Set-Cookie'] = [current, value]
+    def set_cookie(self, cookie, value, *args, **kwargs):
+        """Add a ``Set-Cookie`` header to the response.
+
+        Options: path, domain, expires (a string, epoch seconds or a datetime), max_age,
+        secure, http_only, partitioned, same_site.
+        """
+        from microdot.cookies import set_cookie
+        set_cookie(self.headers, cookie, value, *args, **kwargs)
 
     def delete_cookie(self, cookie, **kwargs):
         """Tell the client to drop a cookie."""

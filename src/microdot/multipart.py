@@ -7,7 +7,8 @@ import os
 import sys
 
 from microdot.helpers import wraps
-from microdot.microdot import MultiDict, abort, invoke_handler
+from microdot.microdot import abort, invoke_handler
+from microdot.multidict import MultiDict
 
 _MICROPYTHON = sys.implementation.name == 'micropython'
 _counter = [0]
