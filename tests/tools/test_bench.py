@@ -107,3 +107,11 @@ def test_our_core_counts_every_module_the_core_fragment_freezes():
     sizes.update({"sse.py": 10, "compat.py": 100})
     from tools.boards import NEVER_FROZEN
     assert bench.bytecode_totals(sizes, core, NEVER_FROZEN) == {"core": len(core), "full": len(core) + 10}
+
+
+def test_update_doc_without_markers_fails_before_measuring(tmp_path, capsys):
+    doc = tmp_path / "plain.md"
+    doc.write_text("# no markers here\n")
+    assert bench.main(["--update-doc", str(doc), "--json", str(tmp_path / "b.json")]) == 2
+    assert "has no" in capsys.readouterr().err
+    assert not (tmp_path / "b.json").exists()
