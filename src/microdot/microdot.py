@@ -324,6 +324,7 @@ class Request:
     _form = None
     _ct = _MISSING
     _addr = _MISSING
+    _url = None
 
     def __init__(self, app, client_addr, method, url, http_version, headers,
                  body=None, stream=None, sock=None, url_prefix='', subapp=None,
@@ -492,8 +493,15 @@ class Request:
     @property
     def url(self):
         """The request target as sent: path and query string."""
-        qs = self.query_string
-        return self.path if qs is None else self.path + '?' + qs
+        url = self._url
+        if url is None:
+            qs = self.query_string
+            url = self.path if qs is None else self.path + '?' + qs
+        return url
+
+    @url.setter
+    def url(self, value):  # like a plain attribute: path and query string stay as parsed
+        self._url = value
 
     @property
     def client_addr(self):

@@ -136,3 +136,18 @@ async def test_chunked_request_body_is_decoded():
 
 def test_multidict_is_exported_for_args():
     assert issubclass(MultiDict, dict)
+
+
+def test_computed_attributes_can_still_be_assigned():
+    # url, client_addr and content_type are computed on access, yet assignable as in Microdot
+    req = Request(None, ('10.0.0.2', 4000), 'GET', '/a/b?x=1', '1.0', {'Content-Type': 'text/csv'})
+    assert (req.path, req.query_string, req.url) == ('/a/b', 'x=1', '/a/b?x=1')
+    assert req.http_version == '1.0' and req.client_addr == ('10.0.0.2', 4000)
+    assert req.content_type == 'text/csv'
+    req.url = '/rewritten'
+    req.client_addr = ('10.0.0.3', 1)
+    req.content_type = 'application/json'
+    assert (req.url, req.path) == ('/rewritten', '/a/b')
+    assert req.client_addr == ('10.0.0.3', 1) and req.content_type == 'application/json'
+    plain = Request(None, None, 'GET', '/', '1.1', {})
+    assert plain.url == '/' and plain.client_addr is None and plain.http_version == '1.1'
