@@ -18,6 +18,15 @@ class CORS:
     def __init__(self, app=None, allowed_origins=None, allow_credentials=False,
                  allowed_methods=None, expose_headers=None, allowed_headers=None,
                  max_age=None, handle_cors=True):
+        options = (allowed_origins, allow_credentials, allowed_methods, expose_headers,
+                   allowed_headers, max_age, handle_cors)
+        if app is None:
+            self._options(*options)
+        else:
+            self.initialize(app, *options)
+
+    def _options(self, allowed_origins, allow_credentials, allowed_methods, expose_headers,
+                 allowed_headers, max_age, handle_cors):
         self.allowed_origins = allowed_origins
         self.allow_credentials = allow_credentials
         self.allowed_methods = allowed_methods
@@ -25,23 +34,13 @@ class CORS:
         self.allowed_headers = allowed_headers
         self.max_age = max_age
         self.handle_cors = handle_cors
-        if app is not None:
-            self.initialize(app, allowed_origins=allowed_origins,
-                            allow_credentials=allow_credentials,
-                            allowed_methods=allowed_methods, expose_headers=expose_headers,
-                            allowed_headers=allowed_headers, max_age=max_age,
-                            handle_cors=handle_cors)
 
     def initialize(self, app, allowed_origins=None, allow_credentials=False,
                    allowed_methods=None, expose_headers=None, allowed_headers=None,
                    max_age=None, handle_cors=True):
-        self.allowed_origins = allowed_origins
-        self.allow_credentials = allow_credentials
-        self.allowed_methods = allowed_methods
-        self.expose_headers = expose_headers
-        self.allowed_headers = allowed_headers
-        self.max_age = max_age
-        self.handle_cors = handle_cors
+        """Attach to ``app`` with these options (they replace the constructor's)."""
+        self._options(allowed_origins, allow_credentials, allowed_methods, expose_headers,
+                      allowed_headers, max_age, handle_cors)
         app._cors = self
         if handle_cors:
             app.options_handler = self.options_handler
