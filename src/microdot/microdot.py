@@ -85,6 +85,8 @@ def urldecode(s):
 
 _MISSING = object()
 _JSON_TYPE = {'Content-Type': 'application/json'}
+_CANON = {'Content-Type': 'content-type', 'Content-Length': 'content-length',
+          'Connection': 'connection'}
 
 
 class NoCaseDict(dict):
@@ -730,18 +732,24 @@ class Response:
         else:
             line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason))).encode()
         hdrs = b''
+        has_type = has_length = False
         if headers:
-            keymap = headers.keymap  # lower-case name -> name: plain dict lookups
-            if keymap is None:
-                keymap = headers._map()
-            if 'connection' in keymap:
-                if headers['Connection'].lower() == 'close':
-                    keep_alive = False
-                del headers['Connection']
-            # the pieces are joined once: no intermediate strings per header
+            # one pass: format the headers and spot the three the server handles itself;
+            # only names of their lengths are lower-cased
             parts = []
             append = parts.append
             for name, value in headers.items():
+                n = len(name)
+                if n == 12 or n == 14 or n == 10:
+                    low = _CANON.get(name) or name.lower()
+                    if low == 'content-type':
+                        has_type = True
+                    elif low == 'content-length':
+                        has_length = True
+                    elif low == 'connection':  # the server writes its own
+                        if str(value).lower() == 'close':
+                            keep_alive = False
+                        continue
                 if '\r' in name or '\n' in name:
                     name = _clean(name)
                 for v in (value if isinstance(value, list) else (value,)):
@@ -754,15 +762,13 @@ class Response:
                     append(v)
                     append('\r\n')
             hdrs = ''.join(parts).encode()
-        else:
-            keymap = ()
         sized = isinstance(body, (bytes, bytearray))
         no_body = self.is_head or status == 204 or status == 304 or 100 <= status < 200
         chunked = False
         # the defaults complete() would add, without storing them in the headers
-        ctype = b'' if 'content-type' in keymap else self._default_type_line()
+        ctype = b'' if has_type else self._default_type_line()
         length = b''
-        if 'content-length' not in keymap:
+        if not has_length:
             if sized:
                 length = b'Content-Length: %d\r\n' % len(body)
             elif not no_body:
@@ -1289,13 +1295,13 @@ class Microdot:
         key = task if task is not None else writer
         conns[key] = ticks_ms() + int(self.request_timeout * 1000)
         addr = None  # Request.client_addr asks the writer when someone wants it
+        scheme = 'https' if self.ssl else None
         conn = ConnectionReader(reader)
         served = 0
         try:
             while True:
                 try:
-                    req = await Request.create(self, conn, writer, addr,
-                                               scheme='https' if self.ssl else None)
+                    req = await Request.create(self, conn, writer, addr, scheme)
                 except HTTPException as exc:
                     res = await self._error_response(
                         Request(self, addr, 'GET', '/', '1.0', NoCaseDict()), exc.status_code, exc)
@@ -1346,7 +1352,11 @@ class Microdot:
                 _print_exc(exc)
         finally:
             conns.pop(key, None)
-            await self._close(writer)
+            try:  # what _close() does, without one more coroutine per connection
+                writer.close()
+                await writer.wait_closed()
+            except Exception:
+                pass
 
     @staticmethod
     async def _linger(reader):
