@@ -25,8 +25,11 @@ def serve(app, threads=4, **adjustments):
         yield "http://127.0.0.1:%s" % server.effective_port
     finally:
         server.task_dispatcher.shutdown(timeout=5)
-        for channel in list(server._map.values()):
-            channel.close()
+
+        def close_all():  # in the server's own thread: no select() on a socket closed under it
+            for channel in list(server._map.values()):
+                channel.close()
+        server.trigger.pull_trigger(close_all)
         thread.join(10)
         assert not thread.is_alive(), "waitress did not stop"
 
