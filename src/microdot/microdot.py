@@ -1345,6 +1345,7 @@ class Microdot:
                         await self._linger(reader)
                     break
                 conns[key] = ticks_ms() + int(self.keepalive_timeout * 1000)
+                req = res = None  # an idle connection keeps nothing of its last request alive
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # a client that went away mid-response
@@ -1386,12 +1387,18 @@ class Microdot:
                                self.send_timeout / 4))
         while True:
             await asyncio.sleep(period)
-            now = ticks_ms()
-            for key, deadline in list(self._conns.items()):
-                if deadline is not None and ticks_diff(now, deadline) > 0:
-                    self._conns.pop(key, None)
-                    if hasattr(key, 'cancel'):
-                        key.cancel()
+            self._expire(ticks_ms())
+
+    def _expire(self, now):
+        # a plain function, so that no reference to the last connection task seen stays in
+        # the watchdog's frame while it sleeps (that kept a finished connection's request,
+        # response and buffers alive)
+        conns = self._conns
+        for key, deadline in list(conns.items()):
+            if deadline is not None and ticks_diff(now, deadline) > 0:
+                conns.pop(key, None)
+                if hasattr(key, 'cancel'):
+                    key.cancel()
 
     # -- server ------------------------------------------------------------
 

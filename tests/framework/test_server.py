@@ -2,7 +2,7 @@
 import asyncio
 
 from microdot import Microdot
-from support import running_server, raw_request, cpython_only
+from support import running_server, raw_request, cpython_only, micropython_only
 
 
 def make_app():
@@ -212,6 +212,33 @@ async def test_slow_stream_is_not_cut_by_the_send_timeout():
         out = await raw_request(port, b'GET /slow HTTP/1.1\r\nConnection: close\r\n\r\n')
         assert out.startswith(b'HTTP/1.1 200')
         assert out.endswith(b'tick;' * 4), out[-60:]
+
+
+@micropython_only
+async def test_a_finished_connection_keeps_nothing_alive():
+    # the watchdog's loop variables used to keep the last connection task it saw (and with
+    # it the request, the response and the buffers) alive while it slept
+    import gc
+    app = make_app()
+    app.keepalive_timeout = 0.2  # the watchdog runs every 50 ms
+
+    @app.get('/big')
+    async def big(req):
+        req.g.blob = bytearray(40000)
+        await asyncio.sleep(0.2)  # the watchdog sees this connection a few times
+        return 'ok'
+
+    async with running_server(app) as port:
+        await raw_request(port, b'GET / HTTP/1.1\r\nConnection: close\r\n\r\n')
+        await asyncio.sleep(0.3)
+        gc.collect()
+        before = gc.mem_alloc()
+        out = await raw_request(port, b'GET /big HTTP/1.1\r\nConnection: close\r\n\r\n')
+        assert out.endswith(b'ok')
+        await asyncio.sleep(0.3)  # several watchdog rounds after the connection ended
+        gc.collect()
+        kept = gc.mem_alloc() - before
+        assert kept < 20000, 'a finished connection still holds %d bytes' % kept
 
 
 async def test_connection_cap_answers_503():
