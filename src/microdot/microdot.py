@@ -84,7 +84,9 @@ def urldecode(s):
 
 
 _MISSING = object()
-_JSON_TYPE = {'Content-Type': 'application/json'}
+_JSON_CT = 'application/json'
+_JSON_TYPE = {'Content-Type': _JSON_CT}
+_JSON_LINE = b'Content-Type: application/json\r\n'
 _CANON = {'Content-Type': 'content-type', 'Content-Length': 'content-length',
           'Connection': 'connection'}
 
@@ -660,7 +662,7 @@ class Response:
                 return
             headers = self.headers = NoCaseDict(headers)
             if 'Content-Type' not in headers:
-                headers['Content-Type'] = 'application/json'
+                headers['Content-Type'] = _JSON_CT
             return
         elif body is None:
             self.body = b''
@@ -733,7 +735,10 @@ class Response:
             line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason))).encode()
         hdrs = b''
         has_type = has_length = False
-        if headers:
+        if len(headers) == 1 and headers.get('Content-Type') is _JSON_CT:
+            hdrs = _JSON_LINE  # a JSON response's own header: nothing to format
+            has_type = True
+        elif headers:
             # one pass: format the headers and spot the three the server handles itself;
             # only names of their lengths are lower-cased
             parts = []
