@@ -9,6 +9,11 @@ def _join(value):
     return ', '.join(value)
 
 
+# the options, in the order of the constructor's and initialize()'s arguments
+_OPTIONS = ('allowed_origins', 'allow_credentials', 'allowed_methods', 'expose_headers',
+            'allowed_headers', 'max_age', 'handle_cors')
+
+
 class CORS:
     """Add CORS headers to an application's responses.
 
@@ -21,26 +26,20 @@ class CORS:
         options = (allowed_origins, allow_credentials, allowed_methods, expose_headers,
                    allowed_headers, max_age, handle_cors)
         if app is None:
-            self._options(*options)
+            self._configure(options)
         else:
             self.initialize(app, *options)
 
-    def _options(self, allowed_origins, allow_credentials, allowed_methods, expose_headers,
-                 allowed_headers, max_age, handle_cors):
-        self.allowed_origins = allowed_origins
-        self.allow_credentials = allow_credentials
-        self.allowed_methods = allowed_methods
-        self.expose_headers = expose_headers
-        self.allowed_headers = allowed_headers
-        self.max_age = max_age
-        self.handle_cors = handle_cors
+    def _configure(self, values):
+        for name, value in zip(_OPTIONS, values):
+            setattr(self, name, value)
 
     def initialize(self, app, allowed_origins=None, allow_credentials=False,
                    allowed_methods=None, expose_headers=None, allowed_headers=None,
                    max_age=None, handle_cors=True):
         """Attach to ``app`` with these options (they replace the constructor's)."""
-        self._options(allowed_origins, allow_credentials, allowed_methods, expose_headers,
-                      allowed_headers, max_age, handle_cors)
+        self._configure((allowed_origins, allow_credentials, allowed_methods, expose_headers,
+                         allowed_headers, max_age, handle_cors))
         app._cors = self
         if handle_cors:
             app.options_handler = self.options_handler
