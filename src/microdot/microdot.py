@@ -702,22 +702,22 @@ class Response:
             if 'Content-Length' not in self.headers:
                 self.headers['Content-Length'] = str(len(body))
         if 'Content-Type' not in self.headers:
-            ct = self.default_content_type
-            if ct.startswith('text/') and 'charset' not in ct:
-                ct += '; charset=UTF-8'
-            self.headers['Content-Type'] = ct
+            self.headers['Content-Type'] = self._default_type()
 
     _status_lines = {}  # status code -> status line (bytes), when there is no custom reason
     _ct_cache = (None, None)  # (default_content_type, its header line as bytes)
 
-    def _default_type_line(self):
+    def _default_type(self):
         ct = self.default_content_type
+        if ct.startswith('text/') and 'charset' not in ct:
+            ct += '; charset=UTF-8'
+        return ct
+
+    def _default_type_line(self):
         cache = Response._ct_cache
-        if cache[0] is not ct:
-            full = ct
-            if full.startswith('text/') and 'charset' not in full:
-                full += '; charset=UTF-8'
-            cache = Response._ct_cache = (ct, ('Content-Type: ' + _clean(full) + '\r\n').encode())
+        if cache[0] is not self.default_content_type:
+            line = ('Content-Type: ' + _clean(self._default_type()) + '\r\n').encode()
+            cache = Response._ct_cache = (self.default_content_type, line)
         return cache[1]
 
     async def write(self, stream, keep_alive=False, http_version='1.1'):
@@ -1287,23 +1287,21 @@ class Microdot:
             task = asyncio.current_task()
         except (AttributeError, RuntimeError):  # pragma: no cover
             task = None
-        if len(conns) >= self.max_connections:
-            try:
+        key = task if task is not None else writer
+        try:
+            if len(conns) >= self.max_connections:  # (key is not in conns: pop() is a no-op)
                 writer.write(b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n'
                              b'Connection: close\r\nRetry-After: 1\r\n\r\n')
                 await writer.drain()
                 await self._linger(reader)
-            except Exception:
-                pass
-            await self._close(writer)
-            return
-        key = task if task is not None else writer
-        conns[key] = ticks_ms() + int(self.request_timeout * 1000)
-        addr = None  # Request.client_addr asks the writer when someone wants it
-        scheme = 'https' if self.ssl else None
-        conn = ConnectionReader(reader)
-        served = 0
-        try:
+                return
+            conns[key] = ticks_ms() + int(self.request_timeout * 1000)
+            send_ms = int(self.send_timeout * 1000)
+            idle_ms = int(self.keepalive_timeout * 1000)
+            addr = None  # Request.client_addr asks the writer when someone wants it
+            scheme = 'https' if self.ssl else None
+            conn = ConnectionReader(reader)
+            served = 0
             while True:
                 try:
                     req = await Request.create(self, conn, writer, addr, scheme)
@@ -1338,10 +1336,10 @@ class Microdot:
                     res.is_head = True
                 out = writer
                 if isinstance(res.body, (bytes, bytearray)):
-                    conns[key] = ticks_ms() + int(self.send_timeout * 1000)
+                    conns[key] = ticks_ms() + send_ms
                 else:  # a stream: the deadline covers each wait for the client, not the body
                     from microdot.streams import Sender
-                    out = Sender(writer, conns, key, int(self.send_timeout * 1000))
+                    out = Sender(writer, conns, key, send_ms)
                 keep = await res.write(out, keep_alive=keep, http_version=req.http_version)
                 if self.debug:
                     print('%s %s %d' % (req.method, req.path, res.status_code))
@@ -1349,7 +1347,7 @@ class Microdot:
                     if unread or conn.buf:  # input left over: avoid a reset that eats the reply
                         await self._linger(reader)
                     break
-                conns[key] = ticks_ms() + int(self.keepalive_timeout * 1000)
+                conns[key] = ticks_ms() + idle_ms
                 req = res = None  # an idle connection keeps nothing of its last request alive
         except asyncio.CancelledError:
             pass
@@ -1358,7 +1356,7 @@ class Microdot:
                 _print_exc(exc)
         finally:
             conns.pop(key, None)
-            try:  # what _close() does, without one more coroutine per connection
+            try:
                 writer.close()
                 await writer.wait_closed()
             except Exception:
@@ -1375,14 +1373,6 @@ class Microdot:
             for _ in range(16):
                 if not await asyncio.wait_for(reader.read(1024), 0.1):
                     break
-        except Exception:
-            pass
-
-    @staticmethod
-    async def _close(writer):
-        try:
-            writer.close()
-            await writer.wait_closed()
         except Exception:
             pass
 

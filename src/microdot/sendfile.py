@@ -1,6 +1,8 @@
 """Responses that stream a file: the body of ``Response.send_file`` (imported on first use)."""
 import os
 
+from microdot.microdot import HTTPException
+
 #: File extension to MIME type; add to it for types of your own.
 TYPES = {
     'html': 'text/html', 'htm': 'text/html', 'css': 'text/css',
@@ -28,7 +30,6 @@ def guess_type(filename):
 
 def send_file(cls, filename, status_code=200, content_type=None, stream=None, max_age=None,
               compressed=False, file_extension=''):
-    from microdot.microdot import HTTPException
     headers = {'Content-Type': content_type or guess_type(filename)}
     if compressed:
         headers['Content-Encoding'] = compressed if isinstance(compressed, str) else 'gzip'

@@ -1,6 +1,7 @@
 """Body streams, imported on first use: in-memory and length-limited request bodies, and
 the writer for response bodies that are not plain bytes (files, generators, async
 iterators)."""
+from microdot.microdot import ticks_ms  # loaded already: this module is imported from it
 
 
 class AsyncBytesIO:
@@ -87,7 +88,6 @@ class Sender:
         self.writer.write(data)
 
     async def drain(self):
-        from microdot.microdot import ticks_ms
         self.conns[self.key] = ticks_ms() + self.ms
         await self.writer.drain()
         self.conns[self.key] = None
