@@ -282,6 +282,15 @@ class _G:
     pass
 
 
+def _add_vary(res, names):
+    current = res.headers.get('Vary')
+    out = [v.strip() for v in current.split(',')] if current else []
+    for name in names:
+        if name not in out:
+            out.append(name)
+    res.headers['Vary'] = ', '.join(out)
+
+
 class HTTPException(Exception):
     """Raise to end the request with an HTTP error status."""
     def __init__(self, status_code, reason=None):
@@ -1264,6 +1273,10 @@ class Microdot:
                     continue
                 if new is not None:
                     res = self.make_response(new)
+        g = req._g
+        if g is not None and getattr(g, '_vary', None):
+            # extensions (CORS, CSRF, sessions) name the request headers they read
+            _add_vary(res, g._vary)
         return res
 
     async def _error_response(self, req, status, exc):
