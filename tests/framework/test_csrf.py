@@ -13,7 +13,7 @@ TRUSTED = 'https://dashboard.example.com'
 def make_app(**kwargs):
     app = Microdot()
     cors = CORS(allowed_origins=[TRUSTED])
-    cors.initialize(app, allowed_origins=[TRUSTED])
+    cors.initialize(app)
     csrf = CSRF(app, cors, **kwargs)
 
     @app.route('/submit', methods=['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
@@ -38,8 +38,12 @@ async def status(client, method, path, headers):
 
 async def test_sec_fetch_site():
     client = TestClient(make_app())
-    for site in ('same-origin', 'none', 'Same-Origin'):
-        assert await status(client, 'POST', '/submit', {'Sec-Fetch-Site': site}) == 200
+    for site in ('same-origin', 'none'):
+        res = await client.post('/submit', headers={'Sec-Fetch-Site': site}, body='a=1')
+        assert res.status_code == 200
+        assert res.headers['Vary'] == 'Sec-Fetch-Site'
+    # (as upstream) the header's value is compared exactly
+    assert await status(client, 'POST', '/submit', {'Sec-Fetch-Site': 'Same-Origin'}) == 403
     for method in ('POST', 'PUT', 'PATCH', 'DELETE'):
         assert await status(client, method, '/submit', {'Sec-Fetch-Site': 'cross-site'}) == 403
     assert await status(client, 'POST', '/submit', {'Sec-Fetch-Site': 'same-site'}) == 403
@@ -48,8 +52,9 @@ async def test_sec_fetch_site():
     # a cross-site request from an origin on the CORS allow-list is accepted
     assert await status(client, 'POST', '/submit', {
         'Sec-Fetch-Site': 'cross-site', 'Origin': TRUSTED}) == 200
-    assert await status(client, 'POST', '/submit', {
-        'Sec-Fetch-Site': 'cross-site', 'Origin': 'https://evil.example'}) == 403
+    res = await client.post('/submit', headers={
+        'Sec-Fetch-Site': 'cross-site', 'Origin': 'https://evil.example'}, body='a=1')
+    assert res.status_code == 403 and res.text == 'Forbidden'
     # exempt routes
     assert await status(client, 'POST', '/webhook', {'Sec-Fetch-Site': 'cross-site'}) == 200
 
@@ -62,17 +67,25 @@ async def test_origin_fallback_for_older_browsers():
         d = dict(host)
         d['Origin'] = origin
         return d
-    assert await status(client, 'POST', '/submit', h('http://device.local:8080')) == 200
-    assert await status(client, 'POST', '/submit', h('http://DEVICE.local:8080')) == 200
-    assert await status(client, 'POST', '/submit', h('http://device.local:9090')) == 403
+    # only the CORS allow-list is trusted: the Host header does not count
+    assert await status(client, 'POST', '/submit', h('http://device.local:8080')) == 403
     assert await status(client, 'POST', '/submit', h('http://evil.example')) == 403
-    assert await status(client, 'POST', '/submit', h('http://device.local:8080.evil.example')) == 403
     assert await status(client, 'POST', '/submit', h('null')) == 403
-    assert await status(client, 'POST', '/submit', h('garbage')) == 403
     assert await status(client, 'POST', '/submit', h(TRUSTED)) == 200
-    assert await status(client, 'POST', '/submit', h('http://sub.device.local:8080')) == 403
+    assert await status(client, 'POST', '/submit', h(TRUSTED + '.evil.example')) == 403
+    assert await status(client, 'POST', '/submit', h('https://sub.dashboard.example.com')) == 403
     # no Origin and no Sec-Fetch-Site: not a browser request, nothing to check
     assert await status(client, 'POST', '/submit', host) == 200
+    # without a CORS object an Origin alone is refused
+    app = Microdot()
+    CSRF(app)
+
+    @app.post('/')
+    async def index(request):
+        return 'x'
+    client = TestClient(app)
+    assert await status(client, 'POST', '/', {'Origin': TRUSTED}) == 403
+    assert await status(client, 'POST', '/', {}) == 200
 
 
 async def test_allow_subdomains():
@@ -80,9 +93,11 @@ async def test_allow_subdomains():
     assert await status(client, 'POST', '/submit', {'Sec-Fetch-Site': 'same-site'}) == 200
     assert await status(client, 'POST', '/submit', {'Sec-Fetch-Site': 'cross-site'}) == 403
     assert await status(client, 'POST', '/submit', {
-        'Host': 'example.com', 'Origin': 'https://api.example.com'}) == 200
+        'Origin': 'https://api.dashboard.example.com'}) == 200
     assert await status(client, 'POST', '/submit', {
-        'Host': 'example.com', 'Origin': 'https://badexample.com'}) == 403
+        'Origin': 'http://api.dashboard.example.com'}) == 403
+    assert await status(client, 'POST', '/submit', {
+        'Origin': 'https://baddashboard.example.com'}) == 403
 
 
 async def test_protect_all_false():
@@ -91,6 +106,19 @@ async def test_protect_all_false():
     assert await status(client, 'POST', '/submit', cross) == 200
     assert await status(client, 'POST', '/guarded', cross) == 403
     assert await status(client, 'POST', '/guarded', {'Sec-Fetch-Site': 'same-origin'}) == 200
+
+
+async def test_protect_checks_safe_methods_too():
+    app = Microdot()
+    csrf = CSRF(app)
+
+    @app.get('/danger')
+    @csrf.protect
+    async def danger(request):
+        return 'd'
+    client = TestClient(app)
+    assert await status(client, 'GET', '/danger', {'Sec-Fetch-Site': 'cross-site'}) == 403
+    assert await status(client, 'GET', '/danger', {'Sec-Fetch-Site': 'same-origin'}) == 200
 
 
 def make_site():
@@ -180,6 +208,7 @@ async def test_csrf_over_a_real_socket():
                 'Content-Length: %d\r\nConnection: close\r\n' % (port, len(body))).encode()
         res = await raw_request(port, head + b'Origin: http://attacker.example\r\n\r\n' + body)
         assert res.startswith(b'HTTP/1.1 403')
-        res = await raw_request(port, head + ('Origin: http://127.0.0.1:%d\r\n\r\n' % port).encode()
+        res = await raw_request(port, head + ('Origin: http://127.0.0.1:%d\r\n'
+                                              'Sec-Fetch-Site: same-origin\r\n\r\n' % port).encode()
                                 + body)
         assert res.startswith(b'HTTP/1.1 302') and b'Set-Cookie: session=' in res
