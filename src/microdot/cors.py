@@ -1,6 +1,16 @@
 """Cross-Origin Resource Sharing (CORS) headers and preflight answers."""
 
 
+def vary_on(request, name):
+    """Note that the response depends on request header ``name`` (the core adds it to
+    ``Vary``); CSRF and sessions use it too."""
+    g = request.g
+    try:
+        g._vary.add(name)
+    except AttributeError:
+        g._vary = {name}
+
+
 class CORS:
     """Add CORS headers to an application's responses.
 
@@ -53,11 +63,7 @@ class CORS:
             if echoed:
                 out['Access-Control-Allow-Origin'] = origin
         if echoed:
-            g = request.g
-            try:
-                g._vary.add('Origin')
-            except AttributeError:
-                g._vary = {'Origin'}
+            vary_on(request, 'Origin')
         if self.allow_credentials and 'Access-Control-Allow-Origin' in out:
             out['Access-Control-Allow-Credentials'] = 'true'
         if self.expose_headers:

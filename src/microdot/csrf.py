@@ -3,6 +3,7 @@
 Browsers too old to send ``Sec-Fetch-Site`` are checked through their ``Origin``
 header against the origins listed by a :class:`microdot.cors.CORS` object.
 """
+from microdot.cors import vary_on
 from microdot.microdot import abort
 
 
@@ -18,11 +19,9 @@ class CSRF:
     SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS']
 
     def __init__(self, app=None, cors=None, protect_all=True, allow_subdomains=False):
+        self.protect_all, self.allow_subdomains = protect_all, allow_subdomains
+        self.exempt_routes, self.protected_routes = [], []
         self.cors = None
-        self.protect_all = protect_all
-        self.allow_subdomains = allow_subdomains
-        self.exempt_routes = []
-        self.protected_routes = []
         if app is not None:
             self.initialize(app, cors)
 
@@ -70,11 +69,7 @@ class CSRF:
             ok = site == 'same-origin' or site == 'none' or \
                 (site == 'same-site' and self.allow_subdomains)
             if ok:
-                g = request.g
-                try:
-                    g._vary.add('Sec-Fetch-Site')
-                except AttributeError:
-                    g._vary = {'Sec-Fetch-Site'}
+                vary_on(request, 'Sec-Fetch-Site')
         if not ok and origin and self.cors and self.cors.allowed_origins != '*':
             ok = self._listed(origin)
         if not ok and not site and not origin:
