@@ -1,0 +1,54 @@
+"""Parity suite set-up: the oracle (upstream Microdot, fetched by tools/oracle.py), the
+MicroPython binary, one-line skip reasons, and the closing count line."""
+import pytest
+
+import harness
+
+#: filled by the tests; printed by pytest_terminal_summary
+STATS = harness.STATS
+
+_oracle = {}
+
+
+def oracle_dir():
+    """The directory holding upstream's ``microdot`` package, or pytest.skip with why."""
+    if "dir" not in _oracle:
+        from tools import oracle
+        try:
+            _oracle["dir"], _ = oracle.fetch(oracle.VERSION)
+        except oracle.OracleError as exc:
+            _oracle["dir"], _oracle["why"] = None, str(exc)
+    if _oracle["dir"] is None:
+        pytest.skip("parity: upstream Microdot %s unavailable: %s" % (_version(), _oracle["why"]))
+    return _oracle["dir"]
+
+
+def _version():
+    from tools import oracle
+    return oracle.VERSION
+
+
+def need_runtime(runtime):
+    """Skip (one line) when ``runtime``'s interpreter is missing."""
+    if runtime == "micropython":
+        from tools import mptest
+        try:
+            mptest.find_micropython()
+        except mptest.MPTestError as exc:
+            pytest.skip("parity: %s" % exc)
+
+
+@pytest.fixture
+def upstream_dir():
+    return oracle_dir()
+
+
+@pytest.fixture(name="need_runtime")
+def _need_runtime_fixture():
+    return need_runtime
+
+
+def pytest_terminal_summary(terminalreporter):
+    line = harness.summary_line()
+    if line:
+        terminalreporter.write_line(line)
