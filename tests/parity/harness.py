@@ -18,6 +18,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -175,9 +176,10 @@ class Server:
     def __init__(self, impl, libdir, app: Path, runtime):
         self.run = Run(impl, libdir, app.stem, "http", runtime)
         self.port = free_port()
+        self.cwd = tempfile.TemporaryDirectory(prefix="parity-%s-" % impl)
         self.proc = subprocess.Popen(_argv(runtime, libdir, app, "http", self.port),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     cwd=str(app.parent), env=driver_env())
+                                     cwd=self.cwd.name, env=driver_env())
         self._out, self._err = [], []
         self._threads = [threading.Thread(target=self._pump, args=(self.proc.stdout, self._out), daemon=True),
                          threading.Thread(target=self._pump, args=(self.proc.stderr, self._err), daemon=True)]
@@ -221,6 +223,7 @@ class Server:
             t.join(5)
         self.run.stderr = "".join(self._err)
         self.run.absorb(self.records())
+        self.cwd.cleanup()
         return self.run
 
 
@@ -265,10 +268,7 @@ def _send_raw(port, raw: bytes, method: str, timeout: float):
 def run_http(impl, libdir, app: Path, runtime) -> Run:
     """Start the server once, send every case, stop it."""
     server = Server(impl, libdir, app, runtime)
-    try:
-        server.wait_ready()
-    except HarnessError:
-        raise
+    server.wait_ready()
     results = {}
     try:
         recs = server.records()
@@ -285,8 +285,9 @@ def run_http(impl, libdir, app: Path, runtime) -> Run:
 def run_testclient(impl, libdir, app: Path, runtime) -> Run:
     run = Run(impl, libdir, app.stem, "testclient", runtime)
     try:
-        proc = subprocess.run(_argv(runtime, libdir, app, "testclient"), capture_output=True,
-                              cwd=str(app.parent), env=driver_env(), timeout=TESTCLIENT_TIMEOUT)
+        with tempfile.TemporaryDirectory(prefix="parity-%s-" % impl) as cwd:
+            proc = subprocess.run(_argv(runtime, libdir, app, "testclient"), capture_output=True,
+                                  cwd=cwd, env=driver_env(), timeout=TESTCLIENT_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         raise HarnessError("%s testclient run of %s (%s) took over %ds"
                            % (impl, app.stem, runtime, exc.timeout))
