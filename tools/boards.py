@@ -34,7 +34,7 @@ NEVER_FROZEN = ("asgi.py", "compat.py", "hosted.py", "jinja.py", "wsgi.py")
 #: Files of an app that run at boot; frozen only on request (they cannot be overridden later).
 BOOT_FILES = ("boot.py", "main.py")
 
-PORTS = ("esp32", "rp2", "unix")
+PORTS = ("esp32", "rp2", "unix", "qemu")
 _BOARD_FIELDS = {
     "name": str,
     "description": str,
@@ -49,6 +49,20 @@ _BOARD_FIELDS = {
     "firmware": str,
     "build_output": str,
     "app_partition_size": (int, type(None)),
+}
+#: Optional board.json fields (default None), for boards built from a folder of the kit:
+#: ``base_board`` the upstream board it builds on; ``board_dir`` the MicroPython board folder
+#: relative to the kit's board folder (passed as BOARD_DIR=); ``noblobs_variant`` the variant
+#: for an ESP-IDF without the Wi-Fi blobs; ``min_micropython`` the oldest MicroPython version
+#: it builds with ("1.29.0-preview"); ``flash_size`` of the merged image; ``qemu`` how to
+#: emulate it (tools/qemu_esp32.py).
+_OPTIONAL_FIELDS = {
+    "base_board": str,
+    "board_dir": str,
+    "noblobs_variant": str,
+    "min_micropython": str,
+    "flash_size": str,
+    "qemu": dict,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -80,6 +94,12 @@ class Board:
     app_partition_size: Optional[int]
     path: Path = field(compare=False)
     manifest: Path = field(compare=False)
+    base_board: Optional[str] = None
+    board_dir_name: Optional[str] = None  # board.json "board_dir"
+    noblobs_variant: Optional[str] = None
+    min_micropython: Optional[str] = None
+    flash_size: Optional[str] = None
+    qemu: Optional[dict] = field(default=None, compare=False)
 
     @property
     def root(self) -> Path:
@@ -91,7 +111,10 @@ class Board:
         return Path(micropy_dir) / "ports" / self.port
 
     def board_dir(self, micropy_dir: Union[str, Path]) -> Path:
-        """The upstream board folder ($(BOARD_DIR)); for unix, the variant folder."""
+        """The upstream board folder ($(BOARD_DIR)); for unix, the variant folder; the kit's
+        own folder for a board with ``board_dir``."""
+        if self.board_dir_name is not None:
+            return (self.path / self.board_dir_name).resolve()
         if self.port == "unix":
             return self.port_dir(micropy_dir) / "variants" / (self.variant or "standard")
         return self.port_dir(micropy_dir) / "boards" / str(self.board)
@@ -144,6 +167,10 @@ def load_board(name: Union[str, Board], root: Union[str, Path, None] = None) -> 
     if not manifest.is_file():
         raise BoardError("Board '%s' has no manifest.py; add '%s'." % (name, manifest))
     fields = {k: data[k] for k in _BOARD_FIELDS}
+    for key, kind in _OPTIONAL_FIELDS.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            raise BoardError("Field '%s' in '%s' has the wrong type." % (key, path))
+        fields["board_dir_name" if key == "board_dir" else key] = data.get(key)
     return Board(path=folder, manifest=manifest, **fields)
 
 
@@ -688,9 +715,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         boards = load_boards()
         if args.json:
-            data = [
-                {k: getattr(b, k) for k in _BOARD_FIELDS} for b in boards
-            ]
+            data = []
+            for b in boards:
+                row = {k: getattr(b, k) for k in _BOARD_FIELDS}
+                for key in _OPTIONAL_FIELDS:
+                    value = getattr(b, "board_dir_name" if key == "board_dir" else key)
+                    if value is not None:
+                        row[key] = value
+                data.append(row)
             print(json.dumps(data, indent=2))
             return 0
         print(format_table(boards))

@@ -59,12 +59,14 @@ SUBMODULES = {
         "lib/cyw43-driver",
         "lib/btstack",
     ),
+    "qemu": ("lib/micropython-lib",),
 }
 #: Host commands a native build needs, per port.
 NATIVE_TOOLS = {
     "unix": ("make", "cc", "pkg-config"),
     "rp2": ("make", "cmake", "arm-none-eabi-gcc"),
     "esp32": ("make", "idf.py"),
+    "qemu": ("make", "arm-none-eabi-gcc"),
 }
 #: Output lines that mean "the image is too big for its partition".
 OVERFLOW = re.compile(
@@ -112,6 +114,8 @@ def build_dir_name(board: B.Board) -> str:
 
 def port_make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int) -> List[str]:
     """The port's make command line."""
+    if board.port == "qemu":
+        return qemu_make_argv(board, micropy, frozen_manifest, jobs)
     port_dir = "%s/ports/%s" % (micropy.rstrip("/"), board.port)
     argv = ["make", "-C", port_dir]
     if board.port == "unix":
@@ -125,6 +129,25 @@ def port_make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int
             argv.append("BOARD_VARIANT=%s" % board.variant)
     argv.append("FROZEN_MANIFEST=%s" % frozen_manifest)
     return argv
+
+
+def qemu_make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int) -> List[str]:
+    """The qemu port's make command line (bare-metal boards run under qemu-system-*).
+
+    It builds natively only: there is no Docker image for it, and the port's own default
+    FROZEN_MANIFEST (a test fixture) is replaced by ours.
+    """
+    port_dir = "%s/ports/qemu" % micropy.rstrip("/")
+    return ["make", "-C", port_dir, "-j%d" % jobs, "BOARD=%s" % board.board, "FROZEN_MANIFEST=%s" % frozen_manifest]
+
+
+def check_host_only(board: B.Board, native: bool, micropy_version: str = MICROPY_VERSION) -> None:
+    """The qemu port has no build image: it needs NATIVE=1."""
+    if board.port == "qemu" and not native:
+        raise BuildError(
+            "%s (port qemu) builds on the host only: pass NATIVE=1 MICROPY_DIR=/path/to/micropython "
+            "(a %s clone; needs gcc-arm-none-eabi and libnewlib-arm-none-eabi)." % (board.name, micropy_version)
+        )
 
 
 def mpy_cross_argv(micropy: str, jobs: int) -> List[str]:
@@ -226,6 +249,7 @@ def make_plan(
             steps=steps,
         )
 
+    check_host_only(board, native, micropy_version)
     rel_manifest = manifest.relative_to(root).as_posix()
     frozen = "%s/%s" % (PROJECT_MOUNT, rel_manifest)
     checkout = Path(micropy_dir).resolve() if micropy_dir is not None else None
@@ -671,6 +695,7 @@ def build(
     checkout = Path(micropy_dir).expanduser().resolve() if micropy_dir else None
     if checkout is not None:
         check_checkout(board, checkout, micropy_version)
+    check_host_only(board, native, micropy_version)
     if native:
         check_native_tools(board)
     elif app is not None:

@@ -10,10 +10,12 @@ from tests.tools.kit_tree import CONTRACT, make_tree
 from tools import boards as B
 
 REQUIRED = [
+    "ESP32_C3_QEMU",
     "ESP32_GENERIC",
     "ESP32_GENERIC_C3",
     "ESP32_GENERIC_C6",
     "ESP32_GENERIC_S3",
+    "QEMU_MPS2_AN385",
     "RPI_PICO2_W",
     "RPI_PICO_W",
     "UNIX",
@@ -47,11 +49,16 @@ def test_board_fields_follow_the_port():
     for b in B.load_boards():
         if b.port == "esp32":
             assert b.chip and b.flash_offset and b.firmware == "firmware.bin"
-            assert b.build_output == "build-%s/firmware.bin" % b.board
+            variant = "-" + b.variant if b.variant else ""
+            assert b.build_output == "build-%s%s/firmware.bin" % (b.board, variant)
             assert b.board == b.name
         elif b.port == "rp2":
             assert b.chip is None and b.flash_offset is None and b.firmware == "firmware.uf2"
             assert b.build_output == "build-%s/firmware.uf2" % b.board
+        elif b.port == "qemu":
+            assert b.chip is None and b.flash_offset is None and b.firmware == "firmware.elf"
+            assert b.build_output == "build-%s/firmware.elf" % b.board
+            assert "test_client" in b.extensions  # the board exists to run in-process tests
         else:
             assert (b.board, b.variant, b.app_partition_size, b.mpy_cross_args) == (None, "standard", None, ["-march=x64"])
             assert b.build_output == "build-standard/micropython"
@@ -135,7 +142,14 @@ def test_board_json_matches_upstream():
         if b.port == "unix":
             assert (mpy / "ports/unix/variants" / b.variant / "manifest.py").is_file()
             continue
-        upstream = b.board_dir(mpy)
+        if b.port == "qemu":
+            mk = (b.board_dir(mpy) / "mpconfigboard.mk").read_text()
+            from tools.qemu import machine_name
+            assert re.search(r"^QEMU_MACHINE = %s$" % machine_name(b), mk, re.M)
+            assert "MPY_CROSS_FLAGS += %s" % " ".join(b.mpy_cross_args) in mk
+            assert "-mcpu=%s" % b.mcu.lower() in mk
+            continue
+        upstream = b.board_dir(mpy) if b.base_board is None else mpy / "ports" / b.port / "boards" / b.base_board
         meta = json.loads((upstream / "board.json").read_text())
         if b.port == "esp32":
             assert meta["mcu"] == b.chip
@@ -146,7 +160,7 @@ def test_board_json_matches_upstream():
             assert b.mpy_cross_args == [arch]
             rows = [
                 l.split(",")
-                for l in _esp32_partition_table(mpy, b.board).read_text().splitlines()
+                for l in _esp32_partition_table(mpy, b.base_board or b.board).read_text().splitlines()
                 if l.strip() and not l.startswith("#")
             ]
             factory = [r for r in rows if r[1].strip() == "app"]
