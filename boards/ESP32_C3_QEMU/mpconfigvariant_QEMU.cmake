@@ -1,0 +1,9 @@
+# BOARD_VARIANT=QEMU: the OpenCores Ethernet MAC that QEMU emulates (network.LAN with
+# phy_type=network.PHY_OPENETH); Wi-Fi and BLE stay in the image (needs ESP-IDF's Wi-Fi blobs).
+list(APPEND SDKCONFIG_DEFAULTS
+    ${CMAKE_CURRENT_LIST_DIR}/sdkconfig.qemu
+)
+
+list(APPEND MICROPY_DEF_BOARD
+    MICROPY_HW_BOARD_NAME="ESP32-C3 under QEMU (OpenCores Ethernet)"
+)
