@@ -1,36 +1,30 @@
-"""User logins kept in the user session, with an optional signed remember-me cookie.
+"""User logins kept in the user session, with an optional remember-me cookie.
 
 Needs the session extension: create ``Session(app, secret_key=...)`` first.
 """
 import time
 
 from microdot.helpers import wraps
-from microdot.helpers import urlencode
 from microdot.microdot import invoke_handler, redirect
-from microdot.session import _session_for, _epoch_offset
 
-_DAY = 24 * 3600
+_DAY = 24 * 60 * 60
+# how upstream escapes the ``next`` URL (only these, in this order: '+' ends up as '%252B')
+_ESCAPES = (('+', '%2B'), (' ', '+'), ('%', '%25'), ('?', '%3F'), ('#', '%23'), ('&', '%26'),
+            ('=', '%3D'))
 
 
-def _safe_next(target, default):
-    """Only follow local redirect targets (no scheme, no host, no header injection)."""
-    if not target or not isinstance(target, str) or target[0] != '/' or \
-            target.startswith('//') or target.startswith('/\\'):
-        return default
-    for c in target:
-        if ord(c) < 32 or c == '\\':
-            return default
-    return target
+def _quote_next(url):
+    for c, esc in _ESCAPES:
+        url = url.replace(c, esc)
+    return url
 
 
 class Login:
     """User login support; use the instance as a route decorator.
 
-    The application represents users as objects with an ``id`` attribute.
+    The application represents users as objects with an ``id`` attribute and
+    registers a :meth:`user_loader` that turns an id back into a user.
     """
-    #: Name of the remember-me cookie.
-    remember_cookie = '_remember'
-
     def __init__(self, login_url='/login'):
         self.login_url = login_url
         self.user_loader_callback = None
@@ -40,110 +34,92 @@ class Login:
         self.user_loader_callback = f
         return f
 
-    def _redirect_to_login(self, request):
-        sep = '&' if '?' in self.login_url else '?'
-        return redirect(self.login_url + sep + 'next=' + urlencode(request.url))
+    def _get_session(self, request):
+        return request.app._session.get(request)
 
-    async def _load(self, user_id):
-        if self.user_loader_callback is None:
-            raise RuntimeError('no user_loader')
-        return await invoke_handler(self.user_loader_callback, user_id)
+    def _update_remember_cookie(self, request, days, user_id=None):
+        token = request.app._session.encode({'user_id': user_id, 'days': days,
+                                             'exp': time.time() + days * _DAY})
+        max_age = days * _DAY
 
-    async def _get_auth(self, request):
-        """Return (user, fresh) for the request, or (None, False)."""
-        g = request.g
-        cached = getattr(g, '_login', None)
-        if cached is not None:
-            return cached
-        sessions = _session_for(request)
-        session = sessions.get(request)
-        user = None
-        fresh = False
-        user_id = session.get('_user_id')
-        if user_id is not None:
-            fresh = bool(session.get('_fresh'))
-        else:
-            token = request.cookies.get(self.remember_cookie)
-            data = sessions.decode(token) if token else None
-            if data is not None and data.get('_user_id') is not None:
-                user_id = data['_user_id']
-                session['_user_id'] = user_id
-                session['_fresh'] = False
-                session.save()
-        if user_id is not None:
-            user = await self._load(user_id)
-        if user is None:
-            fresh = False
-        g._login = (user, fresh)
-        if user is not None:
-            g.current_user = user
-        return user, fresh
+        def set_remember_cookie(req, res):
+            res.set_cookie('_remember', token, max_age=max_age)
+            return res
+        request.after_request(set_remember_cookie)
 
-    async def get_current_user(self, request):
-        """Return the logged in user, or None."""
-        return (await self._get_auth(request))[0]
+    def _get_user_id_from_session(self, request):
+        session = self._get_session(request)
+        if session and '_user_id' in session:
+            return session['_user_id']
+        cookies = request.cookies
+        if '_remember' not in cookies:
+            return None
+        user_id = request.app._session.decode(cookies['_remember']).get('user_id')
+        if not user_id:
+            return None
+        # (a restored login lasts 30 days again, as upstream's does)
+        self._update_remember_cookie(request, 30, user_id)
+        session['_user_id'] = user_id
+        session['_fresh'] = False
+        session.save()
+        return user_id
+
+    async def _redirect_to_login(self, request):
+        return '', 302, {'Location': self.login_url + '?next=' + _quote_next(request.url)}
 
     async def login_user(self, request, user, remember=False, redirect_url='/'):
-        """Log ``user`` in and return a redirect to ``?next=`` (local only) or ``redirect_url``.
+        """Log ``user`` in; return a redirect to ``?next=`` (a path) or ``redirect_url``.
 
         ``remember`` adds a remember-me cookie: True for 30 days, or a number of days.
         """
-        sessions = _session_for(request)
-        session = sessions.get(request)
-        session['_user_id'] = user.id
-        session['_fresh'] = True
+        session = self._get_session(request)
+        session.update({'_user_id': user.id, '_fresh': True})
         session.save()
-        request.g._login = (user, True)
         request.g.current_user = user
         if remember:
-            days = 30 if remember is True else int(remember)
-            max_age = days * _DAY
-            token = sessions.encode({'_user_id': user.id,
-                                     'exp': int(time.time() + _epoch_offset()) + max_age})
-            opts = sessions._options()
-            name = self.remember_cookie
-
-            def set_remember(req, res):
-                res.set_cookie(name, token, max_age=max_age, **opts)
-                return res
-            request.after_request(set_remember)
-        try:
-            target = request.args.get('next')
-        except Exception:
-            target = None
-        return redirect(_safe_next(target, redirect_url))
+            self._update_remember_cookie(request, 30 if remember is True else int(remember),
+                                         user.id)
+        target = request.args.get('next', redirect_url)
+        return redirect(target if target.startswith('/') else redirect_url)
 
     async def logout_user(self, request):
-        """Log the current user out (also forgets the remember-me cookie)."""
-        sessions = _session_for(request)
-        session = sessions.get(request)
-        session.pop('_user_id', None)
-        session.pop('_fresh', None)
+        """Log the current user out (and expire a remember-me cookie the client sent)."""
+        session = self._get_session(request)
+        for key in ('_user_id', '_fresh'):
+            session.pop(key, None)
         session.save()
-        request.g._login = (None, False)
         request.g.current_user = None
-        opts = sessions._options()
-        name = self.remember_cookie
+        if '_remember' in request.cookies:
+            self._update_remember_cookie(request, 0)
 
-        def forget(req, res):
-            res.delete_cookie(name, **opts)
-            return res
-        request.after_request(forget)
-
-    def _protect(self, f, need_fresh):
-        @wraps(f)
-        async def wrapper(request, *args, **kwargs):
-            user, fresh = await self._get_auth(request)
-            if user is None or (need_fresh and not fresh):
-                return self._redirect_to_login(request)
-            request.g.current_user = user
-            return await invoke_handler(f, request, *args, **kwargs)
-        return wrapper
+    async def get_current_user(self, request):
+        """Return the logged in user (cached for the request), or None."""
+        g = request.g
+        try:
+            return g.current_user
+        except AttributeError:
+            pass
+        user_id = self._get_user_id_from_session(request)
+        g.current_user = await invoke_handler(self.user_loader_callback, user_id) \
+            if user_id else None
+        return g.current_user
 
     def __call__(self, f):
         """Decorator: the route requires a logged in user (else redirect to the login page)."""
-        return self._protect(f, False)
+        @wraps(f)
+        async def wrapper(request, *args, **kwargs):
+            if not await self.get_current_user(request):
+                return await self._redirect_to_login(request)
+            return await invoke_handler(f, request, *args, **kwargs)
+        return wrapper
 
     def fresh(self, f):
         """Decorator: the route requires a login made in this session, not by remember-me."""
-        return self._protect(f, True)
+        logged_in = self.__call__(f)
+
+        @wraps(f)
+        async def wrapper(request, *args, **kwargs):
+            if not self._get_session(request).get('_fresh'):
+                return await self._redirect_to_login(request)
+            return await logged_in(request, *args, **kwargs)
+        return wrapper

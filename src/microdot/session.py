@@ -8,6 +8,7 @@ import hashlib
 import json
 import time
 
+from microdot.cors import vary_on
 from microdot.helpers import ct_equal, wraps
 from microdot.microdot import invoke_handler
 
@@ -63,11 +64,20 @@ def jwt_encode(payload, secret_key):
     return signing_input + '.' + _b64encode(sig)
 
 
+def _as_int(value):
+    try:
+        return int(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+
+
 def jwt_decode(token, secret_key):
     """Return the payload of a valid HS256 JWT, or None.
 
-    Only the header ``{"alg":"HS256","typ":"JWT"}`` is accepted; the signature is
-    compared in constant time, and ``exp``/``nbf`` claims are enforced when present.
+    Accepted as PyJWT's ``jwt.decode(token, key, algorithms=['HS256'])`` accepts it:
+    the header names ``alg`` HS256, the signature matches (compared in constant
+    time), the payload is an object, ``exp`` is in the future, ``nbf``/``iat`` not,
+    there is no ``aud``, and ``sub``/``jti`` are strings when present.
     """
     if not secret_key or not token or not isinstance(token, str):
         return None
@@ -79,39 +89,41 @@ def jwt_decode(token, secret_key):
         payload = json.loads(_b64decode(parts[1]))
     except (ValueError, TypeError):
         return None
-    if not isinstance(header, dict) or len(header) != 2 or header.get('alg') != 'HS256' \
-            or header.get('typ') != 'JWT':
+    if not isinstance(header, dict) or header.get('alg') != 'HS256':
         return None
     expected = _b64encode(hmac_sha256(secret_key, (parts[0] + '.' + parts[1]).encode()))
-    if not ct_equal(expected, parts[2]):
-        return None
-    if not isinstance(payload, dict):
+    if not ct_equal(expected, parts[2]) or not isinstance(payload, dict):
         return None
     now = time.time() + _epoch_offset()
-    exp = payload.get('exp')
-    if exp is not None:
-        if not isinstance(exp, (int, float)) or isinstance(exp, bool) or now >= exp:
-            return None
-    nbf = payload.get('nbf')
-    if nbf is not None:
-        if not isinstance(nbf, (int, float)) or isinstance(nbf, bool) or now < nbf:
+    for claim in ('iat', 'nbf', 'exp'):
+        if claim in payload:
+            when = _as_int(payload[claim])
+            if when is None or (when <= now if claim == 'exp' else when > now):
+                return None
+    if payload.get('aud'):
+        return None
+    for claim in ('sub', 'jti'):
+        if claim in payload and not isinstance(payload[claim], str):
             return None
     return payload
 
 
 class SessionDict(dict):
     """The session of one request: a dict with :meth:`save` and :meth:`delete`."""
-    def __init__(self, request, session_dict=None):
-        super().__init__(session_dict or {})
+    def __init__(self, request, session_dict):
+        super().__init__(session_dict)
         self.request = request
+
+    def _owner(self):
+        return self.request.app._session
 
     def save(self):
         """Send the updated session to the client with the response."""
-        _session_for(self.request).update(self.request, self)
+        self._owner().update(self.request, self)
 
     def delete(self):
         """Remove the session from the client with the response."""
-        _session_for(self.request).delete(self.request)
+        self._owner().delete(self.request)
 
 
 def _plain(d):
@@ -119,104 +131,78 @@ def _plain(d):
     return {k: d[k] for k in d}
 
 
-def _session_for(request):
-    for app in (request.app, request.subapp):
-        s = getattr(app, '_session', None)
-        if s is not None:
-            return s
-    raise RuntimeError('Session not initialized')
-
-
 class Session:
-    """User sessions for an application, stored in a signed cookie.
+    """User sessions for an application, stored in a signed cookie named ``session``.
 
-    ``cookie_options`` are passed to :meth:`Response.set_cookie` (default: path ``/``,
-    ``http_only``, ``same_site='Lax'``).
+    ``cookie_options`` are passed to :meth:`Response.set_cookie`; ``path`` (``/``)
+    and ``http_only`` (True) are added to them when missing.
     """
-    #: Name of the session cookie.
-    cookie_name = 'session'
     secret_key = None
 
     def __init__(self, app=None, secret_key=None, cookie_options=None):
-        self.cookie_options = None
-        if app is not None or secret_key is not None or cookie_options is not None:
-            self.initialize(app, secret_key=secret_key, cookie_options=cookie_options)
-
-    def initialize(self, app=None, secret_key=None, cookie_options=None):
-        if secret_key is not None:
-            self.secret_key = secret_key
-        if cookie_options is not None:
-            self.cookie_options = dict(cookie_options)
-        elif self.cookie_options is None:
-            self.cookie_options = {'path': '/', 'http_only': True, 'same_site': 'Lax'}
+        self.secret_key, self.cookie_options = secret_key, cookie_options or {}
         if app is not None:
-            app._session = self
+            self.initialize(app)
 
-    def _options(self):
-        opts = dict(self.cookie_options or {})
-        opts.setdefault('path', '/')
-        return opts
+    def initialize(self, app, secret_key=None, cookie_options=None):
+        """Attach to ``app`` (the arguments replace the constructor's when given)."""
+        self.secret_key = self.secret_key if secret_key is None else secret_key
+        if cookie_options is None:
+            cookie_options = self.cookie_options
+        self.cookie_options = options = cookie_options
+        options.setdefault('path', '/')
+        options.setdefault('http_only', True)
+        app._session = self
 
-    def encode(self, payload, secret_key=None):
-        return jwt_encode(payload, secret_key or self.secret_key)
-
-    def decode(self, token, secret_key=None):
-        return jwt_decode(token, secret_key or self.secret_key)
+    def _need_key(self):
+        if not self.secret_key:
+            raise ValueError('The session secret key is not configured')
 
     def get(self, request):
         """Return the session of ``request`` (a :class:`SessionDict`, empty if invalid)."""
+        self._need_key()
         g = request.g
-        s = getattr(g, '_session', None)
-        if s is None:
-            if not self.secret_key:
-                raise ValueError('no secret key')
-            data = self.decode(request.cookies.get(self.cookie_name))
-            s = SessionDict(request, data)
-            g._session = s
-        return s
-
-    def _hook(self, request):
-        g = request.g
-        if not getattr(g, '_session_hook', False):
-            g._session_hook = True
-
-            def write_cookie(req, res):
-                s = getattr(req.g, '_session', None)
-                if getattr(req.g, '_session_deleted', False):
-                    res.delete_cookie(self.cookie_name, **self._options())
-                elif s is not None:
-                    res.set_cookie(self.cookie_name, self.encode(_plain(s)), **self._options())
-                return res
-            request.after_request(write_cookie)
+        try:
+            return g._session
+        except AttributeError:
+            pass
+        vary_on(request, 'Cookie')
+        token = request.cookies.get('session')
+        g._session = SessionDict(request, {} if token is None else self.decode(token))
+        return g._session
 
     def update(self, request, session):
-        """Store ``session`` (a dict) as the request's session and send it with the response."""
-        if not self.secret_key:
-            raise ValueError('no secret key')
-        s = getattr(request.g, '_session', None)
-        if s is not session:
-            if s is None:
-                s = SessionDict(request)
-                request.g._session = s
-            s.clear()
-            s.update(session)
-        request.g._session_deleted = False
-        self._hook(request)
-        return s
+        """Send ``session`` (a dict) to the client, signed, with the response."""
+        self._need_key()
+        token = self.encode(session)
+        options = self.cookie_options
+
+        def set_session_cookie(req, res):
+            res.set_cookie('session', token, **options)
+            return res
+        request.after_request(set_session_cookie)
 
     def delete(self, request):
-        """Empty the session and tell the client to drop the cookie."""
-        s = getattr(request.g, '_session', None)
-        if s is not None:
-            s.clear()
-        request.g._session_deleted = True
-        self._hook(request)
+        """Tell the client to drop the session cookie."""
+        options = self.cookie_options
+
+        def delete_session_cookie(req, res):
+            res.delete_cookie('session', **options)
+            return res
+        request.after_request(delete_session_cookie)
+
+    def encode(self, payload, secret_key=None):
+        return jwt_encode(_plain(payload), secret_key or self.secret_key)
+
+    def decode(self, session, secret_key=None):
+        payload = jwt_decode(session, secret_key or self.secret_key)
+        return {} if payload is None else payload
 
 
 def with_session(f):
-    """Decorator: call the handler as ``f(request, session, **url_args)``."""
+    """Decorator: call the handler as ``f(request, session, *args, **kwargs)``."""
     @wraps(f)
     async def wrapper(request, *args, **kwargs):
-        return await invoke_handler(f, request, _session_for(request).get(request),
+        return await invoke_handler(f, request, request.app._session.get(request),
                                     *args, **kwargs)
     return wrapper

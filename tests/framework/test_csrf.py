@@ -168,19 +168,19 @@ async def test_browser_flow_login_csrf_logout():
     same = {'Content-Type': 'application/x-www-form-urlencoded', 'Sec-Fetch-Site': 'same-origin',
             'Origin': 'http://localhost'}
     res = await client.get('/')
-    assert res.status_code == 302 and res.headers['Location'] == '/login?next=%2F'
+    assert res.status_code == 302 and res.headers['Location'] == '/login?next=/'
     assert 'form' in (await client.get('/login')).text
     # a cross-site page cannot even log the browser in
     res = await client.post('/login', headers={'Content-Type': FORM['Content-Type'],
                                                'Sec-Fetch-Site': 'cross-site'},
                             body='username=susan&password=hello')
     assert res.status_code == 403 and 'session' not in client.cookies
-    res = await client.post('/login?next=%2F', headers=same, body='username=susan&password=hello')
+    res = await client.post('/login?next=/', headers=dict(same), body='username=susan&password=hello')
     assert res.status_code == 302 and res.headers['Location'] == '/'
     assert 'session' in client.cookies
     assert (await client.get('/')).text == 'Hello, susan'
     # the same-origin form post goes through
-    res = await client.post('/transfer', headers=same, body='amount=5')
+    res = await client.post('/transfer', headers=dict(same), body='amount=5')
     assert res.status_code == 200 and res.text == 'sent 5'
     # a forged form post from another site is blocked, with fetch metadata...
     res = await client.post('/transfer', headers={
@@ -191,11 +191,11 @@ async def test_browser_flow_login_csrf_logout():
     res = await client.post('/transfer', headers={
         'Content-Type': FORM['Content-Type'], 'Origin': 'https://evil.example'}, body='amount=500')
     assert res.status_code == 403
-    res = await client.post('/logout', headers=same)
+    res = await client.post('/logout', headers=dict(same))
     assert res.status_code == 302
     res = await client.get('/')
-    assert res.status_code == 302 and res.headers['Location'] == '/login?next=%2F'
-    res = await client.post('/transfer', headers=same, body='amount=5')
+    assert res.status_code == 302 and res.headers['Location'] == '/login?next=/'
+    res = await client.post('/transfer', headers=dict(same), body='amount=5')
     assert res.status_code == 302
 
 
