@@ -5,10 +5,9 @@ def vary_on(request, name):
     """Note that the response depends on request header ``name`` (the core adds it to
     ``Vary``); CSRF and sessions use it too."""
     g = request.g
-    try:
-        g._vary.add(name)
-    except AttributeError:
-        g._vary = {name}
+    if not hasattr(g, '_vary'):
+        g._vary = set()
+    g._vary.add(name)
 
 
 class CORS:

@@ -283,12 +283,13 @@ class _G:
 
 
 def _add_vary(res, names):
+    # built as upstream builds it (a set), so the order matches upstream's on MicroPython
     current = res.headers.get('Vary')
-    out = [v.strip() for v in current.split(',')] if current else []
-    for name in names:
-        if name not in out:
-            out.append(name)
-    res.headers['Vary'] = ', '.join(out)
+    if current:
+        vary = set([v.strip() for v in current.split(',')])
+        vary.update(names)
+        names = vary
+    res.headers['Vary'] = ', '.join(list(names))
 
 
 class HTTPException(Exception):
