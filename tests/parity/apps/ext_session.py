@@ -3,6 +3,10 @@ Vary: Cookie, tokens interchangeable with PyJWT's (fixed HS256 tokens below)."""
 from microdot import Microdot
 from microdot.session import Session, with_session
 
+# upstream needs a jwt module: PyJWT on CPython; micropython-lib's jwt is not installed
+# here (and writes tokens with other JSON spacing), so MicroPython is covered by
+# tests/framework/test_session.py and test_login.py on our side only
+RUNTIMES = ('cpython',)
 SECRET = 'parity-secret-key-0123456789abcdef'
 app = Microdot()
 sessions = Session(app, secret_key=SECRET, cookie_options={'secure': True})
