@@ -98,6 +98,8 @@ def driver_env():
         env.pop(var, None)
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # never leave __pycache__ in the oracle's tree
     env["PYTHONNOUSERSITE"] = "1"
+    # str hashes (so set order, e.g. a Vary built from a set) the same in both processes
+    env["PYTHONHASHSEED"] = "0"
     return env
 
 

@@ -106,7 +106,7 @@ def test_unknown_extension_cli(capsys):
 
 def test_unknown_board_cli(capsys):
     assert C.main(["--board", "ESP8266"]) == 1
-    assert capsys.readouterr().err.startswith("error: Unknown board 'ESP8266'. Known boards: ESP32_GENERIC,")
+    assert capsys.readouterr().err.startswith("error: Unknown board 'ESP8266'. Known boards: ESP32_C3_QEMU, ESP32_GENERIC,")
 
 
 def test_missing_dependency_cli(tree, capsys):
