@@ -74,6 +74,20 @@ def mpy_cross_version(mpy_cross: str) -> str:
     return match.group(1)
 
 
+def emitted_mpy_version(mpy_cross: str) -> Tuple[int, int]:
+    """The .mpy (version, sub-version) mpy-cross writes, e.g. (6, 3)."""
+    try:
+        proc = subprocess.run(
+            [mpy_cross, "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise CheckError("Cannot run mpy-cross '%s': %s." % (mpy_cross, exc))
+    match = re.search(r"mpy v(\d+)\.(\d+)", proc.stdout.decode("utf-8", "replace"))
+    if not match:
+        raise CheckError("mpy-cross '%s' does not say which .mpy version it writes." % mpy_cross)
+    return int(match.group(1)), int(match.group(2))
+
+
 def check_mpy_cross_version(version: str, wanted: str = MICROPYTHON_VERSION) -> None:
     if version.split(".")[:2] != wanted.split(".")[:2]:
         raise CheckError(

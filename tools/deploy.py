@@ -10,6 +10,13 @@ soft reset inside mpremote's raw REPL would skip them - and the board's first ou
 The app folder maps onto the board's filesystem root (mpremote's working directory there after
 its reset): ``examples/hello/main.py`` becomes ``main.py``, ``examples/hello/static/app.js``
 becomes ``static/app.js``.
+
+The app brings what it needs: :mod:`tools.appdeps` reads which kit modules it imports, the same
+``mpremote exec`` asks the board which of them its firmware holds (a board on stock MicroPython
+holds none) and which ``.mpy`` version and architecture it loads, and every missing module is
+compiled with ``mpy-cross`` for that board and copied to ``/lib`` (``lib/microdot/pubsub.mpy``)
+before the app. When that cannot work (an old MicroPython, a CPython-only import) it stops with
+one line saying what is missing.
 """
 from __future__ import annotations
 
@@ -19,12 +26,20 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from tools import appdeps, boards
+
 ROOT = Path(__file__).resolve().parent.parent
+#: Where missing kit modules go on the board (on sys.path of every MicroPython port).
+LIB = "lib"
+#: sys.implementation._mpy >> 10, as MicroPython numbers the architectures (py/persistentcode.h).
+MPY_ARCHS = (None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
+             "xtensa", "xtensawin", "rv32imc", "rv64imc")
 #: USB vendor ids of the serial bridges and chips on the kit's boards.
 KNOWN_VIDS = {
     0x10C4: "Silicon Labs CP210x",
@@ -172,6 +187,64 @@ def hash_script(names: Sequence[str], dirs: Sequence[str]) -> str:
     )
 
 
+def firmware_script(modules: Sequence[str]) -> str:
+    """MicroPython code printing ``KITFW{...}``: which of ``modules`` the firmware holds, the
+    MicroPython version and the .mpy version/architecture it loads.
+
+    Only the firmware's own modules count: the import runs with a sys.path without the
+    filesystem root and /lib (what earlier deploys put there is compared by hash instead).
+    """
+    return (
+        "import sys,json\n"
+        "_p=sys.path[:]\n"
+        "sys.path[:]=[p for p in _p if p not in ('','.','/','/lib','lib')]\n"
+        "_h=[]\n"
+        "for _n in %s:\n"
+        " try:\n"
+        "  __import__(_n);_h.append(_n)\n"
+        " except ImportError:\n"
+        "  pass\n"
+        "sys.path[:]=_p\n"
+        "_i=sys.implementation\n"
+        "print('KITFW'+json.dumps({'has':_h,'mpy':getattr(_i,'_mpy',None),"
+        "'version':'.'.join(str(v) for v in _i.version[:3]),'machine':getattr(_i,'_machine',sys.platform)}))\n"
+        % json.dumps(list(modules))
+    )
+
+
+@dataclass
+class Firmware:
+    """What the board said about its firmware."""
+
+    has: List[str]  # kit modules (dotted) the firmware holds
+    mpy: Optional[int]  # sys.implementation._mpy
+    version: str
+    machine: str
+
+    @property
+    def mpy_version(self) -> Optional[Tuple[int, int]]:
+        return None if self.mpy is None else (self.mpy & 0xFF, (self.mpy >> 8) & 3)
+
+    @property
+    def arch(self) -> Optional[str]:
+        if self.mpy is None:
+            return None
+        index = self.mpy >> 10
+        return MPY_ARCHS[index] if index < len(MPY_ARCHS) else None
+
+
+def parse_firmware(output: str) -> Firmware:
+    for line in output.splitlines():
+        if line.startswith("KITFW{"):
+            data = json.loads(line[5:])
+            return Firmware(sorted(data["has"]), data.get("mpy"), data.get("version") or "?",
+                            data.get("machine") or "?")
+    raise DeployError(
+        "The board did not say what its firmware holds (is it running MicroPython?): %s"
+        % (output.strip().splitlines() or ["no output"])[-1]
+    )
+
+
 def parse_hashes(output: str) -> Tuple[Dict[str, Optional[str]], Dict[str, bool]]:
     for line in output.splitlines():
         if line.startswith("KIT{"):
@@ -183,14 +256,19 @@ def parse_hashes(output: str) -> Tuple[Dict[str, Optional[str]], Dict[str, bool]
     )
 
 
-def copy_argv(port: str, app: Path, make_dirs: Sequence[str], files: Sequence[str]) -> List[str]:
-    """One chained mpremote call: mkdir the folders, then copy the files."""
+def copy_argv(port: str, app: Path, make_dirs: Sequence[str], files: Sequence[str],
+              sources: Optional[Dict[str, Path]] = None) -> List[str]:
+    """One chained mpremote call: mkdir the folders, then copy the files.
+
+    ``sources`` maps board paths to local files where they are not ``app / name`` (the
+    compiled kit modules for lib/)."""
     argv = mpremote_base(port)
     parts: List[List[str]] = []
     for d in make_dirs:
         parts.append(["fs", "mkdir", ":" + d])
     for name in files:
-        parts.append(["fs", "cp", "-f", str(app / name), ":" + name])
+        local = (sources or {}).get(name, app / name)
+        parts.append(["fs", "cp", "-f", str(local), ":" + name])
     for i, part in enumerate(parts):
         if i:
             argv.append("+")
@@ -248,8 +326,57 @@ def mpremote_failure(port: str, output: str) -> DeployError:
     return DeployError("mpremote failed on '%s': %s." % (port, last.rstrip(".")))
 
 
+def lib_path(target: str) -> str:
+    """Board path of a kit module copied as .mpy: 'microdot/pubsub.py' -> 'lib/microdot/pubsub.mpy'."""
+    return "%s/%s.mpy" % (LIB, target[:-3])
+
+
+def check_loadable(fw: Firmware, emitted: Tuple[int, int], missing: Sequence[str], device: str) -> None:
+    """Stop with one line when the board cannot load what mpy-cross writes."""
+    if fw.mpy_version == emitted:
+        return
+    have = "no .mpy support" if fw.mpy is None else ".mpy v%d.%d" % fw.mpy_version
+    raise DeployError(
+        "The board on %s runs MicroPython %s (%s) and lacks %s, but mpy-cross writes .mpy v%d.%d: "
+        "flash the kit's firmware (make BOARD=... firmware flash) or MicroPython 1.23 or newer."
+        % (device, fw.version, have, ", ".join(missing), emitted[0], emitted[1])
+    )
+
+
+def compile_missing(missing: Sequence[Tuple[Path, str]], fw: Firmware, dest: Path) -> Dict[str, Path]:
+    """Compile the missing kit modules for the board's architecture: {board path: local .mpy}."""
+    from tools import check
+
+    try:
+        mpy_cross = check.find_mpy_cross()
+    except check.CheckError as exc:
+        raise DeployError(str(exc))
+    args = ["-march=%s" % fw.arch] if fw.arch else []
+    out: Dict[str, Path] = {}
+    for source, target in missing:
+        local = dest / (target[:-3] + ".mpy")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(check.mpy_cross_argv(mpy_cross, source, local, target, args),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise DeployError("mpy-cross cannot compile '%s' for the board: %s"
+                              % (source, check.one_line(proc.stdout.decode("utf-8", "replace"))))
+        out[lib_path(target)] = local
+    return out
+
+
+def emitted_version() -> Tuple[int, int]:
+    from tools import check
+
+    try:
+        return check.emitted_mpy_version(check.find_mpy_cross())
+    except check.CheckError as exc:
+        raise DeployError(str(exc))
+
+
 def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: float = 3.0) -> Tuple[List[str], int]:
-    """Copy the changed files of ``app``; return (files copied, files unchanged)."""
+    """Copy the changed files of ``app`` and the kit modules its board lacks; return (files
+    copied, files unchanged)."""
     folder = Path(app)
     if not folder.is_dir():
         raise DeployError(
@@ -260,26 +387,56 @@ def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: flo
         raise DeployError("App folder '%s' has no files to copy; add a main.py." % app)
     if "main.py" not in files:
         print("warning: '%s' has no main.py; nothing will start after the reset." % app, file=sys.stderr)
+    try:
+        needs = appdeps.needs(folder)
+        index = appdeps.module_index()
+    except (appdeps.AppDepsError, boards.BoardError) as exc:
+        raise DeployError(str(exc))
+    candidates = sorted({appdeps.module_name(t) for _, t in appdeps.fragment_files(needs.fragments)})
     device = resolve_port(port)
-    local = local_hashes(files)
-    all_dirs = remote_dirs(files)
-    proc = run_mpremote(mpremote_base(device) + ["exec", hash_script(sorted(files), all_dirs)], capture=True)
+    proc = run_mpremote(mpremote_base(device) + ["exec", firmware_script(candidates)], capture=True)
     output = proc.stdout.decode("utf-8", "replace")
     if proc.returncode != 0:
         raise mpremote_failure(device, output)
-    remote_files, remote_present = parse_hashes(output)
-    make, changed = plan_copy(local, remote_files, remote_present)
-    unchanged = len(files) - len(changed)
-    if changed:
-        for name in changed:
-            print("  %s -> :%s" % (files[name].as_posix(), name))
-        proc = run_mpremote(copy_argv(device, folder, make, changed), capture=True)
+    fw = parse_firmware(output)
+    kit = sorted({index[n].fragment for n in fw.has if n in index}, key=lambda f: (f != boards.CORE, f))
+    if needs.fragments:
+        print("Board on %s: MicroPython %s; of the kit parts %s needs, its firmware holds: %s." % (
+            device, fw.version, app, ", ".join(kit) or "none (stock MicroPython)"))
+    missing = appdeps.missing_files(needs, fw.has)
+    sources: Dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="kit-deploy-") as tmp:
+        if missing:
+            lacking = sorted({appdeps.module_name(t) for _, t in missing})
+            check_loadable(fw, emitted_version(), lacking, device)
+            added = [f for f in needs.fragments if any(index[n].fragment == f for n in lacking)]
+            print("%s needs %s, which the firmware lacks: copying %d module(s) to /%s as .mpy (%s)." % (
+                app, ", ".join(added), len(missing), LIB, "-march=%s" % fw.arch if fw.arch else "bytecode"))
+            sources = compile_missing(missing, fw, Path(tmp))
+        local = local_hashes(files)
+        local.update(local_hashes(sources))
+        every = sorted(local)
+        proc = run_mpremote(mpremote_base(device) + ["exec", hash_script(every, remote_dirs(every))],
+                            capture=True)
         output = proc.stdout.decode("utf-8", "replace")
         if proc.returncode != 0:
             raise mpremote_failure(device, output)
-        print("Copied %d file(s) to %s (%d unchanged)." % (len(changed), device, unchanged))
-    else:
-        print("%s: all %d files are up to date on %s." % (app, len(files), device))
+        remote_files, remote_present = parse_hashes(output)
+        make, changed = plan_copy(local, remote_files, remote_present)
+        # kit modules first: the app must never start without them
+        changed.sort(key=lambda n: (n not in sources, n))
+        unchanged = len(local) - len(changed)
+        if changed:
+            for name in changed:
+                shown = sources[name].name if name in sources else files[name].as_posix()
+                print("  %s -> :%s" % (shown, name))
+            proc = run_mpremote(copy_argv(device, folder, make, changed, sources), capture=True)
+            output = proc.stdout.decode("utf-8", "replace")
+            if proc.returncode != 0:
+                raise mpremote_failure(device, output)
+            print("Copied %d file(s) to %s (%d unchanged)." % (len(changed), device, unchanged))
+        else:
+            print("%s: all %d files are up to date on %s." % (app, len(local), device))
     if reset:
         print("Soft reset; the board starts main.py:")
         soft_reset(device, follow)
