@@ -20,6 +20,7 @@ build and the size check passed; a failed build leaves just ``build.log`` behind
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -112,8 +113,10 @@ def build_dir_name(board: B.Board) -> str:
     return str(PurePosixPath(board.build_output).parent)
 
 
-def port_make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int) -> List[str]:
-    """The port's make command line."""
+def port_make_argv(
+    board: B.Board, micropy: str, frozen_manifest: str, jobs: int, board_dir: Optional[str] = None
+) -> List[str]:
+    """The port's make command line (``board_dir``: BOARD_DIR= for a board folder of the kit)."""
     if board.port == "qemu":
         return qemu_make_argv(board, micropy, frozen_manifest, jobs)
     port_dir = "%s/ports/%s" % (micropy.rstrip("/"), board.port)
@@ -124,7 +127,7 @@ def port_make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int
     else:
         if board.port == "rp2":
             argv.append("-j%d" % jobs)  # esp32: idf.py/ninja runs in parallel by itself
-        argv.append("BOARD=%s" % board.board)
+        argv.append("BOARD_DIR=%s" % board_dir if board_dir else "BOARD=%s" % board.board)
         if board.variant:
             argv.append("BOARD_VARIANT=%s" % board.variant)
     argv.append("FROZEN_MANIFEST=%s" % frozen_manifest)
@@ -234,8 +237,13 @@ def make_plan(
         frozen = str(manifest.resolve())
         steps.append(Step("mpy-cross", "Building mpy-cross", mpy_cross_argv(micropy, jobs)))
         steps.append(
-            Step("firmware", "Building the %s port" % board.port, port_make_argv(board, micropy, frozen, jobs))
+            Step(
+                "firmware",
+                "Building the %s port" % board.port,
+                port_make_argv(board, micropy, frozen, jobs, esp32_board_dir(board, root, None)),
+            )
         )
+        steps += esp32_steps(board, str(Path(micropy) / "ports" / board.port / build_name))
         return Plan(
             board=board,
             mode="native",
@@ -266,8 +274,13 @@ def make_plan(
         micropy = IMAGE_MICROPY
     mounts.append(D.Mount(str(build_dir), "%s/ports/%s/%s" % (micropy, board.port, build_name)))
     steps.append(
-        Step("firmware", "Building the %s port" % board.port, port_make_argv(board, micropy, frozen, jobs))
+        Step(
+            "firmware",
+            "Building the %s port" % board.port,
+            port_make_argv(board, micropy, frozen, jobs, esp32_board_dir(board, root, PROJECT_MOUNT)),
+        )
     )
+    steps += esp32_steps(board, "%s/ports/%s/%s" % (micropy, board.port, build_name))
     image = image_spec(
         board,
         root / "Dockerfile",
@@ -327,7 +340,8 @@ def config_signature(plan: Plan) -> str:
     are baked into its cache; unix make does not notice changed make arguments (such as
     MICROPY_PY_SSL), so objects built with other settings would be linked as they are.
     """
-    argv = [a for a in plan.steps[-1].argv[3:] if not a.startswith(("-j", "FROZEN_MANIFEST="))]
+    make = [s for s in plan.steps if s.name == "firmware"][-1]
+    argv = [a for a in make.argv[3:] if not a.startswith(("-j", "FROZEN_MANIFEST="))]
     data = {"make": argv}
     if plan.board.port == "rp2":
         data["manifest"] = plan.frozen_manifest
@@ -468,6 +482,268 @@ def size_check(board: B.Board, image_bytes: int) -> None:
             "fewer extensions (EXTENSIONS=\"...\"; `make check BOARD=%s` shows each module's size) "
             "or leave the app out of the image." % (board.name, image_bytes, part, image_bytes - part, board.name)
         )
+
+
+# --------------------------------------------------------------------------------------------
+# esp32 specifics: board folders of the kit, variants, the MicroPython version a board needs,
+# ESP-IDF's Wi-Fi blobs, the merged flash image and the QEMU eFuse image
+
+#: What an esp32 build leaves in firmware/<BOARD>/ besides the firmware.
+FLASH_IMAGE = "flash_image.bin"
+QEMU_EFUSE = "qemu_efuse.bin"
+#: ESP-IDF's prebuilt Wi-Fi libraries (components/esp_wifi/lib/<chip>/, from the
+#: espressif/esp32-wifi-lib submodule): every image with network.WLAN links them.
+WIFI_BLOBS = ("libcore.a", "libnet80211.a", "libpp.a")
+#: Run by the "efuse" step with ESP-IDF's Python: the default eFuse image `idf.py qemu` uses.
+EFUSE_SCRIPT = (
+    "import os, sys; sys.path.insert(0, os.path.join(os.environ['IDF_PATH'], 'tools')); "
+    "from idf_py_actions.qemu_ext import QEMU_TARGETS; "
+    "open(sys.argv[2], 'wb').write(QEMU_TARGETS[sys.argv[1]].default_efuse)"
+)
+#: Build output lines that mean a Wi-Fi blob was missing at link time.
+MISSING_BLOB = re.compile(r"esp_wifi/lib/[a-z0-9]+/lib[a-z0-9_]+\.a|cannot find -l(core|net80211|pp)\b")
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(-preview)?$")
+
+
+def esp32_board_dir(board: B.Board, root: Path, mount: Optional[str]) -> Optional[str]:
+    """BOARD_DIR= for a board whose MicroPython board folder is in the kit (None: upstream's).
+
+    ``mount`` is where the project appears in the build container (None: a native build).
+    """
+    if board.port != "esp32" or board.board_dir_name is None:
+        return None
+    folder = (board.path / board.board_dir_name).resolve()
+    if mount is None:
+        return str(folder)
+    return "%s/%s" % (mount, folder.relative_to(Path(root).resolve()).as_posix())
+
+
+def esp32_steps(board: B.Board, build_dir: str) -> List[Step]:
+    """Steps after the port's make: the eFuse image for boards that run under QEMU."""
+    if board.port != "esp32" or not board.qemu or not board.chip:
+        return []
+    argv = ["python", "-c", EFUSE_SCRIPT, board.chip, "%s/%s" % (build_dir, QEMU_EFUSE)]
+    return [Step("efuse", "Writing the eFuse image `idf.py qemu` uses (ESP-IDF's default)", argv)]
+
+
+def parse_version(text: str) -> Optional[Tuple[int, int, int, int]]:
+    """(major, minor, micro, release) of "v1.29.0" / "1.29.0-preview"; release is 0 for a
+    preview (older than the release itself). None for a branch name or a commit."""
+    m = _VERSION.match(text.strip())
+    if not m:
+        return None
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), 0 if m.group(4) else 1)
+
+
+def format_version(version: Tuple[int, int, int, int]) -> str:
+    return "%d.%d.%d%s" % (version[0], version[1], version[2], "" if version[3] else "-preview")
+
+
+def checkout_version(checkout: Path) -> Optional[Tuple[int, int, int, int]]:
+    """The version a checkout's py/mpconfig.h declares (master between releases: "-preview")."""
+    try:
+        text = (Path(checkout) / "py" / "mpconfig.h").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    nums = [re.search(r"#define MICROPY_VERSION_%s (\d+)" % k, text) for k in ("MAJOR", "MINOR", "MICRO")]
+    if not all(nums):
+        return None
+    pre = re.search(r"#define MICROPY_VERSION_PRERELEASE (\d+)", text)
+    major, minor, micro = (int(n.group(1)) for n in nums)
+    return (major, minor, micro, 0 if pre and pre.group(1) != "0" else 1)
+
+
+def check_min_micropython(board: B.Board, checkout: Optional[Path], micropy_version: str) -> None:
+    """Refuse, in one line, a MicroPython older than board.json's ``min_micropython``."""
+    if not board.min_micropython:
+        return
+    need = parse_version(board.min_micropython)
+    if need is None:
+        raise BuildError(
+            "board.json of %s has min_micropython '%s'; write it like \"1.29.0\" or \"1.29.0-preview\"."
+            % (board.name, board.min_micropython)
+        )
+    if checkout is not None:
+        have = checkout_version(checkout)
+        where = "the checkout %s is" % checkout
+        fix = "pass MICROPY_DIR= a newer checkout (master has it)"
+    else:
+        have = parse_version(micropy_version)
+        where = "the build image clones"
+        fix = "pass MICROPY_DIR= a newer checkout, or MICROPY_VERSION= a newer release"
+    if have is not None and have < need:
+        raise BuildError(
+            "%s needs MicroPython %s or newer (min_micropython in board.json) but %s %s: %s."
+            % (board.name, format_version(need), where, format_version(have), fix)
+        )
+
+
+def board_variants(board: B.Board, checkout: Optional[Path]) -> Optional[List[str]]:
+    """The variants of the board's MicroPython board folder, when it can be looked at."""
+    if board.board_dir_name is not None:
+        folder = (board.path / board.board_dir_name).resolve()
+    elif checkout is not None:
+        folder = board.board_dir(checkout)
+    else:
+        return None
+    return sorted(p.name[len("mpconfigvariant_"):-len(".cmake")] for p in folder.glob("mpconfigvariant_*.cmake"))
+
+
+def missing_wifi_blobs(chip: str, idf_path: Optional[str]) -> List[str]:
+    """Which of ESP-IDF's Wi-Fi libraries for ``chip`` are absent (none when unknown)."""
+    if not idf_path or not (Path(idf_path) / "components" / "esp_wifi").is_dir():
+        return []
+    lib = Path(idf_path) / "components" / "esp_wifi" / "lib" / chip
+    return [name for name in WIFI_BLOBS if not (lib / name).is_file()]
+
+
+def with_variant(board: B.Board, variant: Optional[str]) -> B.Board:
+    """``board`` building ``variant`` (its build folder follows: build-<BOARD>-<VARIANT>)."""
+    if variant == board.variant:
+        return board
+    folder = "build-%s%s" % (board.board, "-" + variant if variant else "")
+    return dataclasses.replace(board, variant=variant, build_output="%s/%s" % (folder, PurePosixPath(board.build_output).name))
+
+
+def esp32_board(
+    board: B.Board,
+    variant: Optional[str],
+    checkout: Optional[Path],
+    native: bool,
+    micropy_version: str,
+    log: Callable[[str], None] = print,
+    idf_path: Optional[str] = None,
+) -> B.Board:
+    """The esp32 board as it will be built: version checked, variant chosen.
+
+    The variant is ``variant`` (BOARD_VARIANT=) if given, else board.json's; a native build
+    whose ESP-IDF lacks the Wi-Fi blobs switches to board.json's ``noblobs_variant``.
+    """
+    if board.port != "esp32":
+        if variant:
+            raise BuildError("BOARD_VARIANT= applies to esp32 boards; %s is a %s board." % (board.name, board.port))
+        return board
+    check_min_micropython(board, checkout, micropy_version)
+    if variant:
+        known = board_variants(board, checkout)
+        if known is not None and variant not in known:
+            raise BuildError(
+                "%s has no variant '%s' (it has: %s); pick one with BOARD_VARIANT= or leave it out."
+                % (board.name, variant, ", ".join(known) or "none")
+            )
+        return with_variant(board, variant)
+    if native and board.noblobs_variant and board.variant != board.noblobs_variant:
+        idf_path = idf_path if idf_path is not None else os.environ.get("IDF_PATH")
+        missing = missing_wifi_blobs(board.chip or "", idf_path)
+        if missing:
+            log(
+                "    ESP-IDF at %s has no Wi-Fi blobs for %s: building variant %s (BOARD_VARIANT= overrides)"
+                % (idf_path, board.chip, board.noblobs_variant)
+            )
+            return with_variant(board, board.noblobs_variant)
+    return board
+
+
+def blobs_message(board: B.Board, idf_path: Optional[str], log_text: str = "") -> Optional[str]:
+    """The one-line error for an esp32 build that needs Wi-Fi blobs ESP-IDF lacks, else None."""
+    if board.port != "esp32" or (board.noblobs_variant and board.variant == board.noblobs_variant):
+        return None
+    missing = missing_wifi_blobs(board.chip or "", idf_path)
+    if not missing and not MISSING_BLOB.search(log_text):
+        return None
+    lib = "components/esp_wifi/lib/%s" % board.chip
+    what = ", ".join(missing) if missing else "the Wi-Fi libraries"
+    fix = "run `git submodule update --init components/esp_wifi/lib` in ESP-IDF (%s)" % (idf_path or "$IDF_PATH")
+    if board.noblobs_variant:
+        fix += ", or build BOARD_VARIANT=%s" % board.noblobs_variant
+    else:
+        fix += ", or build BOARD=ESP32_C3_QEMU, which does without them"
+    return "%s needs ESP-IDF's Wi-Fi blobs but %s lacks %s (%s): %s." % (
+        board.name, lib, what, "espressif/esp32-wifi-lib", fix)
+
+
+def flash_layout(build_dir: Path) -> Tuple[Dict[str, str], List[Tuple[int, str]]]:
+    """The flash settings and (offset, file) pairs ESP-IDF wrote to ``flash_args``."""
+    try:
+        lines = [l.split() for l in (build_dir / "flash_args").read_text(encoding="utf-8").splitlines() if l.strip()]
+    except OSError:
+        raise BuildError("The build left no %s: see build.log and report it." % (build_dir / "flash_args"))
+    settings: Dict[str, str] = {}
+    pairs: List[Tuple[int, str]] = []
+    for words in lines:
+        if words[0].startswith("--"):
+            settings.update((k.lstrip("-").replace("_", "-"), v) for k, v in zip(words[::2], words[1::2]))
+        elif len(words) == 2:
+            pairs.append((int(words[0], 16), words[1]))
+    if not pairs:
+        raise BuildError("%s lists no images: see build.log and report it." % (build_dir / "flash_args"))
+    return settings, sorted(pairs)
+
+
+def merge_argv(board: B.Board, build_dir: Path, out: Path) -> List[str]:
+    """esptool merge-bin: the bootloader, partition table and app at the build's offsets,
+    padded to the board's flash size (what `make flash` writes, as one image)."""
+    settings, pairs = flash_layout(build_dir)
+    boot = [off for off, name in pairs if PurePosixPath(name).name == "bootloader.bin"]
+    if board.flash_offset is not None and boot and boot[0] != int(board.flash_offset, 16):
+        raise BuildError(
+            "The build puts the bootloader at 0x%x but board.json of %s says flash_offset %s; fix board.json."
+            % (boot[0], board.name, board.flash_offset)
+        )
+    size = board.flash_size or settings.get("flash-size") or "4MB"
+    argv = [sys.executable, "-m", "esptool", "--chip", str(board.chip), "merge-bin", "-o", str(out)]
+    for key in ("flash-mode", "flash-freq"):
+        if key in settings:
+            argv += ["--%s" % key, settings[key]]
+    argv += ["--flash-size", size, "--pad-to-size", size]
+    for off, name in pairs:
+        argv += ["0x%x" % off, str(build_dir / name)]
+    return argv
+
+
+def esp32_outputs(board: B.Board) -> List[str]:
+    """Files an esp32 build adds to firmware/<BOARD>/."""
+    if board.port != "esp32":
+        return []
+    return [FLASH_IMAGE] + ([QEMU_EFUSE] if board.qemu else [])
+
+
+def esp32_collect(board: B.Board, build_dir: Path, stage: Path, log: Callable[[str], None]) -> dict:
+    """Write the merged image (and copy the eFuse image) into ``stage``; their build-info."""
+    if board.port != "esp32":
+        return {}
+    out = stage / FLASH_IMAGE
+    argv = merge_argv(board, build_dir, out)
+    log("$ " + " ".join(argv))
+    res = subprocess.run(argv, capture_output=True, text=True)
+    if res.returncode != 0 or not out.is_file():
+        last = ((res.stderr or res.stdout).strip().splitlines() or ["exit status %d" % res.returncode])[-1]
+        raise BuildError("esptool merge-bin failed (%s): run `make setup` for esptool, then build again." % last)
+    _, pairs = flash_layout(build_dir)
+    size = board.flash_size or "4MB"
+    info = {
+        "variant": board.variant,
+        "flash_image": {
+            "file": FLASH_IMAGE,
+            "bytes": out.stat().st_size,
+            "sha256": sha256_file(out),
+            "flash_size": size,
+            "segments": [
+                {"offset": "0x%x" % off, "file": name, "bytes": (build_dir / name).stat().st_size}
+                for off, name in pairs
+            ],
+        },
+    }
+    if board.qemu:
+        efuse = build_dir / QEMU_EFUSE
+        if not efuse.is_file():
+            raise BuildError("The eFuse step left no %s: see build.log and report it." % efuse)
+        shutil.copy2(str(efuse), str(stage / QEMU_EFUSE))
+        info["qemu_efuse"] = {"file": QEMU_EFUSE, "bytes": efuse.stat().st_size, "sha256": sha256_file(efuse)}
+    log("    %s: %d bytes (%s, %s)%s" % (
+        FLASH_IMAGE, out.stat().st_size, size, ", ".join("0x%x %s" % (o, PurePosixPath(n).name) for o, n in pairs),
+        "; %s: %d bytes" % (QEMU_EFUSE, info["qemu_efuse"]["bytes"]) if board.qemu else ""))
+    return info
 
 
 # --------------------------------------------------------------------------------------------
@@ -679,6 +955,7 @@ def build(
     idf_version: Optional[str] = None,
     jobs: Optional[int] = None,
     echo: Callable[[str], None] = print,
+    variant: Optional[str] = None,
 ) -> Tuple[Path, dict]:
     """Build ``board_name``; return (firmware path, build-info). Raises BuildError."""
     started = time.time()
@@ -696,6 +973,8 @@ def build(
     if checkout is not None:
         check_checkout(board, checkout, micropy_version)
     check_host_only(board, native, micropy_version)
+    notes: List[str] = []
+    board = esp32_board(board, variant, checkout, native, micropy_version, notes.append)
     if native:
         check_native_tools(board)
     elif app is not None:
@@ -762,6 +1041,8 @@ def build(
                 "; app: %s" % app if app else "",
             )
         )
+        for note in notes:
+            log(note)
         t0 = header("Writing the frozen manifest")
         B.write_manifest(board, names, plan.manifest, app, freeze_main, root)
         log("    %s (%d modules of ours)" % (plan.manifest.relative_to(root), len(sources)))
@@ -784,8 +1065,13 @@ def build(
         if stale_build(plan.build_dir, signature) and reset_build(board, plan.build_dir):
             log("    %s was built with other settings: %s" % (
                 plan.build_dir, "cmake reconfigures" if board.port == "rp2" else "building from scratch"))
+        idf_path = os.environ.get("IDF_PATH") if plan.mode == "native" else None
         for step in plan.steps:
             current = step.name
+            if step.name == "firmware":
+                blobs = blobs_message(board, idf_path)
+                if blobs:
+                    raise BuildError(blobs)
             t0 = header(step.title)
             if plan.run is not None:
                 spec = step_run_spec(plan, step)
@@ -798,6 +1084,9 @@ def build(
                 overflow = overflow_message(board, "\n".join(log.tail))
                 if overflow:
                     raise BuildError(overflow)
+                blobs = blobs_message(board, idf_path, "\n".join(log.tail))
+                if blobs:
+                    raise BuildError(blobs)
                 raise BuildError(
                     "Step '%s' failed (exit %d) building %s: see the output above; the full log "
                     "is in %s." % (step.name, code, board.name, (out_dir / "build.log").relative_to(root))
@@ -815,6 +1104,7 @@ def build(
             )
         info = build_info(plan, sources, root, started, time.time(), app)
         size_check(board, info["image_bytes"])
+        info.update(esp32_collect(board, plan.build_dir, stage, log))
         shutil.copy2(str(produced), str(stage / board.firmware))
         (stage / "build-info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         log(format_size(info))
@@ -845,7 +1135,7 @@ def build(
 
 def _finish(stage: Path, out_dir: Path, board: B.Board, ok: bool) -> None:
     """Move the results into firmware/<BOARD>/ (only the log after a failure); drop .build/."""
-    names = [board.firmware, "build-info.json", "build.log"] if ok else ["build.log"]
+    names = [board.firmware] + esp32_outputs(board) + ["build-info.json", "build.log"] if ok else ["build.log"]
     for name in names:
         src = stage / name
         if src.exists():
@@ -876,6 +1166,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--freeze-main", action="store_true", help="freeze the app's main.py as well")
     parser.add_argument("--micropy-dir", default=os.environ.get("MICROPY_DIR") or None, help="your MicroPython checkout")
     parser.add_argument("--native", action="store_true", help="build on the host, without Docker")
+    parser.add_argument("--variant", default=None, help="esp32: BOARD_VARIANT (default: board.json's)")
     parser.add_argument("--size", action="store_true", help="print the sizes of the last build and exit")
     parser.add_argument("--network", default=None, help="Docker network for builds (env DOCKER_NETWORK)")
     parser.add_argument("--jobs", type=int, default=None, help="parallel compile jobs (default: CPU count)")
@@ -893,6 +1184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             args.native,
             network=args.network,
             jobs=args.jobs,
+            variant=args.variant,
         )
     except BuildError as exc:
         print("error: %s" % exc, file=sys.stderr)
