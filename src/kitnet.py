@@ -9,6 +9,10 @@ the address and keeps it for the app::
     print(kitnet.ip())        # '192.168.1.23', or None when not connected
     kitnet.connect()          # (re)connect by hand; returns the address or None
 
+The kit's frozen ``boot.py`` calls :func:`start`: it connects (unless ``/boot.py`` already
+did) and, when there are no credentials or joining failed, opens the set-up portal
+(:mod:`kitportal`, docs/wifi.md) so the board can be given a network without a cable.
+
 ``/wifi.json`` holds ``{"ssid": ..., "password": ...}`` and optionally ``"hostname"``,
 ``"attempts"`` and ``"timeout"`` (seconds per attempt).
 
@@ -29,6 +33,7 @@ _sleep = time.sleep  # replaced by tests
 _print = print
 _wlan = None
 _ip = None
+_tried = False  # connect() ran since boot
 
 
 def delays(attempts=ATTEMPTS, first=BACKOFF, cap=BACKOFF_MAX):
@@ -108,14 +113,15 @@ def _wait(network, wlan, timeout):
         waited += POLL
 
 
-def connect(ssid=None, password=None, attempts=None, timeout=None, path=CONFIG, hostname=None):
+def connect(ssid=None, password=None, attempts=None, timeout=None, path=None, hostname=None):
     """Join the Wi-Fi network; return the board's IP address, or None if it did not work.
 
-    Without ``ssid`` the settings come from ``path`` (``/wifi.json``). Every attempt waits up
+    Without ``ssid`` the settings come from ``path`` (default :data:`CONFIG`, ``/wifi.json``). Every attempt waits up
     to ``timeout`` seconds; the pauses between attempts follow :func:`delays`. A wrong
     password ends the retries at once (retrying cannot fix it).
     """
-    global _wlan, _ip
+    global _wlan, _ip, _tried
+    _tried = True
     try:
         import network
     except ImportError:
@@ -123,6 +129,7 @@ def connect(ssid=None, password=None, attempts=None, timeout=None, path=CONFIG, 
         _print("kitnet: no network module on this port; the host network is up, IP " + _ip)
         return _ip
     if ssid is None:
+        path = path or CONFIG
         try:
             conf = load(path)
         except ValueError as exc:
@@ -170,6 +177,29 @@ def connect(ssid=None, password=None, attempts=None, timeout=None, path=CONFIG, 
             break  # retrying cannot fix it
     _ip = None
     _print("kitnet: could not join '%s'; check SSID=/PASSWORD= and run `make wifi` again" % ssid)
+    return None
+
+
+def start(portal=True, path=None):
+    """Join the stored network (unless :func:`connect` already ran since boot); when there is
+    none or it failed, run the set-up portal, which ends in a restart. Returns the address.
+
+    With credentials stored but failing, the portal gives up after ``kitportal.RETRY_AFTER``
+    seconds and restarts, so a router that was only down is joined again.
+    """
+    path = path or CONFIG
+    address = _ip if _tried else connect(path=path)
+    if address is not None or not portal:
+        return address
+    try:
+        import kitportal
+    except ImportError:
+        return None
+    try:
+        stored = load(path) is not None
+    except ValueError:
+        stored = False
+    kitportal.run(retry=stored, path=path)
     return None
 
 

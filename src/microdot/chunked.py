@@ -23,7 +23,7 @@ async def read_chunked(reader, limits):
                 raise HTTPException(400)
             size = int(size, 16)
             if size == 0:
-                for _ in range(limits.max_headers + 1):  # trailers, dropped
+                for _ in range((limits.max_headers or 64) + 1):  # trailers, dropped
                     if not (await reader.readline(max_line)).strip():
                         return body
                 raise HTTPException(431)

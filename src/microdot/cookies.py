@@ -20,15 +20,17 @@ def http_date(value):
 def set_cookie(headers, cookie, value, path=None, domain=None, expires=None, max_age=None,
                secure=False, http_only=False, partitioned=False, same_site=None):
     """Add one ``Set-Cookie`` value to ``headers`` (a response's NoCaseDict)."""
+    if ';' in value:
+        raise ValueError('invalid cookie value')
     parts = [cookie + '=' + value]
     if path:
         parts.append('Path=' + path)
     if domain:
         parts.append('Domain=' + domain)
-    if expires is not None:
+    if expires:
         parts.append('Expires=' + http_date(expires))
     if max_age is not None:
-        parts.append('Max-Age=' + str(int(max_age)))
+        parts.append('Max-Age=' + str(max_age))
     if secure:
         parts.append('Secure')
     if http_only:
@@ -38,6 +40,8 @@ def set_cookie(headers, cookie, value, path=None, domain=None, expires=None, max
     if same_site:
         parts.append('SameSite=' + same_site)
     value = '; '.join(parts)
+    if '\r' in value or '\n' in value:
+        raise ValueError('invalid cookie')
     current = headers.get('Set-Cookie')
     if current is None:
         headers['Set-Cookie'] = [value]

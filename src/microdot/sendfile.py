@@ -30,13 +30,18 @@ def guess_type(filename):
 
 def send_file(cls, filename, status_code=200, content_type=None, stream=None, max_age=None,
               compressed=False, file_extension=''):
-    headers = {'Content-Type': content_type or guess_type(filename)}
-    if compressed:
-        headers['Content-Encoding'] = compressed if isinstance(compressed, str) else 'gzip'
+    if content_type is None:
+        # the type upstream picks: Response.types_map by the last extension (the one
+        # before ``.gz`` for a compressed file), else application/octet-stream
+        name = filename[:-3] if compressed and filename.endswith('.gz') else filename
+        content_type = cls.types_map.get(name.split('.')[-1], 'application/octet-stream')
+    headers = {'Content-Type': content_type}
     if max_age is None:
         max_age = cls.default_send_file_max_age
     if max_age is not None:
-        headers['Cache-Control'] = 'max-age=%d' % max_age
+        headers['Cache-Control'] = 'max-age=' + str(max_age)
+    if compressed:
+        headers['Content-Encoding'] = compressed if isinstance(compressed, str) else 'gzip'
     if stream is None:
         path = filename + file_extension
         try:

@@ -171,3 +171,20 @@ class BodyIter:
             except StopIteration:
                 raise StopAsyncIteration
         return chunk.encode() if isinstance(chunk, str) else chunk
+
+
+class AWriter:
+    """A stream that only offers ``awrite`` (as upstream's writers do), given the
+    ``write``/``drain`` pair that :meth:`Response.write` uses."""
+    def __init__(self, stream):
+        self.stream = stream
+        self.parts = []
+
+    def write(self, data):
+        self.parts.append(bytes(data))
+
+    async def drain(self):
+        parts = self.parts
+        if parts:
+            self.parts = []
+            await self.stream.awrite(b''.join(parts))
