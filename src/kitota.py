@@ -1,0 +1,489 @@
+"""kitota - authenticated over-the-air updates of the app and (ESP32) the firmware.
+
+Add it to an app and ``make ota DEVICE=http://<board-ip>:5000 APP=dir`` (tools/ota.py) updates
+the board over Wi-Fi::
+
+    import kitota
+    kitota.install(app)          # routes under /ota; the token comes from /wifi.json
+
+Every request needs ``Authorization: Bearer <token>`` with the ``ota_token`` stored by
+``make wifi OTA_TOKEN=...`` or the set-up portal (compared in constant time); without a
+stored token every request is refused.
+
+App update: ``/ota/begin`` names the files with their size and sha256, ``/ota/app/<i>`` takes
+each file in pieces into ``/.ota/``, ``/ota/commit`` checks every staged file against its
+sha256 and only then renames them over the old ones (a journal lets the next boot finish an
+interrupted swap), then restarts. A broken or incomplete upload leaves the old app in place.
+
+Firmware update (ESP32 built with an OTA partition table): ``/ota/firmware/begin`` checks the
+size against ``esp32.Partition.get_next_update()``, the first piece must be an ESP app image
+header for the running chip, and ``/ota/firmware/commit`` re-reads the partition and checks
+the sha256 before ``set_boot()`` and a restart. The new firmware confirms itself
+(``mark_app_valid_cancel_rollback()``) once its web server has answered a request; otherwise
+the bootloader goes back to the old one at the next reset. Boards without it answer 501.
+"""
+import asyncio
+import binascii
+import hashlib
+import json
+import os
+
+PREFIX = "/ota"
+STAGE = ".ota"  # staging folder, next to the app (same filesystem, so rename() works)
+PIECE = 4096  # bytes per upload request (one flash sector)
+MAX_FILE = 512 * 1024
+MAX_FILES = 64
+RESTART_DELAY = 0.5  # seconds between the answer and the restart
+RESERVED = ("wifi.json", "boot.py")  # never written over the air
+_APP_DESC = b"\x32\x54\xcd\xab"  # esp_app_desc_t magic at offset 32 of an app image
+
+_token = None
+_app = {}  # upload in progress: {"files": [[name, size, sha], ...], "got": [bytes, ...]}
+_fw = {}  # firmware upload in progress
+_confirmed = False
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode()).digest()
+
+
+def same(given, expected):
+    """Compare two tokens in time that does not depend on where they differ."""
+    a = _digest(given or "")
+    b = _digest(expected or "")
+    diff = 0 if expected else 1
+    for i in range(32):
+        diff |= a[i] ^ b[i]
+    return diff == 0
+
+
+def _hex(h):
+    return binascii.hexlify(h.digest()).decode()
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        buf = bytearray(1024)
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(buf[:n] if n < 1024 else buf)
+    return _hex(h)
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _clear_stage():
+    try:
+        names = os.listdir(STAGE)
+    except OSError:
+        return
+    for n in names:
+        _remove(STAGE + "/" + n)
+
+
+def _makedirs(name):
+    parts = name.split("/")[:-1]
+    path = ""
+    for p in parts:
+        path = path + "/" + p if path else p
+        if not _exists(path):
+            os.mkdir(path)
+
+
+def _replace(src, dst):
+    try:
+        os.rename(src, dst)
+    except OSError:
+        _remove(dst)
+        os.rename(src, dst)
+
+
+def _swap(pairs):
+    for src, dst in pairs:
+        if _exists(src):
+            _makedirs(dst)
+            _replace(src, dst)
+
+
+def recover():
+    """At start-up: finish a swap that a reset interrupted, drop a half-made upload."""
+    journal = STAGE + "/swap.json"
+    try:
+        with open(journal) as f:
+            pairs = json.load(f)
+    except (OSError, ValueError):
+        pairs = None
+    if pairs:
+        _swap(pairs)
+    _clear_stage()
+
+
+def good_name(name):
+    """A relative path inside the app: no '..', no dot-files, not a reserved file."""
+    if not isinstance(name, str) or not name or len(name) > 128 or name[0] == "/" or "\\" in name:
+        return False
+    for part in name.split("/"):
+        if not part or part[0] == "." or part == "..":
+            return False
+    return name not in RESERVED
+
+
+def _free():
+    try:
+        st = os.statvfs(".")
+        return st[0] * st[4]
+    except (OSError, AttributeError):
+        return None
+
+
+def _esp32():
+    try:
+        import esp32
+    except ImportError:
+        return None
+    return esp32
+
+
+def _restart_later():
+    async def later():
+        await asyncio.sleep(RESTART_DELAY)
+        try:
+            import machine
+        except ImportError:
+            raise SystemExit
+        machine.reset()
+    asyncio.create_task(later())
+
+
+def _error(status, message, **extra):
+    body = {"error": message}
+    body.update(extra)
+    return body, status
+
+
+def _offset(request):
+    try:
+        return int(request.args.get("offset", "0"))
+    except ValueError:
+        return -1
+
+
+def _piece(request):
+    body = request.body
+    if not body or len(body) != request.content_length or len(body) > PIECE:
+        return None
+    return body
+
+
+# --------------------------------------------------------------------------------------------
+# App files
+
+
+def hashes(names):
+    out = {}
+    for n in names:
+        out[n] = file_sha256(n) if good_name(n) and _exists(n) else None
+    return out
+
+
+def begin_app(files):
+    if not isinstance(files, dict) or not files:
+        return _error(400, "name the files: {name: [size, sha256]}")
+    if len(files) > MAX_FILES:
+        return _error(413, "at most %d files per update" % MAX_FILES)
+    rows = []
+    total = 0
+    for name, spec in files.items():
+        if not good_name(name):
+            return _error(400, "bad file name", name=name)
+        try:
+            size, sha = int(spec[0]), str(spec[1])
+        except (TypeError, ValueError, IndexError, KeyError):
+            return _error(400, "bad size or sha256", name=name)
+        if size < 0 or len(sha) != 64:
+            return _error(400, "bad size or sha256", name=name)
+        if size > MAX_FILE:
+            return _error(413, "file larger than %d bytes" % MAX_FILE, name=name)
+        total += size
+        rows.append([name, size, sha.lower()])
+    free = _free()
+    if free is not None and total + 4096 > free:
+        return _error(413, "not enough free space (%d bytes needed, %d free)" % (total, free))
+    _app.clear()
+    _clear_stage()
+    if not _exists(STAGE):
+        os.mkdir(STAGE)
+    for i in range(len(rows)):
+        open("%s/%d" % (STAGE, i), "wb").close()
+    _app["files"] = rows
+    _app["got"] = [0] * len(rows)
+    return {"files": len(rows), "piece": PIECE}
+
+
+def put_app(index, offset, data):
+    rows = _app.get("files")
+    if rows is None:
+        return _error(409, "no update in progress: POST %s/begin first" % PREFIX)
+    if not 0 <= index < len(rows):
+        return _error(404, "no such file in this update")
+    if data is None:
+        return _error(413, "send 1 to %d bytes per piece with a Content-Length" % PIECE)
+    if offset != _app["got"][index]:
+        return _error(409, "expected offset %d" % _app["got"][index])
+    if offset + len(data) > rows[index][1]:
+        return _error(413, "more bytes than announced", name=rows[index][0])
+    with open("%s/%d" % (STAGE, index), "ab") as f:
+        f.write(data)
+    _app["got"][index] = offset + len(data)
+    return {"name": rows[index][0], "got": _app["got"][index]}
+
+
+def commit_app():
+    rows = _app.get("files")
+    if rows is None:
+        return _error(409, "no update in progress: POST %s/begin first" % PREFIX)
+    bad = []
+    for i, (name, size, sha) in enumerate(rows):
+        path = "%s/%d" % (STAGE, i)
+        try:
+            ok = os.stat(path)[6] == size and file_sha256(path) == sha
+        except OSError:
+            ok = False
+        if not ok:
+            bad.append(name)
+    if bad:
+        _app.clear()
+        _clear_stage()
+        return _error(422, "files incomplete or not matching their sha256; nothing changed", files=bad)
+    pairs = [["%s/%d" % (STAGE, i), row[0]] for i, row in enumerate(rows)]
+    with open(STAGE + "/swap.new", "w") as f:
+        json.dump(pairs, f)
+    _replace(STAGE + "/swap.new", STAGE + "/swap.json")  # from here on, a reset finishes the swap
+    _swap(pairs)
+    _remove(STAGE + "/swap.json")
+    _app.clear()
+    _restart_later()
+    return {"updated": [r[0] for r in rows], "restarting": True}
+
+
+# --------------------------------------------------------------------------------------------
+# Firmware
+
+
+def _no_firmware():
+    esp32 = _esp32()
+    if esp32 is None or not hasattr(esp32, "Partition"):
+        return "this board has no esp32.Partition (rp2 and unix cannot update their firmware over the air); reflash it with make flash"
+    try:
+        esp32.Partition(esp32.Partition.RUNNING).get_next_update()
+    except OSError:
+        return "this firmware has no OTA partition table; build it with OTA=1 and flash it once"
+    return None
+
+
+def _part_bytes(part):
+    return part.ioctl(4, 0) * part.ioctl(5, 0)
+
+
+def _chip(header):
+    return header[12] | header[13] << 8
+
+
+def begin_firmware(size, sha):
+    reason = _no_firmware()
+    if reason:
+        return _error(501, reason)
+    try:
+        size = int(size)
+        sha = str(sha).lower()
+    except (TypeError, ValueError):
+        return _error(400, "bad size or sha256")
+    if size < 64 or len(sha) != 64:
+        return _error(400, "bad size or sha256")
+    import esp32
+    part = esp32.Partition(esp32.Partition.RUNNING).get_next_update()
+    room = _part_bytes(part)
+    if size > room:
+        return _error(413, "image of %d bytes does not fit the %d-byte OTA partition" % (size, room))
+    _fw.clear()
+    _fw.update(part=part, size=size, sha=sha, got=0, h=hashlib.sha256())
+    return {"size": size, "partition": part.info()[4], "piece": PIECE}
+
+
+def check_header(data, running):
+    """Why ``data`` (the first bytes of an upload) is not an app image for this chip, or None."""
+    if len(data) < 64 or data[0] != 0xE9:
+        return "not an ESP app image (no 0xE9 header): send build-*/micropython.bin"
+    if not 1 <= data[1] <= 16:
+        return "bad segment count in the image header"
+    if data[32:36] != _APP_DESC:
+        return "not an app image (no app description): send micropython.bin, not firmware.bin"
+    if running is not None and running[0] == 0xE9 and _chip(running) != _chip(data):
+        return "image is for chip id %d, this board is chip id %d" % (_chip(data), _chip(running))
+    return None
+
+
+def put_firmware(offset, data):
+    if not _fw:
+        return _error(409, "no firmware update in progress: POST %s/firmware/begin first" % PREFIX)
+    if data is None or (len(data) != PIECE and offset + len(data) != _fw["size"]):
+        return _error(413, "send pieces of %d bytes (the last may be shorter)" % PIECE)
+    if offset != _fw["got"]:
+        return _error(409, "expected offset %d" % _fw["got"])
+    if offset + len(data) > _fw["size"]:
+        return _error(413, "more bytes than announced")
+    if offset == 0:
+        import esp32
+        running = bytearray(PIECE)
+        try:
+            esp32.Partition(esp32.Partition.RUNNING).readblocks(0, running)
+        except OSError:
+            running = None
+        reason = check_header(data, running)
+        if reason:
+            _fw.clear()
+            return _error(422, reason)
+    block = data if len(data) == PIECE else data + b"\xff" * (PIECE - len(data))
+    _fw["part"].writeblocks(offset // PIECE, block)
+    _fw["h"].update(data)
+    _fw["got"] = offset + len(data)
+    return {"got": _fw["got"]}
+
+
+def commit_firmware():
+    if not _fw:
+        return _error(409, "no firmware update in progress: POST %s/firmware/begin first" % PREFIX)
+    fw = dict(_fw)
+    _fw.clear()
+    if fw["got"] != fw["size"]:
+        return _error(422, "got %d of %d bytes; the boot partition is unchanged" % (fw["got"], fw["size"]))
+    if _hex(fw["h"]) != fw["sha"]:
+        return _error(422, "sha256 does not match; the boot partition is unchanged")
+    part = fw["part"]
+    h = hashlib.sha256()
+    buf = bytearray(PIECE)
+    left = fw["size"]
+    block = 0
+    while left > 0:
+        part.readblocks(block, buf)
+        h.update(buf if left >= PIECE else buf[:left])
+        left -= PIECE
+        block += 1
+    if _hex(h) != fw["sha"]:
+        return _error(500, "the partition does not read back as written; the boot partition is unchanged")
+    part.set_boot()
+    _restart_later()
+    return {"partition": part.info()[4], "restarting": True}
+
+
+# --------------------------------------------------------------------------------------------
+# Routes
+
+
+def info():
+    out = {"app": True, "piece": PIECE, "max_file": MAX_FILE, "firmware": None, "reason": None}
+    reason = _no_firmware()
+    if reason:
+        out["reason"] = reason
+    else:
+        import esp32
+        running = esp32.Partition(esp32.Partition.RUNNING)
+        nxt = running.get_next_update()
+        out["firmware"] = {"running": running.info()[4], "next": nxt.info()[4],
+                           "next_bytes": _part_bytes(nxt), "confirmed": _confirmed}
+    return out
+
+
+def confirm():
+    """Tell the bootloader this firmware works (the rollback is cancelled); once per boot."""
+    global _confirmed
+    if _confirmed:
+        return
+    _confirmed = True
+    esp32 = _esp32()
+    if esp32 is not None and hasattr(esp32, "Partition"):
+        try:
+            esp32.Partition.mark_app_valid_cancel_rollback()
+        except (OSError, AttributeError):
+            pass
+
+
+def install(app, token=None, prefix=PREFIX, path=None):
+    """Add the OTA routes to ``app``; ``token`` defaults to ``ota_token`` in ``path``
+    (``kitnet.CONFIG``, ``/wifi.json``)."""
+    global _token
+    if path is None:
+        try:
+            from kitnet import CONFIG as path
+        except ImportError:
+            path = "/wifi.json"
+    if token is None:
+        try:
+            with open(path) as f:
+                token = json.load(f).get("ota_token")
+        except (OSError, ValueError, AttributeError):
+            token = None
+    _token = token
+    recover()
+
+    def auth(request):
+        h = request.headers.get("Authorization") or ""
+        given = h[7:] if h[:7] == "Bearer " else ""
+        if not _token:
+            return _error(401, "no OTA token on the board: set one with make wifi OTA_TOKEN=... or the set-up portal")
+        if not same(given, _token):
+            return _error(401, "wrong or missing OTA token")
+        return None
+
+    def guarded(handler):
+        async def route(request, *args):
+            refused = auth(request)
+            if refused is not None:
+                return refused[0], refused[1], {"WWW-Authenticate": "Bearer"}
+            return handler(request, *args)
+        return route
+
+    def body_json(request):
+        try:
+            return request.json
+        except ValueError:
+            return None
+
+    def body_obj(request):
+        data = body_json(request)
+        return data if isinstance(data, dict) else {}
+
+    app.get(prefix + "/info")(guarded(lambda r: info()))
+    app.post(prefix + "/hashes")(guarded(
+        lambda r: hashes(body_json(r)) if isinstance(body_json(r), list) else _error(400, "send a JSON list of names")))
+    app.post(prefix + "/begin")(guarded(lambda r: begin_app(body_obj(r).get("files"))))
+    app.put(prefix + "/app/<int:index>")(guarded(lambda r, index: put_app(index, _offset(r), _piece(r))))
+    app.post(prefix + "/commit")(guarded(lambda r: commit_app()))
+    app.post(prefix + "/firmware/begin")(guarded(
+        lambda r: begin_firmware(body_obj(r).get("size"), body_obj(r).get("sha256"))))
+    app.put(prefix + "/firmware")(guarded(lambda r: put_firmware(_offset(r), _piece(r))))
+    app.post(prefix + "/firmware/commit")(guarded(lambda r: commit_firmware()))
+
+    @app.after_request
+    def _answered(request, response):
+        if not _confirmed and response.status_code < 500:
+            confirm()
+        return response
+
+    return app
