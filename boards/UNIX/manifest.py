@@ -6,7 +6,7 @@ include("$(MPY_DIR)/extmod/asyncio")
 
 # The kit: manifests/core plus the selected fragments. `make firmware` passes extensions=;
 # the defaults match board.json.
-options.defaults(extensions=("auth", "cors", "csrf", "login", "multipart", "pubsub", "session", "sse", "static", "test_client", "utemplate", "websocket", "wifi"))
+options.defaults(extensions=("auth", "cors", "csrf", "login", "multipart", "ota", "pubsub", "session", "sse", "static", "test_client", "utemplate", "websocket", "wifi"))
 add_library("microdot", "../../manifests")
 require("core", library="microdot")
 for name in options.extensions:

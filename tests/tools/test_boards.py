@@ -183,7 +183,7 @@ def test_board_json_matches_upstream():
 
 def test_known_extensions_and_bundles():
     assert B.known_extensions() == [
-        "auth", "cors", "csrf", "login", "multipart", "pubsub", "session", "sse", "static",
+        "auth", "cors", "csrf", "login", "multipart", "ota", "pubsub", "session", "sse", "static",
         "test_client", "utemplate", "websocket", "wifi",
     ]
     assert B.bundle_names() == ["full", "minimal"]
@@ -252,6 +252,9 @@ def test_frozen_sources_lists_core_then_extensions(tree):
         (src / "microdot/login.py", "microdot/login.py"),
         (src / "microdot/session.py", "microdot/session.py"),
         (src / "kitnet.py", "kitnet.py"),
+        (src / "kitportal.py", "kitportal.py"),
+        (src / "kitdns.py", "kitdns.py"),
+        (src / "kitboot/boot.py", "boot.py"),
     ]
 
 

@@ -142,7 +142,7 @@ def test_matrix_on_fake_tree(tree):
     assert C.run_matrix(out=out, root=tree) == 0
     lines = out.getvalue().splitlines()
     per_board = len(C.matrix_selections(B.load_board("UNIX", tree), tree))
-    assert per_board == 2 + 2 + 13
+    assert per_board == 2 + 2 + 14
     assert len(lines) == len(B.board_names(tree)) * per_board and all(l.startswith("ok ") for l in lines)
 
 

@@ -40,7 +40,7 @@ def _calls(path):
 
 
 def test_fragment_names():
-    assert B.fragment_names() == sorted(["core", "full", "minimal", "wifi"] + [n for n in CONTRACT if n != "core"])
+    assert B.fragment_names() == sorted(["core", "full", "minimal", "ota", "wifi"] + [n for n in CONTRACT if n != "core"])
 
 
 @pytest.mark.parametrize("name", B.fragment_names())
@@ -71,7 +71,8 @@ def test_fragment_files_are_the_contract():
     for name, files in CONTRACT.items():
         targets = [t for _, t in frags[name].files if t.startswith("microdot/")]
         assert targets == ["microdot/" + f for f in files], name
-    assert [t for _, t in frags["wifi"].files] == ["kitnet.py"]
+    assert [t for _, t in frags["wifi"].files] == ["kitnet.py", "kitportal.py", "kitdns.py", "boot.py"]
+    assert [t for _, t in frags["ota"].files] == ["kitota.py"]
     assert [t for _, t in frags["utemplate"].files][1:] == ["utemplate/" + f for f in UTEMPLATE]
     assert frags["utemplate"].files[1][0] == B.ROOT / ".cache/vendor/utemplate/__init__.py"
     assert not frags["full"].files and not frags["minimal"].files
