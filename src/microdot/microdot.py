@@ -51,14 +51,10 @@ else:
 
 invoke_handler = _invoke
 
-_HEX = b'0123456789abcdefABCDEF'
-
-
 def urldecode_bytes(s):
-    """Decode a percent-encoded byte string (``+`` is a space) to ``str``.
-
-    Raises ``ValueError`` for a broken escape or invalid UTF-8.
-    """
+    """Decode a percent-encoded ``bytes`` value (``+`` is a space) to ``str``, as
+    upstream does: a ``%`` with nothing after it stays, one hex digit is enough, other
+    broken escapes and invalid UTF-8 raise ``ValueError``."""
     if b'+' in s:
         s = s.replace(b'+', b' ')
     if b'%' not in s:
@@ -66,27 +62,33 @@ def urldecode_bytes(s):
     parts = s.split(b'%')
     out = bytearray(parts[0])
     for part in parts[1:]:
-        if len(part) < 2 or part[0] not in _HEX or part[1] not in _HEX:
+        if not part:
+            out.append(37)
+            continue
+        n = int(part[:2], 16)
+        if n < 0:
             raise ValueError('bad escape')
-        out.append(int(part[:2], 16))
+        out.append(n)
         out += part[2:]
     return _decode(bytes(out))
 
 
 def urldecode_str(s):
     """Decode a percent-encoded ``str``; see :func:`urldecode_bytes`."""
+    if '%' not in s and '+' not in s:
+        return s
     return urldecode_bytes(s.encode())
 
 
 def urldecode(s):
     """Decode a percent-encoded ``str`` or ``bytes`` value to ``str``."""
-    return urldecode_bytes(s if isinstance(s, bytes) else s.encode())
+    return urldecode_bytes(s) if isinstance(s, bytes) else urldecode_str(s)
 
 
 _MISSING = object()
-_JSON_CT = 'application/json'
+_JSON_CT = 'application/json; charset=UTF-8'
+_JSON_LINE = b'Content-Type: application/json; charset=UTF-8\r\n'
 _JSON_TYPE = {'Content-Type': _JSON_CT}
-_JSON_LINE = b'Content-Type: application/json\r\n'
 _CANON = {'Content-Type': 'content-type', 'Content-Length': 'content-length',
           'Connection': 'connection'}
 
@@ -106,9 +108,8 @@ class NoCaseDict(dict):
             if isinstance(key, str):
                 low = key.lower()
                 old = km.get(low)
-                if old is not None:  # the same name in two cases: keep the first
-                    super().__setitem__(old, super().__getitem__(old) + ', ' +
-                                        super().pop(key))
+                if old is not None:  # the same name in two cases: the first name, the last value
+                    super().__setitem__(old, super().pop(key))
                     continue
                 km[low] = key
         self.keymap = km
@@ -205,7 +206,7 @@ class ConnectionReader:
                     if end >= 0:
                         end += 2
                 if end >= 0:
-                    if buf.count(b'\n', 0, end) > max_lines + 2:
+                    if max_lines is not None and buf.count(b'\n', 0, end) > max_lines + 2:
                         raise HTTPException(431)
                     if end == len(buf):  # the usual case: the buffer holds one head
                         head = buf
@@ -225,7 +226,7 @@ class ConnectionReader:
                 nl = buf.rfind(b'\n')
                 if len(buf) - nl - 1 > max_line:
                     raise HTTPException(414 if nl < 0 else 431)
-                if buf.count(b'\n') > max_lines + 2:
+                if max_lines is not None and buf.count(b'\n') > max_lines + 2:
                     raise HTTPException(431)
                 start = max(0, len(buf) - 2)
             try:
@@ -293,16 +294,34 @@ def _add_vary(res, names):
 
 
 class HTTPException(Exception):
-    """Raise to end the request with an HTTP error status."""
+    """Raise to end the request with an HTTP error status; ``reason`` is the body."""
     def __init__(self, status_code, reason=None):
         super().__init__(status_code, reason)
         self.status_code = status_code
-        self.reason = reason or Response.reason_for(status_code)
+        self.reason = reason or str(status_code) + ' error'
 
 
 def abort(status_code, reason=None):
     """End the current request with the given HTTP status code."""
     raise HTTPException(status_code, reason)
+
+
+async def _read_lines(reader, max_line):
+    """A request head read line by line from a stream that is not a ConnectionReader
+    (nothing past the head is consumed), as one LF-separated bytes value."""
+    lines = []
+    while True:
+        line = await reader.readline()
+        if len(line) > max_line + 2:
+            raise HTTPException(431 if lines else 414)
+        line = line.rstrip(b'\r\n')
+        if not line:
+            if lines:
+                break
+            return None
+        lines.append(line)
+    lines.append(b'\n')
+    return b'\n'.join(lines)
 
 
 class Request:
@@ -314,8 +333,11 @@ class Request:
     max_body_length = 16 * 1024
     #: Longest request line or header line accepted, in bytes.
     max_readline = 2 * 1024
-    #: Most header lines accepted in one request (more gets 431).
-    max_headers = 32
+    #: Most header lines accepted in one request (more gets 431); None: no limit, as
+    #: upstream. Boards short of memory may set one.
+    max_headers = None
+
+    G = _G
 
     # defaults live on the class: each instance attribute set costs time and heap
     scheme = 'http'
@@ -326,8 +348,10 @@ class Request:
     url_args = None
     sock = None
     query_string = None
+    body_used = False
     after_request_handlers = ()
     _conn = None   # the Connection header, when the client sent one
+    _too_large = False  # the declared body is over max_content_length (413 in dispatch)
     body = b''  # the request body (empty when it is larger than max_body_length)
     files = None  # uploaded files, filled in by the multipart extension
     _stream = None
@@ -365,7 +389,12 @@ class Request:
         if stream is not None:
             self._stream = stream
         if '?' in url:
-            self.path, _, self.query_string = url.partition('?')
+            self.path, _, qs = url.partition('?')
+            self.query_string = qs
+            if '%' in qs:
+                # upstream parses the query string here: a broken escape fails the request
+                from microdot.multidict import parse_qs
+                self._args = parse_qs(qs)
         else:
             self.path = url
 
@@ -373,24 +402,27 @@ class Request:
     async def create(cls, app, client_reader, client_writer, client_addr, scheme=None):
         """Read and parse one request from a connection; return it, or None at EOF.
 
-        Raises :class:`HTTPException` with a 4xx status for a malformed request.
+        ``client_reader`` is the server's ConnectionReader or any stream with
+        ``readline`` and ``readexactly`` (then nothing past the request is read).
+        Raises :class:`HTTPException` for a malformed request.
         """
-        if not isinstance(client_reader, ConnectionReader):
-            client_reader = ConnectionReader(client_reader)
         max_line = cls.max_readline
-        head = await client_reader.read_head(max_line, cls.max_headers)
+        if isinstance(client_reader, ConnectionReader):
+            head = await client_reader.read_head(max_line, cls.max_headers)
+        else:
+            head = await _read_lines(client_reader, max_line)
         if head is None:
             return None
         try:
             text = _decode(head)
         except ValueError:
-            raise HTTPException(400)
+            raise HTTPException(400, 'Bad request')
         # the head is scanned in place: only the strings a request keeps are made
         if '\r' in text:
             nl = '\r\n'
             n = text.count(nl)
             if text.count('\r') != n or text.count('\n') != n:
-                raise HTTPException(400)  # a bare CR or LF inside a CRLF head
+                raise HTTPException(400, 'Bad request')  # a bare CR or LF inside a CRLF head
         else:
             nl = '\n'
         step = len(nl)
@@ -399,30 +431,17 @@ class Request:
             raise HTTPException(414)
         i = text.find(' ', 0, eol)
         j = text.find(' ', i + 1, eol) if i > 0 else -1
-        if j < 0 or eol - j != 9 or text.find(' ', j + 1, eol) >= 0 or \
-                not text.startswith('HTTP/1.', j + 1):
-            raise HTTPException(400)
-        if text.startswith('1', eol - 1):
+        if j < 0 or text.find(' ', j + 1, eol) >= 0 or not text.startswith('HTTP/', j + 1):
+            raise HTTPException(400, 'Bad request')
+        if eol - j == 9 and text.startswith('1.1', j + 6):
             version = '1.1'
-        elif text.startswith('0', eol - 1):
-            version = '1.0'
         else:
             version = text[j + 6:eol]
-        if i == 3 and text.startswith('GET'):
-            method = 'GET'
-        else:
-            method = text[:i]
-            if not method.isalpha() or not method.isupper():
-                raise HTTPException(400)
+        method = 'GET' if i == 3 and text.startswith('GET') else text[:i]
         url = text[i + 1:j]
-        if not url.startswith('/'):
-            if url.startswith('http://') or url.startswith('https://'):
-                url = '/' + url.split('/', 3)[3] if url.count('/') >= 3 else '/'
-            elif not (url == '*' and method == 'OPTIONS'):
-                raise HTTPException(400)
         # a plain dict while parsing: make two strings per header line (name and value);
-        # lower-case only the names the server itself needs to recognise (lengths 6, 10,
-        # 14 and 17), whatever case they come in
+        # lower-case only the names the server itself needs to recognise (lengths 10,
+        # 14 and 17), whatever case they come in. A repeated header: the last one counts.
         h = {}
         cl = te = conn = seen = None
         pos = eol + step
@@ -434,55 +453,43 @@ class Request:
                 raise HTTPException(431)
             i = text.find(':', pos, end)
             if i <= pos:
-                raise HTTPException(400)
+                raise HTTPException(400, 'Bad request')
             name = text[pos:i]
-            if ' ' in name or '\t' in name:
-                raise HTTPException(400)
             i += 1
             if text.startswith(' ', i):
                 i += 1
             value = text[i:end].strip()  # strip() makes no new string when there is nothing to strip
             pos = end + step
             n = len(name)
-            low = None
-            if n == 14 or n == 17 or n == 10 or n == 6:
+            if n == 14 or n == 17 or n == 10:
                 low = name.lower()
                 if low == 'content-length' or low == 'transfer-encoding' or \
-                        low == 'connection' or low == 'cookie':
+                        low == 'connection':
                     if seen is None:
                         seen = {}
                     first = seen.get(low)
                     if first is None:
                         seen[low] = name
                     else:
-                        name = first  # a repeat in another case joins the first
-                        if low == 'content-length':
-                            if h[name] != value:
-                                raise HTTPException(400)
-                            continue
-                else:
-                    low = None
-            old = h.get(name)
-            if old is not None:
-                value = old + ('; ' if low == 'cookie' else ', ') + value
+                        name = first  # a repeat in another case replaces the first
+                        if low == 'content-length' and h[name] != value:
+                            raise HTTPException(400, 'Bad request')
+                    if low == 'content-length':
+                        cl = value
+                    elif low == 'transfer-encoding':
+                        te = value
+                    else:
+                        conn = value
             h[name] = value
-            if low is not None:
-                if low == 'content-length':
-                    cl = value
-                elif low == 'transfer-encoding':
-                    te = value
-                elif low == 'connection':
-                    conn = value
         headers = NoCaseDict(h)
         length = 0
         if cl is not None:
             if te is not None or not cl or cl.strip('0123456789'):  # ASCII digits only
-                raise HTTPException(400)
+                raise HTTPException(400, 'Bad request')
             length = int(cl)
-            if length > cls.max_content_length:
-                raise HTTPException(413)
         body = None
         stream = None
+        too_large = length > cls.max_content_length
         if te is not None:
             if te.lower() != 'chunked':
                 raise HTTPException(501)
@@ -490,18 +497,23 @@ class Request:
             body = await read_chunked(client_reader, cls)
             del headers['Transfer-Encoding']
             headers['Content-Length'] = str(len(body))
-        elif length > cls.max_body_length:
+        elif too_large or length > cls.max_body_length:
             from microdot.streams import BodyStream
             stream = BodyStream(client_reader, length)
         elif length:
             try:
                 body = await client_reader.readexactly(length)
             except EOFError:
-                raise HTTPException(400)
-        req = cls(app, client_addr, method, url, version, headers, body, stream,
-                  (client_reader, client_writer), '', None, scheme)
+                raise HTTPException(400, 'Bad request')
+        try:
+            req = cls(app, client_addr, method, url, version, headers, body, stream,
+                      (client_reader, client_writer), '', None, scheme)
+        except ValueError:  # a broken escape in the query string
+            raise HTTPException(400, 'Bad request')
         if conn is not None:
             req._conn = conn
+        if too_large:
+            req._too_large = True
         return req
 
     @property
@@ -576,30 +588,34 @@ class Request:
     def args(self):
         """Query string arguments, as a :class:`MultiDict`."""
         if self._args is None:
-            try:
-                from microdot.multidict import parse_qs
-                self._args = parse_qs(self.query_string)
-            except ValueError:
-                raise HTTPException(400)
+            from microdot.multidict import parse_qs
+            self._args = parse_qs(self.query_string)
         return self._args
+
+    @args.setter
+    def args(self, value):
+        self._args = value
 
     @property
     def cookies(self):
         """Cookies sent by the client, as a dict."""
         if self._cookies is None:
             cookies = {}
-            for item in (self.headers.get('Cookie') or '').split(';'):
-                name, eq, value = item.strip().partition('=')
-                if eq and name:
-                    if len(value) > 1 and value[0] == '"' and value[-1] == '"':
-                        value = value[1:-1]
+            hdr = self.headers.get('Cookie')
+            if hdr:
+                for item in hdr.split(';'):
+                    name, _, value = item.strip().partition('=')
                     cookies[name] = value
             self._cookies = cookies
         return self._cookies
 
+    @cookies.setter
+    def cookies(self, value):
+        self._cookies = value
+
     def _media_type(self):
         ct = self.content_type
-        return ct.split(';', 1)[0].strip().lower() if ct else None
+        return ct.split(';', 1)[0] if ct else None
 
     @property
     def json(self):
@@ -607,10 +623,7 @@ class Request:
         if self._json is None:
             if self._media_type() != 'application/json':
                 return None
-            try:
-                self._json = json.loads(self.body.decode())
-            except (ValueError, RuntimeError):  # RuntimeError: nested too deep
-                raise HTTPException(400)
+            self._json = json.loads(self.body.decode())
         return self._json
 
     @property
@@ -619,11 +632,8 @@ class Request:
         if self._form is None:
             if self._media_type() != 'application/x-www-form-urlencoded':
                 return None
-            try:
-                from microdot.multidict import parse_qs
-                self._form = parse_qs(_decode(self.body))
-            except ValueError:
-                raise HTTPException(400)
+            from microdot.multidict import parse_qs
+            self._form = parse_qs(self.body)
         return self._form
 
     def after_request(self, f):
@@ -632,6 +642,13 @@ class Request:
             self.after_request_handlers = []
         self.after_request_handlers.append(f)
         return f
+
+    @staticmethod
+    async def _safe_readline(stream):
+        line = await stream.readline()
+        if len(line) > Request.max_readline:
+            raise ValueError('line too long')
+        return line
 
 
 class Response:
@@ -656,10 +673,21 @@ class Response:
         '|501 Not Implemented|503 Service Unavailable|'
     )
 
+    #: File extension -> content type, for :meth:`send_file` (others are sent as
+    #: ``application/octet-stream``)
+    types_map = {
+        'css': 'text/css', 'gif': 'image/gif', 'html': 'text/html', 'jpg': 'image/jpeg',
+        'js': 'application/javascript', 'json': 'application/json', 'png': 'image/png',
+        'txt': 'text/plain', 'svg': 'image/svg+xml',
+    }
+
     reason = None
     is_head = False
 
-    def __init__(self, body='', status_code=200, headers=None, reason=None):
+    def __init__(self, body=b'', status_code=200, headers=None, reason=None):
+        if body is None and status_code == 200:
+            body = b''
+            status_code = 204
         self.status_code = status_code
         if reason is not None:
             self.reason = reason
@@ -671,8 +699,7 @@ class Response:
                 self.headers = NoCaseDict(_JSON_TYPE)
                 return
             headers = self.headers = NoCaseDict(headers)
-            if 'Content-Type' not in headers:
-                headers['Content-Type'] = _JSON_CT
+            headers['Content-Type'] = _JSON_CT  # upstream sets it over the app's own
             return
         elif body is None:
             self.body = b''
@@ -719,7 +746,7 @@ class Response:
 
     def _default_type(self):
         ct = self.default_content_type
-        if ct.startswith('text/') and 'charset' not in ct:
+        if 'charset=' not in ct:
             ct += '; charset=UTF-8'
         return ct
 
@@ -731,7 +758,15 @@ class Response:
         return cache[1]
 
     async def write(self, stream, keep_alive=False, http_version='1.1'):
-        """Send the response; return True if the connection can serve another request."""
+        """Send the response to ``stream`` (an asyncio writer with ``write`` and
+        ``drain``, or a stream with ``awrite``); return True if the connection can
+        serve another request."""
+        if not hasattr(stream, 'drain'):
+            from microdot.streams import AWriter
+            stream = AWriter(stream)
+        return await self._send(stream, keep_alive, http_version)
+
+    async def _send(self, stream, keep_alive, http_version):
         body = self.body
         headers = self.headers
         status = self.status_code
@@ -863,74 +898,101 @@ Response.already_handled = Response()  # returned by handlers that wrote to the 
 
 
 class URLPattern:
-    """A route's URL pattern, e.g. ``/users/<int:id>``, matched without regex when possible."""
+    """A route's URL pattern, e.g. ``/users/<int:id>``, matched without regex when possible.
 
-    #: name -> (regex pattern or None, parser)
-    segment_types = {
-        'string': (None, None),
-        'int': (None, None),
-        'path': (None, None),
+    Segment types: ``string`` (the default), ``int``, ``path``, ``re:<regex>`` and those
+    added with :meth:`register_type`. The pattern is parsed on its first match, so a
+    type may be registered after the route that uses it. URL arguments are passed as
+    they appear in the path (not percent-decoded), as upstream does.
+    """
+
+    #: type name -> regular expression for one segment, including its ``/``
+    segment_patterns = {
+        'string': '/([^/]+)',
+        'int': '/(-?\\d+)',
+        'path': '/(.+)',
+    }
+    #: type name -> function turning the matched text into the argument (None: no match)
+    segment_parsers = {
+        'int': int,
     }
 
     regex = None  # compiled regex, for patterns the segment matcher cannot handle
+    segments = None
 
     def __init__(self, url_pattern):
         self.url_pattern = url_pattern
-        self.compile()
+        self.literal = '<' not in url_pattern
+        if self.literal:
+            self.path = '/' + url_pattern.lstrip('/')  # the one path it matches
 
     @classmethod
-    def register_type(cls, type_name, pattern=None, parser=None):
+    def register_type(cls, type_name, pattern='[^/]+', parser=None):
         """Register a custom segment type ``<type_name:arg>``."""
-        cls.segment_types[type_name] = (pattern, parser)
+        cls.segment_patterns[type_name] = '/(' + pattern + ')'
+        cls.segment_parsers[type_name] = parser
 
     def compile(self):
         """Split the pattern into (literal or None, name, type, regex) per segment."""
         segs = []
-        literal = True
         needs_re = False
         for seg in self.url_pattern.lstrip('/').split('/'):
-            if seg.startswith('<') and seg.endswith('>') and len(seg) > 2:
-                literal = False
+            if seg.startswith('<'):
+                if not seg.endswith('>'):
+                    raise ValueError('invalid URL pattern')
                 spec = seg[1:-1]
-                if spec.startswith('re:'):
-                    regex, _, name = spec[3:].rpartition(':')
+                if ':' in spec:
+                    type_name, name = spec.rsplit(':', 1)
+                else:
+                    type_name, name = 'string', spec
+                if type_name.startswith('re:'):
+                    regex = type_name[3:]
                     type_name = 're'
                 else:
-                    type_name, _, name = spec.partition(':')
-                    if not name:
-                        type_name, name = 'string', type_name
-                    if type_name not in self.segment_types:
-                        raise ValueError('bad url type ' + type_name)
-                    regex = self.segment_types[type_name][0]
+                    pattern = self.segment_patterns.get(type_name)
+                    if pattern is None:
+                        raise ValueError('invalid URL segment type')
+                    regex = None
+                    if type_name != 'string' and type_name != 'int' and \
+                            type_name != 'path' and pattern != '/([^/]+)':
+                        regex = pattern[2:-1] if pattern.startswith('/(') and \
+                            pattern.endswith(')') else pattern
                 if regex is not None or (segs and segs[-1][2] == 'path'):
                     needs_re = True
                 segs.append((None, name, type_name, regex))
-            elif '<' in seg:
-                raise ValueError('bad url segment ' + seg)
             else:
                 if segs and segs[-1][2] == 'path':
                     needs_re = True
                 segs.append((seg, None, None, None))
-        self.literal = literal
         self.segments = segs
         if needs_re:
             from microdot.urlregex import compile_pattern
             self.regex, self.names, self.parsers = compile_pattern(segs)
+        return self.regex
 
     def _convert(self, type_name, value):
         """Return the value converted for its type, or None if it does not match."""
         if type_name == 'string' or type_name == 'path' or type_name == 're':
-            return urldecode_str(value) if '%' in value else value
+            return value
         if type_name == 'int':
             v = value[1:] if value.startswith('-') else value
-            return int(value) if v.isdigit() else None
-        parser = self.segment_types[type_name][1]
-        if '%' in value:
-            value = urldecode_str(value)
+            if not v.isdigit():
+                return None
+            try:
+                return int(value)
+            except ValueError:  # digits int() does not take (superscripts)
+                return None
+        parser = self.segment_parsers.get(type_name)
         return parser(value) if parser else value
 
     def match(self, path):
         """Return a dict of the URL arguments if ``path`` matches, else None."""
+        segs = self.segments
+        if segs is None:
+            if self.literal:
+                return {} if path == self.path else None
+            self.compile()
+            segs = self.segments
         if self.regex is not None:
             m = self.regex.match(path)
             if m is None:
@@ -943,7 +1005,6 @@ class URLPattern:
                 args[name] = value
             return args
         parts = path.lstrip('/').split('/')
-        segs = self.segments
         if len(parts) < len(segs):
             return None
         args = {}
@@ -956,7 +1017,7 @@ class URLPattern:
                 value = '/'.join(parts[i:])
                 if not value:
                     return None
-                args[name] = self._convert('path', value)
+                args[name] = value
                 return args
             value = parts[i]
             if not value:
@@ -969,14 +1030,23 @@ class URLPattern:
             return None
         return args
 
+    def __repr__(self):
+        return 'URLPattern: ' + self.url_pattern
 
-class _Route:
-    def __init__(self, methods, pattern, handler, url_prefix='', subapp=None):
-        self.methods = methods
-        self.pattern = pattern
-        self.handler = handler
-        self.url_prefix = url_prefix
-        self.subapp = subapp
+
+def _mro(cls):
+    """The classes to look up error handlers for, most specific first."""
+    mro = getattr(cls, '__mro__', None)
+    if mro is not None:
+        return mro
+    found = [cls]  # MicroPython: depth first, keeping the last of repeated bases
+    for base in getattr(cls, '__bases__', ()):
+        found += _mro(base)
+    out = []
+    for i, c in enumerate(found):
+        if c not in found[i + 1:]:
+            out.append(c)
+    return out
 
 
 class Microdot:
@@ -996,38 +1066,59 @@ class Microdot:
     backlog = 16
 
     def __init__(self):
+        #: (methods, URLPattern, handler, url_prefix, subapp) per route, in order
         self.url_map = []
-        self._literal = {}
-        self._dynamic = []
+        self._literal = {}  # path -> [(index, route)] for patterns without arguments
+        self._dynamic = []  # [(index, route)] for the others
+        self._count = 0  # routes in the two tables
         self.before_request_handlers = []
         self.after_request_handlers = []
         self.after_error_request_handlers = []
         self.error_handlers = {}
-        self.local_mounts = {}
         self.shutdown_requested = False
         self.options_handler = self.default_options_handler
         self.debug = False
         self.ssl = None
         self.server = None
         self._conns = {}
+        self._waiting = {}  # connection -> True while it waits for its first request
         self._stop = None
         self._loop = None
 
     # -- routing -----------------------------------------------------------
 
+    def _index(self):
+        """Rebuild the lookup tables from ``url_map`` (when it was changed directly)."""
+        self._literal = {}
+        self._dynamic = []
+        self._count = len(self.url_map)
+        for i, route in enumerate(self.url_map):
+            pattern = route[1]
+            if pattern.literal:
+                self._literal.setdefault(pattern.path, []).append((i, route))
+            else:
+                self._dynamic.append((i, route))
+
     def _add_route(self, methods, url_pattern, handler, url_prefix='', subapp=None):
-        route = _Route(methods, URLPattern(url_pattern), handler, url_prefix, subapp)
-        self.url_map.append(route)
-        if route.pattern.literal:
-            self._literal.setdefault(url_pattern, []).append(route)
+        route = (methods, URLPattern(url_pattern), handler, url_prefix, subapp)
+        url_map = self.url_map
+        url_map.append(route)
+        if len(url_map) != self._count + 1:  # url_map was changed directly
+            self._index()
+            return route
+        self._count += 1
+        entry = (self._count - 1, route)
+        pattern = route[1]
+        if pattern.literal:
+            self._literal.setdefault(pattern.path, []).append(entry)
         else:
-            self._dynamic.append(route)
+            self._dynamic.append(entry)
         return route
 
     def route(self, url_pattern, methods=None):
         """Decorator that registers a function for a URL pattern and methods."""
         def decorated(f):
-            self._add_route(tuple(m.upper() for m in (methods or ['GET'])), url_pattern, f)
+            self._add_route([m.upper() for m in (methods or ['GET'])], url_pattern, f)
             return f
         return decorated
 
@@ -1061,7 +1152,8 @@ class Microdot:
         return f
 
     def after_error_request(self, f):
-        """Register a hook run after each error response: ``f(request, response)``."""
+        """Register a hook run after each response that did not come from a route
+        (errors, 404/405, automatic OPTIONS): ``f(request, response)``."""
         self.after_error_request_handlers.append(f)
         return f
 
@@ -1075,134 +1167,132 @@ class Microdot:
     def mount(self, subapp, url_prefix='', local=False):
         """Add the routes of another application under ``url_prefix``.
 
-        With ``local=False`` the sub-application's hooks and error handlers are
-        added to this application; with ``local=True`` they only apply to its routes.
+        With ``local=False`` the sub-application's hooks and error handlers move to
+        this application (the sub-application keeps none); with ``local=True`` they
+        stay with it and apply only to its routes.
         """
-        for route in subapp.url_map:
-            owner = route.subapp if route.subapp is not None else subapp
-            self._add_route(route.methods, url_prefix + route.pattern.url_pattern,
-                            route.handler, url_prefix + route.url_prefix, owner)
-        if local:
-            self.local_mounts[id(subapp)] = subapp
-            for key, sub in subapp.local_mounts.items():
-                self.local_mounts[key] = sub
-        else:
+        for methods, pattern, handler, prefix, sub in subapp.url_map:
+            self._add_route(methods, url_prefix + pattern.url_pattern, handler,
+                            url_prefix + prefix, sub or subapp)
+        if not local:
             self.before_request_handlers += subapp.before_request_handlers
+            subapp.before_request_handlers = []
             self.after_request_handlers += subapp.after_request_handlers
+            subapp.after_request_handlers = []
             self.after_error_request_handlers += subapp.after_error_request_handlers
+            subapp.after_error_request_handlers = []
             for key, handler in subapp.error_handlers.items():
                 self.error_handlers[key] = handler
-            for key, sub in subapp.local_mounts.items():
-                self.local_mounts[key] = sub
+            subapp.error_handlers = {}
 
     @staticmethod
     def abort(status_code, reason=None):
         raise HTTPException(status_code, reason)
 
     def find_route(self, req):
-        """Return (route, url_args), or raise HTTPException(404/405)."""
-        method = 'GET' if req.method == 'HEAD' else req.method
+        """Return (handler, url_prefix, subapp) for a request, and set its ``url_args``.
+
+        The handler is the route function, 404 or 405, or for OPTIONS (while
+        ``options_handler`` is set) the headers of the automatic answer. Routes are
+        tried in the order they were added.
+        """
+        method = req.method
+        if method != 'GET':
+            method = method.upper()
+            if method == 'OPTIONS' and self.options_handler:
+                return self.options_handler(req), '', None
+            if method == 'HEAD':
+                method = 'GET'
+        if len(self.url_map) != self._count:  # url_map was changed directly
+            self._index()
         path = req.path
-        allowed = None
-        candidates = self._literal.get(path)
-        if candidates is None and '%' in path:
-            try:
-                candidates = self._literal.get(urldecode_str(path))
-            except ValueError:
-                raise HTTPException(400)
-        if candidates:
-            for route in candidates:
-                if method in route.methods:
-                    return route, {}
-            allowed = []
-            for route in candidates:
-                allowed += route.methods
-        for route in self._dynamic:
-            try:
-                args = route.pattern.match(path)
-            except ValueError:
-                raise HTTPException(400)
-            if args is None:
-                continue
-            if method in route.methods:
-                return route, args
-            if allowed is None:
-                allowed = []
-            allowed += route.methods
-        if allowed is None:
-            raise HTTPException(404)
-        exc = HTTPException(405)
-        exc.allowed = allowed
-        raise exc
+        lits = self._literal.get(path)
+        found = None
+        if lits:
+            for entry in lits:
+                if method in entry[1][0]:
+                    found = entry
+                    break
+        limit = found[0] if found is not None else -1
+        for i, route in self._dynamic:
+            if limit >= 0 and i > limit:
+                break
+            args = route[1].match(path)
+            if args is not None and method in route[0]:
+                req.url_args = args
+                return route[2], route[3], route[4]
+        if found is not None:
+            route = found[1]
+            req.url_args = {}
+            return route[2], route[3], route[4]
+        # 404 or 405: the last route whose pattern matches names the prefix and subapp
+        last = lits[-1] if lits else None
+        for entry in self._dynamic:
+            if (last is None or entry[0] > last[0]) and entry[1][1].match(path) is not None:
+                last = entry
+        req.url_args = None
+        if last is None:
+            return 404, '', None
+        return 405, last[1][3], last[1][4]
 
     def allowed_methods(self, path):
-        """The methods that some route accepts for ``path``."""
+        """The methods of the routes whose pattern matches ``path``, in route order."""
         allowed = []
-        for route in self._literal.get(path, ()):
-            allowed += route.methods
-        for route in self._dynamic:
-            try:
-                if route.pattern.match(path) is not None:
-                    allowed += route.methods
-            except ValueError:
-                pass
+        for methods, pattern, _, _, _ in self.url_map:
+            if pattern.match(path) is not None:
+                allowed += methods
         return allowed
 
     def default_options_handler(self, req):
         """Headers for an automatic OPTIONS response."""
-        allowed = self.allowed_methods(req.path)
-        methods = []
-        for m in allowed + ['OPTIONS'] + (['HEAD'] if 'GET' in allowed else []):
-            if m not in methods:
-                methods.append(m)
-        return {'Allow': ', '.join(methods)}
+        allow = self.allowed_methods(req.path)
+        if 'GET' in allow:
+            allow.append('HEAD')
+        allow.append('OPTIONS')
+        return {'Allow': ', '.join(allow)}
 
     # -- request handling --------------------------------------------------
 
-    def _hooks(self, req, name):
-        handlers = getattr(self, name)
-        sub = req.subapp
-        if sub is not None and id(sub) in self.local_mounts and sub is not self:
-            handlers = handlers + getattr(sub, name)
-        return handlers
+    def get_request_handlers(self, req, attr, local_first=True):
+        """The ``<attr>_handlers`` hooks that apply to ``req``: the application's and
+        those of the sub-application its route came from."""
+        handlers = getattr(self, attr + '_handlers')
+        sub = req.subapp if req is not None else None
+        if sub is None:
+            return handlers
+        local = getattr(sub, attr + '_handlers')
+        if not local:
+            return handlers
+        return local + handlers if local_first else handlers + local
 
-    def _find_error_handler(self, req, key):
-        apps = [self]
-        sub = req.subapp
-        if sub is not None and id(sub) in self.local_mounts:
-            apps.insert(0, sub)
-        if isinstance(key, int):
+    def _find_error_handler(self, req, exc):
+        sub = req.subapp if req is not None else None
+        apps = (self,) if sub is None else (sub, self)
+        for cls in _mro(type(exc)):
             for app in apps:
-                if key in app.error_handlers:
-                    return app.error_handlers[key]
-            return None
-        queue = [type(key)]
-        while queue:
-            cls = queue.pop(0)
-            for app in apps:
-                if cls in app.error_handlers:
-                    return app.error_handlers[cls]
-            queue += list(getattr(cls, '__bases__', ()))
+                handler = app.error_handlers.get(cls)
+                if handler is not None:
+                    return handler
         return None
 
     @staticmethod
     def make_response(res):
-        """Turn a handler's return value into a :class:`Response`."""
+        """Turn a route's return value into a :class:`Response`, as upstream does:
+        an int is a status, a tuple is (body, status[, headers]) or (body, headers)."""
         if isinstance(res, Response):
             return res
         if isinstance(res, int):
             return Response('', res)
         if isinstance(res, tuple):
+            if isinstance(res[0], int):  # (status[, headers])
+                return Response('', res[0], res[1] if len(res) > 1 else None)
             body = res[0]
-            if isinstance(body, int) and len(res) == 1:
-                return Response('', body)
-            status = 200
-            headers = None
-            for extra in res[1:]:
-                if isinstance(extra, int):
-                    status = extra
-                elif isinstance(extra, dict):
-                    headers = extra
+            if isinstance(res[1], int):
+                status = res[1]
+                headers = res[2] if len(res) > 2 else None
+            else:
+                status = 200
+                headers = res[1]
             if isinstance(body, Response):
                 body.status_code = status
                 if headers:
@@ -1211,105 +1301,137 @@ class Microdot:
             return Response(body, status, headers)
         return Response(res)
 
+    async def error_response(self, req, status_code, reason=None):
+        """Run the error handler for ``status_code`` and return what it returns, or
+        ``(reason, status_code)`` when there is none."""
+        sub = req.subapp if req is not None else None
+        handler = None
+        if sub is not None:
+            handler = sub.error_handlers.get(status_code)
+        if handler is None:
+            handler = self.error_handlers.get(status_code)
+        if handler is not None:
+            return await _invoke(handler, req)
+        return reason or 'N/A', status_code
+
     async def dispatch_request(self, req):
-        """Run the hooks and the route for a parsed request; always return a Response."""
-        error = False
-        try:
+        """Run the hooks and the route for a parsed request (None: one that could not
+        be parsed); always return a Response."""
+        handled = False
+        if req is None:
+            res = await self._safe_error(None, 400, 'Bad request')
+        elif req._too_large:
+            res = await self._safe_error(req, 413, 'Payload too large')
+        else:
             try:
-                route, args = self.find_route(req)
+                f, prefix, sub = self.find_route(req)
+                if prefix:
+                    req.url_prefix = prefix
+                if sub is not None:
+                    req.subapp = sub
+                if isinstance(f, int):
+                    res = await self.error_response(req, f, 'Not found')
+                elif isinstance(f, dict):
+                    res = Response(headers=f)
+                else:
+                    req.route = f
+                    res = None
+                    for hook in self.get_request_handlers(req, 'before_request', False):
+                        res = await _invoke(hook, req)
+                        if res:
+                            break
+                    if res is None:
+                        args = req.url_args
+                        if _MICROPYTHON and type(f) is _GEN_TYPE:  # async def: no wrapper
+                            res = await (f(req, **args) if args else f(req))
+                        else:
+                            res = await _invoke(f, req, **args)
+                    res = self.make_response(res)
+                    for hook in self.get_request_handlers(req, 'after_request', True):
+                        res = await _invoke(hook, req, res) or res
+                    for hook in req.after_request_handlers:
+                        res = await _invoke(hook, req, res) or res
+                    handled = True
             except HTTPException as exc:
-                if req.method != 'OPTIONS' or exc.status_code != 405:
-                    raise
-                route = None
-            if route is None:  # automatic OPTIONS
-                res = Response(headers=self.options_handler(req))
-            else:
-                req.url_args = args
-                handler = req.route = route.handler
-                if route.url_prefix:
-                    req.url_prefix = route.url_prefix
-                if route.subapp is not None:
-                    req.subapp = route.subapp
+                res = await self._safe_error(req, exc.status_code, exc.reason)
+            except Exception as exc:
+                _print_exc(exc)
+                handler = self._find_error_handler(req, exc)
                 res = None
-                for hook in self._hooks(req, 'before_request_handlers'):
-                    res = await _invoke(hook, req)
-                    if res is not None:
-                        break
+                if handler is not None:
+                    try:
+                        res = await _invoke(handler, req, exc)
+                    except Exception as exc2:
+                        _print_exc(exc2)
                 if res is None:
-                    if _MICROPYTHON and type(handler) is _GEN_TYPE:  # async def: no wrapper
-                        res = await (handler(req, **args) if args else handler(req))
-                    else:
-                        res = await _invoke(handler, req, **args)
-                res = self.make_response(res)
-            hooks = self._hooks(req, 'after_request_handlers')
-            if req.after_request_handlers:
-                hooks = hooks + req.after_request_handlers
-            for hook in hooks:
-                new = await _invoke(hook, req, res)
-                if new is not None:
-                    res = self.make_response(new)
-        except HTTPException as exc:
-            error = True
-            res = await self._error_response(req, exc.status_code, exc)
-        except Exception as exc:
-            error = True
-            handler = self._find_error_handler(req, exc)
-            res = None
-            if handler is not None:
+                    res = await self._safe_error(req, 500, 'Internal server error')
+        if not isinstance(res, Response):
+            res = Response(*res) if isinstance(res, tuple) else Response(res)
+        if not handled:
+            for hook in self.get_request_handlers(req, 'after_error_request', True):
                 try:
-                    res = self.make_response(await _invoke(handler, req, exc))
-                except Exception as exc2:
-                    exc = exc2
-            if res is None:
-                if self.debug:
-                    _print_exc(exc)
-                res = await self._error_response(req, 500, None)
-        if error:
-            for hook in self._hooks(req, 'after_error_request_handlers'):
-                try:
-                    new = await _invoke(hook, req, res)
+                    res = await _invoke(hook, req, res) or res
                 except Exception as exc:
-                    if self.debug:
-                        _print_exc(exc)
-                    continue
-                if new is not None:
-                    res = self.make_response(new)
-        g = req._g
-        if g is not None and getattr(g, '_vary', None):
-            # extensions (CORS, CSRF, sessions) name the request headers they read
-            _add_vary(res, g._vary)
+                    _print_exc(exc)
+            if not isinstance(res, Response):
+                res = Response(*res) if isinstance(res, tuple) else Response(res)
+        if req is not None:
+            g = req._g
+            if g is not None and getattr(g, '_vary', None):
+                # extensions (CORS, CSRF, sessions) name the request headers they read
+                _add_vary(res, g._vary)
         return res
 
+    async def _safe_error(self, req, status, reason):
+        """:meth:`error_response`, with a failing error handler answered by a 500."""
+        try:
+            return await self.error_response(req, status, reason)
+        except Exception as exc:
+            _print_exc(exc)
+            return 'Internal server error', 500
+
     async def _error_response(self, req, status, exc):
-        handler = self._find_error_handler(req, status)
-        if handler is not None:
+        """The error response for ``status`` as a Response (``exc``: the HTTPException
+        or a reason), for the adapters and the server's refusals."""
+        reason = exc.reason if isinstance(exc, HTTPException) else exc
+        res = await self._safe_error(req, status, reason)
+        if not isinstance(res, Response):
+            res = Response(*res) if isinstance(res, tuple) else Response(res)
+        return res
+
+    async def _refuse(self, exc):
+        """The response to a request that could not be parsed: its error handler is
+        called with None for the request, as are the after-error hooks."""
+        if exc.status_code == 400:
+            return await self.dispatch_request(None)
+        res = await self._error_response(None, exc.status_code, exc)
+        for hook in self.after_error_request_handlers:
             try:
-                return self.make_response(await _invoke(handler, req))
+                res = await _invoke(hook, None, res) or res
             except Exception as exc2:
-                if self.debug:
-                    _print_exc(exc2)
-                status = 500
-        res = Response(exc.reason if exc is not None else Response.reason_for(status), status)
-        if status == 405 and exc is not None and getattr(exc, 'allowed', None):
-            res.headers['Allow'] = ', '.join(exc.allowed)
+                _print_exc(exc2)
+        if not isinstance(res, Response):
+            res = Response(*res) if isinstance(res, tuple) else Response(res)
         return res
 
     async def handle_request(self, reader, writer):
         """Serve every request of one client connection (the asyncio server callback)."""
         conns = self._conns
+        waiting = self._waiting
         try:
             task = asyncio.current_task()
         except (AttributeError, RuntimeError):  # pragma: no cover
             task = None
         key = task if task is not None else writer
         try:
-            if len(conns) >= self.max_connections:  # (key is not in conns: pop() is a no-op)
+            if len(conns) >= self.max_connections and not self._evict():  # (key is not in conns)
                 writer.write(b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n'
                              b'Connection: close\r\nRetry-After: 1\r\n\r\n')
                 await writer.drain()
                 await self._linger(reader)
                 return
             conns[key] = ticks_ms() + int(self.request_timeout * 1000)
+            waiting[key] = True
             send_ms = int(self.send_timeout * 1000)
             idle_ms = int(self.keepalive_timeout * 1000)
             addr = None  # Request.client_addr asks the writer when someone wants it
@@ -1320,9 +1442,8 @@ class Microdot:
                 try:
                     req = await Request.create(self, conn, writer, addr, scheme)
                 except HTTPException as exc:
-                    res = await self._error_response(
-                        Request(self, addr, 'GET', '/', '1.0', NoCaseDict()), exc.status_code, exc)
-                    await res.write(writer, keep_alive=False)
+                    res = await self._refuse(exc)
+                    await res._send(writer, False, '1.1')
                     await self._linger(reader)
                     break
                 except EOFError:
@@ -1330,6 +1451,7 @@ class Microdot:
                 if req is None:
                     break
                 conns[key] = None  # the handler may take as long as it likes
+                waiting.pop(key, None)
                 served += 1
                 res = await self.dispatch_request(req)
                 if res is Response.already_handled:
@@ -1354,7 +1476,7 @@ class Microdot:
                 else:  # a stream: the deadline covers each wait for the client, not the body
                     from microdot.streams import Sender
                     out = Sender(writer, conns, key, send_ms)
-                keep = await res.write(out, keep_alive=keep, http_version=req.http_version)
+                keep = await res._send(out, keep, req.http_version)
                 if self.debug:
                     print('%s %s %d' % (req.method, req.path, res.status_code))
                 if not keep:
@@ -1362,6 +1484,7 @@ class Microdot:
                         await self._linger(reader)
                     break
                 conns[key] = ticks_ms() + idle_ms
+                waiting[key] = False
                 req = res = None  # an idle connection keeps nothing of its last request alive
         except asyncio.CancelledError:
             pass
@@ -1370,6 +1493,7 @@ class Microdot:
                 _print_exc(exc)
         finally:
             conns.pop(key, None)
+            waiting.pop(key, None)
             try:
                 writer.close()
                 await writer.wait_closed()
@@ -1389,6 +1513,28 @@ class Microdot:
                     break
         except Exception:
             pass
+
+    def _evict(self):
+        """Make room at the cap: cancel the connection that has waited longest for a
+        complete request (head, or the small body read with it), else the longest idle
+        keep-alive one. False when every slot is serving a request."""
+        conns = self._conns
+        now = ticks_ms()
+        best = age = None
+        fresh = False
+        for key, first in self._waiting.items():
+            deadline = conns.get(key)
+            if deadline is None or not hasattr(key, 'cancel'):
+                continue
+            waited = ticks_diff(now, deadline)  # same timeout per kind: larger = older
+            if best is None or (first and not fresh) or (first == fresh and waited > age):
+                best, age, fresh = key, waited, first
+        if best is None:
+            return False
+        conns.pop(best, None)
+        self._waiting.pop(best, None)
+        best.cancel()
+        return True
 
     async def _watchdog(self):
         """Cancel connections that are past their deadline for sending a request."""
