@@ -1,20 +1,16 @@
 """HTTP Basic and token (Bearer) authentication for routes."""
 from microdot.helpers import wraps
-from microdot.microdot import Response, invoke_handler
+from microdot.microdot import abort, invoke_handler
 
 
 class BaseAuth:
-    """Shared logic: a verification callback, an error callback and the decorators."""
-    def __init__(self, error_status=401):
-        self.error_status = error_status
+    """Shared logic: a verification callback, an error callback and the decorators.
+
+    Subclasses provide ``_get_auth(request)``: the credentials as a tuple, or None.
+    """
+    def __init__(self):
         self.auth_callback = None
         self.error_callback = None
-
-    def _credentials(self, request):  # pragma: no cover - subclasses override
-        return None
-
-    def _challenge(self):
-        return None
 
     def authenticate(self, f):
         """Register the function that verifies credentials and returns the user (or None)."""
@@ -26,118 +22,93 @@ class BaseAuth:
         self.error_callback = f
         return f
 
-    async def authentication_error(self, request):
-        if self.error_callback is not None:
-            return await invoke_handler(self.error_callback, request)
-        headers = {}
-        if self.error_status == 401:
-            challenge = self._challenge()
-            if challenge:
-                headers['WWW-Authenticate'] = challenge
-        return Response(Response.reason_for(self.error_status), self.error_status, headers)
-
-    async def _user(self, request):
-        creds = self._credentials(request)
-        if creds is None:
-            return None
-        if self.auth_callback is None:
-            raise RuntimeError('no authenticate callback')
-        return await invoke_handler(self.auth_callback, request, *creds)
+    async def _load_user(self, request, creds):
+        g = request.g
+        g.current_user = await invoke_handler(self.auth_callback, request, *creds)
+        return g.current_user
 
     def __call__(self, f):
-        """Decorator: the route requires valid credentials."""
+        """Decorator: the route runs only for requests with valid credentials."""
         @wraps(f)
         async def wrapper(request, *args, **kwargs):
-            user = await self._user(request)
-            if user is None:
-                return await self.authentication_error(request)
-            request.g.current_user = user
+            creds = self._get_auth(request)
+            if not creds or not await self._load_user(request, creds):
+                return await invoke_handler(self.error_callback, request)
             return await invoke_handler(f, request, *args, **kwargs)
         return wrapper
 
     def optional(self, f):
-        """Decorator: the route runs with or without valid credentials.
+        """Decorator: the route runs with or without credentials.
 
         ``request.g.current_user`` is the user, or None.
         """
         @wraps(f)
         async def wrapper(request, *args, **kwargs):
-            request.g.current_user = await self._user(request)
+            creds = self._get_auth(request)
+            if creds:
+                await self._load_user(request, creds)
+            else:
+                request.g.current_user = None
             return await invoke_handler(f, request, *args, **kwargs)
         return wrapper
 
 
-def _quote(value):
-    return '"' + str(value).replace('\\', '\\\\').replace('"', '\\"') + '"'
-
-
 class BasicAuth(BaseAuth):
-    """HTTP Basic authentication; the callback is ``f(request, username, password)``."""
+    """HTTP Basic authentication; the callback is ``f(request, username, password)``.
+
+    A failed request gets an empty ``error_status`` response with a
+    ``WWW-Authenticate`` challenge naming ``scheme``, ``realm`` and ``charset``.
+    """
     def __init__(self, realm='Please login', charset='UTF-8', scheme='Basic', error_status=401):
         if not isinstance(realm, str):  # BasicAuth(app), as some examples write it
             realm = 'Please login'
-        super().__init__(error_status)
+        super().__init__()
         self.realm = realm
         self.charset = charset
         self.scheme = scheme
+        self.error_status = error_status
+        self.error_callback = self.authentication_error
 
-    def _challenge(self):
-        out = self.scheme + ' realm=' + _quote(self.realm)
-        if self.charset:
-            out += ', charset=' + _quote(self.charset)
-        return out
-
-    def _credentials(self, request):
+    def _get_auth(self, request):
         value = request.headers.get('Authorization')
-        if not value:
-            return None
-        scheme, _, data = value.strip().partition(' ')
-        if scheme.lower() != self.scheme.lower():
+        if not value or not value.startswith('Basic '):
             return None
         import binascii
         try:
-            raw = binascii.a2b_base64(data.strip())
-        except ValueError:
-            return None
-        try:
-            text = raw.decode()
-        except ValueError:
-            try:
-                text = raw.decode('latin-1')
-            except (ValueError, LookupError):
-                return None
-        username, sep, password = text.partition(':')
-        if not sep:
+            username, password = binascii.a2b_base64(value[6:]).decode().split(':', 1)
+        except Exception:
             return None
         return username, password
+
+    async def authentication_error(self, request):
+        challenge = '%s realm="%s", charset="%s"' % (self.scheme, self.realm, self.charset)
+        return '', self.error_status, {'WWW-Authenticate': challenge}
 
 
 class TokenAuth(BaseAuth):
     """Token authentication; the callback is ``f(request, token)``.
 
     With ``header='Authorization'`` the token follows ``scheme`` (``Bearer <token>``);
-    with another header (e.g. ``X-API-Key``) and ``scheme=None`` its whole value is the token.
+    with another header (e.g. ``X-API-Key``) its whole value is the token. A failed
+    request is aborted with ``error_status`` unless :meth:`errorhandler` says otherwise.
     """
     def __init__(self, header='Authorization', scheme='Bearer', error_status=401):
-        super().__init__(error_status)
+        super().__init__()
         self.header = header
-        self.scheme = scheme
+        self.scheme = scheme.lower() if scheme else scheme
+        self.error_status = error_status
+        self.error_callback = self.authentication_error
 
-    def _challenge(self):
-        return (self.scheme or 'Bearer') + ' realm="Authentication Required"'
-
-    def _credentials(self, request):
+    def _get_auth(self, request):
         value = request.headers.get(self.header)
         if not value:
             return None
-        value = value.strip()
-        if self.scheme:
-            scheme, _, token = value.partition(' ')
-            if scheme.lower() != self.scheme.lower():
-                if self.header.lower() == 'authorization':
-                    return None
-                token = value  # a custom header given without the scheme
-            value = token.strip()
-        if not value:
-            return None
-        return (value,)
+        if self.header != 'Authorization':
+            return (value,)
+        scheme, sep, token = value.partition(' ')
+        if sep and scheme.lower() == self.scheme:
+            return (token.strip(),)
+        return None
+
+    async def authentication_error(self, request):
+        abort(self.error_status)

@@ -43,7 +43,7 @@ async def test_basic_auth():
     app, _ = make_basic_app()
     client = TestClient(app)
     res = await client.get('/')
-    assert res.status_code == 401
+    assert res.status_code == 401 and res.body == b''  # (as upstream) an empty 401
     assert res.headers['WWW-Authenticate'] == 'Basic realm="Please login", charset="UTF-8"'
     res = await client.get('/', headers={'Authorization': basic('susan', 'hello')})
     assert res.status_code == 200 and res.text == 'Hello, susan'
@@ -57,9 +57,9 @@ async def test_basic_auth():
         res = await client.get('/', headers={'Authorization': bad})
         assert res.status_code == 401, bad
         assert 'WWW-Authenticate' in res.headers
-    # the scheme is case-insensitive
+    # (as upstream) the scheme is matched as written: 'Basic '
     res = await client.get('/', headers={'Authorization': 'basic ' + basic('susan', 'hello')[6:]})
-    assert res.status_code == 200
+    assert res.status_code == 401
 
 
 async def test_basic_auth_optional():
@@ -73,17 +73,20 @@ async def test_basic_auth_optional():
 
 
 async def test_basic_auth_options_and_error_handler():
-    app, auth = make_basic_app(realm='Device "admin"', charset=None, error_status=403)
+    app, auth = make_basic_app(realm='Device', charset='latin-1', scheme='Custom',
+                               error_status=403)
     client = TestClient(app)
     res = await client.get('/')
-    assert res.status_code == 403 and 'WWW-Authenticate' not in res.headers
-    app, auth = make_basic_app(realm='Device "admin"', charset=None)
-    res = await TestClient(app).get('/')
-    assert res.headers['WWW-Authenticate'] == 'Basic realm="Device \\"admin\\""'
+    # (as upstream) the challenge goes with any error status, with the options as given
+    assert res.status_code == 403 and res.body == b''
+    assert res.headers['WWW-Authenticate'] == 'Custom realm="Device", charset="latin-1"'
+    res = await client.get('/', headers={'Authorization': basic('susan', 'hello')})
+    assert res.text == 'Hello, susan'  # credentials are read from 'Basic ' whatever the scheme
+    app, auth = make_basic_app()
 
-    @auth.errorhandler
     async def denied(request):
         return {'error': 'login required'}, 401, {'WWW-Authenticate': 'Basic realm="x"'}
+    auth.error_callback = denied  # (upstream's BasicAuth has no errorhandler decorator)
 
     res = await TestClient(app).get('/')
     assert res.status_code == 401 and res.json == {'error': 'login required'}
@@ -93,7 +96,7 @@ async def test_basic_auth_options_and_error_handler():
 async def test_token_auth():
     app = Microdot()
     auth = TokenAuth()
-    api_key = TokenAuth(header='X-API-Key', scheme=None)
+    api_key = TokenAuth(header='X-API-Key')
     seen = []
 
     @auth.authenticate
@@ -122,17 +125,23 @@ async def test_token_auth():
 
     client = TestClient(app)
     res = await client.get('/')
-    assert res.status_code == 401 and res.headers['WWW-Authenticate'].startswith('Bearer')
+    # (as upstream) abort(401): the app's error body, no challenge
+    assert res.status_code == 401 and 'WWW-Authenticate' not in res.headers
+    assert res.text == '401 error'
     res = await client.get('/', headers={'Authorization': 'Bearer tok-123'})
+    assert res.status_code == 200 and res.text == 'ann'
+    res = await client.get('/', headers={'Authorization': 'bearer  tok-123 '})
     assert res.status_code == 200 and res.text == 'ann'
     res = await client.get('/', headers={'Authorization': 'Bearer wrong'})
     assert res.status_code == 401
     res = await client.get('/', headers={'Authorization': 'Basic tok-123'})
     assert res.status_code == 401
-    assert seen == ['tok-123', 'wrong']  # the callback is not called for another scheme
+    assert seen == ['tok-123', 'tok-123', 'wrong']  # the callback is not called for another scheme
     assert (await client.get('/opt')).text == 'None'
     assert (await client.get('/opt', headers={'Authorization': 'Bearer tok-123'})).text == 'ann'
     assert (await client.get('/machine', headers={'X-API-Key': 'k1'})).text == 'robot'
+    # a custom header's whole value is the token
+    assert (await client.get('/machine', headers={'X-API-Key': 'Bearer k1'})).status_code == 401
     assert (await client.get('/machine', headers={'X-API-Key': 'k2'})).status_code == 401
     assert (await client.get('/machine')).status_code == 401
 
@@ -152,3 +161,24 @@ async def test_custom_token_error_status():
 
     res = await TestClient(app).get('/', headers={'Authorization': 'Bearer x'})
     assert res.status_code == 403 and 'WWW-Authenticate' not in res.headers
+
+
+async def test_token_error_goes_through_the_apps_error_handlers():
+    app = Microdot()
+    auth = TokenAuth()
+
+    @auth.authenticate
+    async def check(request, token):
+        return None
+
+    @app.get('/')
+    @auth
+    async def index(request):
+        return 'no'
+
+    @app.errorhandler(401)
+    async def unauthorized(request):
+        return {'error': 'unauthorized'}, 401
+
+    res = await TestClient(app).get('/')
+    assert res.status_code == 401 and res.json == {'error': 'unauthorized'}

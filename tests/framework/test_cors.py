@@ -50,7 +50,7 @@ async def test_preflight():
                       allowed_methods=['GET', 'POST'], allowed_headers=['Content-Type', 'X-Token'],
                       max_age=600)
     client = TestClient(app)
-    res = await client.options('/items', headers={
+    res = await client.request('OPTIONS', '/items', headers={
         'Origin': ORIGIN, 'Access-Control-Request-Method': 'post',
         'Access-Control-Request-Headers': 'content-type, X-Other, x-token'})
     assert res.status_code == 200
@@ -63,24 +63,24 @@ async def test_preflight():
     assert res.headers['Vary'] == 'Origin'
     assert 'POST' in res.headers['Allow']
     # an unlisted origin gets no Allow-Origin/Credentials; a refused method no Allow-Methods
-    res = await client.options('/items', headers={
+    res = await client.request('OPTIONS', '/items', headers={
         'Origin': 'https://evil.example', 'Access-Control-Request-Method': 'POST'})
     assert res.status_code == 200
     assert 'Access-Control-Allow-Origin' not in res.headers
     assert 'Access-Control-Allow-Credentials' not in res.headers
     assert res.headers['Access-Control-Allow-Methods'] == 'POST'
-    res = await client.options('/items', headers={
+    res = await client.request('OPTIONS', '/items', headers={
         'Origin': ORIGIN, 'Access-Control-Request-Method': 'DELETE'})
     assert res.headers['Access-Control-Allow-Origin'] == ORIGIN
     assert 'Access-Control-Allow-Methods' not in res.headers
-    res = await client.options('/items', headers={'Origin': ORIGIN})
+    res = await client.request('OPTIONS', '/items', headers={'Origin': ORIGIN})
     assert 'Access-Control-Allow-Methods' not in res.headers
     assert res.headers['Access-Control-Max-Age'] == '600'
 
 
 async def test_preflight_reflects_request_when_unconfigured():
     app, _ = make_app(allowed_origins=[ORIGIN])
-    res = await TestClient(app).options('/items', headers={
+    res = await TestClient(app).request('OPTIONS', '/items', headers={
         'Origin': ORIGIN, 'Access-Control-Request-Method': 'PUT',
         'Access-Control-Request-Headers': 'X-A, X-B'})
     assert res.headers['Access-Control-Allow-Methods'] == 'PUT'
