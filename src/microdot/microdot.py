@@ -1004,7 +1004,9 @@ class URLPattern:
                     return None
                 args[name] = value
             return args
-        parts = path.lstrip('/').split('/')
+        if not path.startswith('/'):
+            return None
+        parts = path[1:].split('/')
         if len(parts) < len(segs):
             return None
         args = {}
