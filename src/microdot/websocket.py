@@ -345,3 +345,35 @@ def with_websocket(f=None, allowed_origins=None):
     if f is None:
         return lambda g: _wrap(g, allowed_origins)
     return _wrap(f, allowed_origins)
+
+
+def __getattr__(name):
+    """Upstream's module-level names this extension does not use itself, made on first use
+    (PEP 562), so importing it costs no heap for them."""
+    if name == 'MUTED_SOCKET_ERRORS':
+        from microdot.microdot import MUTED_SOCKET_ERRORS
+        return MUTED_SOCKET_ERRORS
+    if name == 'print_exception':
+        return _print_exc
+    if name == 'websocket_wrapper':
+        def websocket_wrapper(f, upgrade_function):
+            """Upstream's building block: a route handler that gets its WebSocket from
+            ``await upgrade_function(request)`` and runs ``f(request, ws, **url_args)``."""
+            @wraps(f)
+            async def handler(request, *args, **kwargs):
+                ws = await upgrade_function(request)
+                try:
+                    await invoke_handler(f, request, ws, *args, **kwargs)
+                except (WebSocketError, OSError, EOFError):
+                    pass  # the client went away
+                except Exception as exc:
+                    _print_exc(exc)
+                finally:
+                    try:
+                        await ws.close()
+                    except Exception:
+                        pass
+                return Response.already_handled
+            return handler
+        return websocket_wrapper
+    raise AttributeError(name)
