@@ -123,3 +123,11 @@ class Login:
                 return await self._redirect_to_login(request)
             return await logged_in(request, *args, **kwargs)
         return wrapper
+
+
+def __getattr__(name):
+    """Upstream's re-exported ``urlencode``, resolved on first use (PEP 562)."""
+    if name == 'urlencode':
+        from microdot.microdot import urlencode
+        return urlencode
+    raise AttributeError(name)
