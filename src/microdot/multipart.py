@@ -435,3 +435,11 @@ async def _close_all(files):
     for key in files:
         for fu in files.getlist(key):
             await fu.close()
+
+
+def __getattr__(name):
+    """Upstream's re-exported ``AsyncBytesIO``, resolved on first use (PEP 562)."""
+    if name == 'AsyncBytesIO':
+        from microdot.streams import AsyncBytesIO
+        return AsyncBytesIO
+    raise AttributeError(name)
