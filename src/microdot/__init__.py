@@ -7,7 +7,8 @@ from microdot.microdot import (  # noqa: F401
 __version__ = '2.7.0+kit.1'
 
 # rarely used names: their module is imported on first use (PEP 562; MicroPython has it too)
-_LAZY = {'MultiDict': 'multidict', 'AsyncBytesIO': 'streams', 'urlencode': 'helpers'}
+_LAZY = {'MultiDict': 'multidict', 'AsyncBytesIO': 'streams', 'urlencode': 'helpers',
+         'iscoroutine': 'microdot'}
 
 
 def __getattr__(name):
