@@ -16,6 +16,9 @@ did) and, when there are no credentials or joining failed, opens the set-up port
 ``/wifi.json`` holds ``{"ssid": ..., "password": ...}`` and optionally ``"hostname"``,
 ``"attempts"`` and ``"timeout"`` (seconds per attempt).
 
+On a firmware built for QEMU (``network.PHY_OPENETH`` exists: board ESP32_C3_QEMU) :func:`connect`
+brings up the emulated Ethernet instead, with DHCP from QEMU; no credentials are needed.
+
 ``network`` is imported only inside :func:`connect`, so this module imports anywhere. Where
 there is no ``network`` module (the unix port, CPython) the host is already online and
 :func:`connect` returns ``"127.0.0.1"``.
@@ -128,6 +131,8 @@ def connect(ssid=None, password=None, attempts=None, timeout=None, path=None, ho
         _ip = "127.0.0.1"
         _print("kitnet: no network module on this port; the host network is up, IP " + _ip)
         return _ip
+    if getattr(network, "PHY_OPENETH", None) is not None:
+        return _lan(network, timeout or TIMEOUT)
     if ssid is None:
         path = path or CONFIG
         try:
@@ -203,6 +208,25 @@ def start(portal=True, path=None):
     return None
 
 
+def _lan(network, timeout):
+    """Start QEMU's OpenCores Ethernet (where the firmware has it, Wi-Fi does not exist)."""
+    global _wlan, _ip
+    lan = network.LAN(phy_type=network.PHY_OPENETH, phy_addr=1)
+    _wlan = lan
+    lan.active(True)
+    waited = 0
+    while not lan.isconnected():
+        if waited >= timeout:
+            _ip = None
+            _print("kitnet: the emulated Ethernet got no address after %s s" % timeout)
+            return None
+        _sleep(POLL)
+        waited += POLL
+    _ip = _address(lan)
+    _print("kitnet: Ethernet (QEMU open_eth) up, IP " + _ip)
+    return _ip
+
+
 def ip():
     """The board's current IP address, or None when it is not connected."""
     global _ip
@@ -218,7 +242,8 @@ def disconnect():
     global _wlan, _ip
     if _wlan is not None:
         try:
-            _wlan.disconnect()
+            if hasattr(_wlan, "disconnect"):  # network.LAN has none
+                _wlan.disconnect()
         except OSError:
             pass
         _wlan.active(False)
