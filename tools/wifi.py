@@ -7,6 +7,7 @@ short marked block that runs the frozen helper at every boot::
     import kitnet; kitnet.connect()   # joins with retries and back-off, prints the IP
 
 Apps read the address with ``kitnet.ip()``. ``--connect`` joins right away and prints it.
+``--ota-token`` (``OTA_TOKEN=``) also stores the token ``make ota`` must send (kitota).
 """
 from __future__ import annotations
 
@@ -61,10 +62,23 @@ def validate(ssid: str, password: str) -> None:
         raise WifiError("PASSWORD has characters outside printable ASCII, which WPA does not allow.")
 
 
-def config_text(ssid: str, password: str, hostname: Optional[str] = None) -> str:
+#: Length of an OTA token; the set-up portal checks the same (src/kitportal.py TOKEN_MIN).
+TOKEN_MIN, TOKEN_MAX = 12, 64
+
+
+def validate_token(token: str) -> None:
+    if not TOKEN_MIN <= len(token) <= TOKEN_MAX or any(ord(c) <= 32 or ord(c) > 126 for c in token):
+        raise WifiError(
+            "OTA_TOKEN must be %d to %d printable ASCII characters without spaces, e.g. "
+            "OTA_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')." % (TOKEN_MIN, TOKEN_MAX))
+
+
+def config_text(ssid: str, password: str, hostname: Optional[str] = None, ota_token: Optional[str] = None) -> str:
     data = {"ssid": ssid, "password": password}
     if hostname:
         data["hostname"] = hostname
+    if ota_token:
+        data["ota_token"] = ota_token
     return json.dumps(data) + "\n"
 
 
@@ -114,8 +128,11 @@ def write_argv(port: str, config_file: Path, boot_file: Optional[Path], connect:
     return argv
 
 
-def store(ssid: str, password: str, port: Optional[str] = None, connect: bool = False, hostname: Optional[str] = None) -> str:
+def store(ssid: str, password: str, port: Optional[str] = None, connect: bool = False, hostname: Optional[str] = None,
+          ota_token: Optional[str] = None) -> str:
     validate(ssid, password)
+    if ota_token:
+        validate_token(ota_token)
     try:
         device = S.resolve_port(port)
     except S.DeployError as exc:
@@ -137,7 +154,7 @@ def store(ssid: str, password: str, port: Optional[str] = None, connect: bool = 
         config = Path(tmp) / "wifi.json"
         fd = os.open(str(config), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(config_text(ssid, password, hostname))
+            f.write(config_text(ssid, password, hostname, ota_token))
         boot_file = None
         if new_boot is not None:
             boot_file = Path(tmp) / "boot.py"
@@ -161,9 +178,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--port", default=None, help="serial port (default: the one board found)")
     parser.add_argument("--hostname", default=None, help="the board's DHCP host name")
     parser.add_argument("--connect", action="store_true", help="join now and print the IP")
+    parser.add_argument("--ota-token", default=None, help="token `make ota` must send (kitota)")
     args = parser.parse_args(argv)
     try:
-        device = store(args.ssid, args.password, args.port, args.connect, args.hostname)
+        device = store(args.ssid, args.password, args.port, args.connect, args.hostname, args.ota_token)
     except WifiError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
