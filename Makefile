@@ -15,13 +15,16 @@ SSID ?=
 PASSWORD ?=
 FREEZE_MAIN ?=
 PYTEST_ARGS ?=
+OTA_TOKEN ?=
+FIRMWARE ?=
+IMAGE ?=
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-mp test-py run boards check firmware flash deploy wifi erase monitor size clean test-hw smoke bench soak
+.PHONY: help setup test test-mp test-py run boards check firmware flash deploy ota wifi erase monitor size clean test-hw smoke bench soak
 
 help: ## Show this list of targets
 	@python3 -m tools.help Makefile
@@ -58,8 +61,11 @@ flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
 deploy: $(STAMP) ## Copy APP's changed files to the board with mpremote and soft-reset (PORT=)
 	$(PY) -m tools.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT))
 
-wifi: $(STAMP) ## Store Wi-Fi credentials on the board's filesystem (SSID=, PASSWORD=, PORT=)
-	$(PY) -m tools.wifi --ssid "$(SSID)" --password "$(PASSWORD)" $(if $(PORT),--port $(PORT))
+ota: $(STAMP) ## Update APP over Wi-Fi (DEVICE=http://ip:port, OTA_TOKEN=; FIRMWARE=1: the ESP32 firmware of BOARD, IMAGE=)
+	$(PY) -m tools.ota --device "$(DEVICE)" --app $(or $(APP),examples/hello) --board $(BOARD) $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(FIRMWARE),--firmware) $(if $(IMAGE),--image "$(IMAGE)")
+
+wifi: $(STAMP) ## Store Wi-Fi credentials on the board's filesystem (SSID=, PASSWORD=, PORT=, OTA_TOKEN=)
+	$(PY) -m tools.wifi --ssid "$(SSID)" --password "$(PASSWORD)" $(if $(PORT),--port $(PORT)) $(if $(OTA_TOKEN),--ota-token "$(OTA_TOKEN)")
 
 erase: $(STAMP) ## Erase the board's whole flash (PORT=)
 	$(PY) -m tools.flash --board $(BOARD) --erase-only $(if $(PORT),--port $(PORT))
