@@ -21,11 +21,12 @@ def _is_async(f):
     return call is not None and inspect.iscoroutinefunction(call)
 
 
-async def invoke(f, *args, **kwargs):
-    """Call a sync or async handler; sync ones run in the default executor."""
-    if _is_async(f):
-        return await f(*args, **kwargs)
-    ret = await asyncio.get_running_loop().run_in_executor(None, partial(f, *args, **kwargs))
+async def invoke(handler, *args, **kwargs):
+    """Call a sync or async handler; sync ones run in the default executor (the parameter
+    is named as in upstream's ``invoke_handler``, which this is on CPython)."""
+    if _is_async(handler):
+        return await handler(*args, **kwargs)
+    ret = await asyncio.get_running_loop().run_in_executor(None, partial(handler, *args, **kwargs))
     if inspect.isawaitable(ret):
         ret = await ret
     return ret
