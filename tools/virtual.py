@@ -547,6 +547,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--extensions", help='extensions instead of the board\'s defaults ("websocket sse")')
     parser.add_argument("--heap", default=DEFAULT_HEAP, help="MicroPython heap size (default %s)" % DEFAULT_HEAP)
     args = parser.parse_args(argv)
+    from tools import qemu_esp32  # boards that run under QEMU (board.json "qemu") boot there
+
+    if qemu_esp32.emulated(args.board):
+        return qemu_esp32.main(["run", "--board", args.board] + (["--app", args.app] if args.app else []))
     app = Path(args.app) if args.app else DEFAULT_APP
     vb = None
 
