@@ -283,6 +283,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --), e.g. -- -k json")
     args = parser.parse_args(argv)
     report = args.report if args.report.is_absolute() else Path.cwd() / args.report
+    from tools import qemu_esp32  # boards that run under QEMU: boot them, deploy, run the suite
+
+    if not (args.device or args.port) and qemu_esp32.emulated(args.board):
+        return qemu_esp32.main(["test-hw", "--board", args.board, "--report", str(report), "--", *args.pytest_args])
     vb = None
     try:
         board = boards.load_board(args.board)
