@@ -10,6 +10,7 @@ DEVICE ?=
 MICROPY_DIR ?=
 MICROPYTHON ?=
 NATIVE ?=
+BOARD_VARIANT ?=
 ERASE ?=
 SSID ?=
 PASSWORD ?=
@@ -43,8 +44,8 @@ test-mp: $(STAMP) ## Run the framework tests on the MicroPython unix port only
 test-py: $(STAMP) ## Run the pytest suite on CPython only
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed
-	$(PY) -m tools.virtual --board UNIX $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON))
+run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed (BOARD=ESP32_C3_QEMU: under QEMU)
+	$(PY) -m tools.virtual --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON))
 
 boards: $(STAMP) ## List the boards with port, chip and default extensions
 	$(PY) -m tools.boards
@@ -53,7 +54,7 @@ check: $(STAMP) ## Compile what BOARD would freeze with mpy-cross and print size
 	$(PY) -m tools.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
 
 firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MICROPY_DIR=: your checkout)
-	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native)
+	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT))
 
 flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
 	$(PY) -m tools.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(BAUD),--baud $(BAUD)) $(if $(ERASE),--erase)

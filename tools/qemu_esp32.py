@@ -1,0 +1,458 @@
+"""Boot firmware/<BOARD>/ of an esp32 board under Espressif's QEMU (``qemu-system-riscv32 -M esp32c3``).
+
+``python -m tools.qemu_esp32 run --board ESP32_C3_QEMU [--app examples/hello]`` (``make run
+BOARD=ESP32_C3_QEMU``) boots the merged flash image the build wrote (``flash_image.bin``, with
+``qemu_efuse.bin``) on a scratch copy, so every run starts from the image as built; stores the
+network set-up the way ``make wifi`` does (``/wifi.json`` + the kitnet block in ``/boot.py``:
+kitnet brings up the emulated OpenCores Ethernet on this board); copies the app with
+``make deploy``'s code; soft-resets and serves it at ``http://127.0.0.1:<HTTP_PORT>/`` (QEMU's
+user-mode network forwards that host port to the board's port 5000) until Ctrl-C, echoing the
+board's console.
+
+``python -m tools.qemu_esp32 test-hw --board ESP32_C3_QEMU`` (``make test-hw`` / ``make smoke``
+for this board) does the same with the smoke app (tests/hardware/device) and runs the hardware
+suite against it through tools/smoke.py. ``boot`` only boots and prints where the console is.
+
+The console is a pty by default (mpremote, ``make deploy PORT=...`` and ``make monitor PORT=...``
+use it while the board runs; ``firmware/<BOARD>/qemu/console`` links to it) or a TCP port on
+127.0.0.1 (``--serial tcp``, mpremote's ``socket://`` URL). The guest network is QEMU's
+``-nic user`` with ``restrict=on``: the board reaches nothing but the host's forwarded port.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from tools import boards as B
+
+ROOT = B.ROOT
+SMOKE_APP = ROOT / "tests" / "hardware" / "device"
+DEFAULT_APP = ROOT / "examples" / "hello"
+#: The port the kit's apps and the smoke app listen on, on the board.
+DEVICE_PORT = 5000
+DEFAULT_HTTP_PORT = 8080
+#: Seconds from QEMU's start to the MicroPython prompt (the emulator is slower than a chip).
+BOOT_TIMEOUT = 90
+PTY_LINE = re.compile(r"char device redirected to (/dev/pts/\d+)")
+#: The network entry `make wifi` would store; kitnet ignores it where it brings up the LAN.
+LAN_SSID = "qemu-openeth"
+
+
+class QemuError(Exception):
+    """The emulated board could not be started or driven."""
+
+
+def _say(msg: str) -> None:
+    print("== " + msg, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Finding things (pure where possible)
+
+
+def qemu_board(name: str) -> B.Board:
+    """The board, which must say in board.json how QEMU runs it."""
+    try:
+        board = B.load_board(name)
+    except B.BoardError as exc:
+        raise QemuError(str(exc))
+    if board.port != "esp32" or not board.qemu:
+        emulated = [b.name for b in B.load_boards() if b.port == "esp32" and b.qemu]
+        raise QemuError(
+            "Board %s does not run under QEMU; use BOARD=%s." % (name, " or BOARD=".join(emulated) or "(none)")
+        )
+    return board
+
+
+def emulated(name: str) -> bool:
+    """True for an esp32 board that board.json says runs under QEMU (False for unknown names)."""
+    try:
+        board = B.load_board(name)
+    except B.BoardError:
+        return False
+    return board.port == "esp32" and bool(board.qemu)
+
+
+def find_qemu(board: B.Board, explicit: Optional[str] = None, which=shutil.which) -> str:
+    """The QEMU binary: explicit (QEMU=), else board.json's name on PATH."""
+    name = explicit or os.environ.get("QEMU") or board.qemu.get("binary", "qemu-system-riscv32")
+    path = name if os.sep in name else which(name)
+    if not path or not Path(path).is_file():
+        raise QemuError(
+            "No %s found: install Espressif's QEMU (`python $IDF_PATH/tools/idf_tools.py install "
+            "qemu-riscv32`, then `. $IDF_PATH/export.sh`; or `. <ROOT>/env.sh` from "
+            "esp32c3-qemu.sh), or pass QEMU=/path/to/%s." % (name, board.qemu.get("binary", name))
+        )
+    return str(path)
+
+
+def bios_dir(qemu: str) -> Optional[Path]:
+    """A folder with the chip ROM images (esp32c3-rom.bin) when QEMU would not find it itself.
+
+    An installed QEMU (idf_tools.py) finds them under ../share/qemu; a QEMU build folder keeps
+    them in its source tree's pc-bios/, which QEMU_BIOS_DIR= (or ``-L``) names.
+    """
+    explicit = os.environ.get("QEMU_BIOS_DIR")
+    if explicit:
+        return Path(explicit)
+    here = Path(qemu).resolve().parent
+    for candidate in (here / "pc-bios", here.parent / "share" / "qemu", here / "qemu-bundle" / "usr" / "local" / "share" / "qemu"):
+        if any(candidate.glob("esp32c3-rom.bin")):
+            return candidate
+    return None
+
+
+def firmware_files(board: B.Board, root: Path = ROOT) -> tuple:
+    """(flash image, eFuse image) of the last build, or a one-line error saying how to build."""
+    out = Path(root) / "firmware" / board.name
+    flash, efuse = out / "flash_image.bin", out / "qemu_efuse.bin"
+    if not flash.is_file() or not efuse.is_file():
+        raise QemuError(
+            "No QEMU image for %s in %s (flash_image.bin + qemu_efuse.bin): run `make BOARD=%s "
+            "firmware` first." % (board.name, out.relative_to(root) if out.is_relative_to(root) else out, board.name)
+        )
+    return flash, efuse
+
+
+def qemu_argv(
+    board: B.Board,
+    qemu: str,
+    flash: Path,
+    efuse: Path,
+    http_port: int,
+    serial: str = "pty",
+    device_port: int = DEVICE_PORT,
+    bios: Optional[Path] = None,
+) -> List[str]:
+    """The QEMU command line: the board's machine, flash and eFuse images, OpenCores Ethernet
+    behind user-mode networking (restricted; 127.0.0.1:http_port -> board:device_port), the
+    console on ``serial`` ("pty" or "tcp:PORT")."""
+    machine = board.qemu.get("machine", board.chip)
+    nic = board.qemu.get("nic", "open_eth")
+    if serial == "pty":
+        chardev = "pty"
+    elif serial.startswith("tcp:") and serial[4:].isdigit():
+        chardev = "tcp:127.0.0.1:%s,server=on,wait=off" % serial[4:]
+    else:
+        raise QemuError("Console '%s' is not 'pty' or 'tcp:PORT'; pass SERIAL=pty or SERIAL=tcp:4444." % serial)
+    argv = [qemu, "-M", machine, "-display", "none", "-monitor", "none"]
+    if bios is not None:
+        argv += ["-L", str(bios)]
+    argv += [
+        "-drive", "file=%s,if=mtd,format=raw" % flash,
+        "-drive", "file=%s,if=none,format=raw,id=efuse" % efuse,
+        "-global", "driver=nvram.%s.efuse,property=drive,value=efuse" % machine,
+        # The emulated chip is slower than a real one: no watchdog resets while it boots.
+        "-global", "driver=timer.%s.timg,property=wdt_disable,value=true" % machine,
+        "-nic", "user,model=%s,restrict=on,hostfwd=tcp:127.0.0.1:%d-:%d" % (nic, http_port, device_port),
+        "-serial", chardev,
+    ]
+    return argv
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------
+# The emulated board
+
+
+class EmulatedBoard:
+    """QEMU running firmware/<BOARD>/ on a scratch copy of the flash; always stopped on exit.
+
+    ``with EmulatedBoard("ESP32_C3_QEMU") as eb: eb.deploy("examples/hello")`` - then the app
+    answers at ``eb.url``; ``eb.console`` is the serial device (a pty path or socket:// URL).
+    """
+
+    def __init__(self, board: str, http_port: Optional[int] = None, serial: str = "pty",
+                 qemu: Optional[str] = None, root: Path = ROOT, echo=print):
+        self.board = qemu_board(board)
+        self.root = Path(root)
+        self.qemu = find_qemu(self.board, qemu)
+        self.flash, self.efuse = firmware_files(self.board, self.root)
+        self.http_port = http_port or free_port()
+        self.serial = serial
+        self.echo = echo
+        self.workdir = self.root / "firmware" / self.board.name / "qemu"
+        self.proc: Optional[subprocess.Popen] = None
+        self.console: Optional[str] = None
+        self.banner = ""
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self.http_port
+
+    def start(self) -> "EmulatedBoard":
+        if not port_free(self.http_port):
+            raise QemuError("Port %d on 127.0.0.1 is in use; pass HTTP_PORT= another one." % self.http_port)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        flash, efuse = self.workdir / "flash.bin", self.workdir / "efuse.bin"
+        shutil.copyfile(str(self.flash), str(flash))  # QEMU writes the filesystem into it
+        shutil.copyfile(str(self.efuse), str(efuse))
+        serial = self.serial
+        if serial == "tcp":
+            serial = "tcp:%d" % free_port()
+        argv = qemu_argv(self.board, self.qemu, flash, efuse, self.http_port, serial,
+                         bios=bios_dir(self.qemu))
+        self.echo("$ " + " ".join(argv))
+        log = open(str(self.workdir / "qemu.log"), "w")
+        try:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         cwd=str(self.workdir), start_new_session=True)
+        except OSError as exc:
+            raise QemuError("Cannot run %s: %s." % (self.qemu, exc.strerror))
+        finally:
+            log.close()
+        if serial == "pty":
+            self.console = self._wait_pty()
+            link = self.workdir / "console"
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(self.console)
+        else:
+            self.console = "socket://127.0.0.1:%s" % serial[4:]
+        self.banner = self.wait_prompt()
+        return self
+
+    def _log_text(self) -> str:
+        try:
+            return (self.workdir / "qemu.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _wait_pty(self) -> str:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            m = PTY_LINE.search(self._log_text())
+            if m:
+                return m.group(1)
+            self._check_alive()
+            time.sleep(0.05)
+        raise QemuError("QEMU did not open its console pty within 20 s; see %s." % (self.workdir / "qemu.log"))
+
+    def _check_alive(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            tail = self._log_text().strip().splitlines()[-1:] or ["no output"]
+            raise QemuError("QEMU exited with status %d: %s" % (self.proc.returncode, tail[0]))
+
+    def open_console(self, timeout: float = 0.2):
+        import serial
+
+        return serial.serial_for_url(self.console, baudrate=115200, timeout=timeout)
+
+    def wait_prompt(self, timeout: float = BOOT_TIMEOUT) -> str:
+        """Wait for MicroPython's REPL prompt on the console; return what the board printed."""
+        data = b""
+        deadline = time.monotonic() + timeout
+        with self.open_console() as link:
+            link.write(b"\r\n")
+            next_poke = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                self._check_alive()
+                data += link.read(4096)
+                if b">>> " in data:
+                    return data.decode("utf-8", "replace")
+                if time.monotonic() > next_poke:  # the banner may have gone by before we listened
+                    link.write(b"\r\n")
+                    next_poke = time.monotonic() + 2
+        tail = data.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise QemuError("The board printed no MicroPython prompt within %d s (last output: %s); see %s."
+                        % (timeout, " | ".join(tail) or "none", self.workdir / "qemu.log"))
+
+    def provision(self) -> None:
+        """What `make wifi` stores: /wifi.json and the kitnet block in /boot.py (over the console)."""
+        from tools import wifi
+
+        try:
+            wifi.store(LAN_SSID, "", port=self.console)
+        except (wifi.WifiError, wifi.S.DeployError) as exc:
+            raise QemuError("Storing the network set-up on the board failed: %s" % exc)
+
+    def deploy(self, app: Path) -> None:
+        """Copy the app with `make deploy`'s code and soft-reset so boot.py and main.py run."""
+        from tools import deploy
+
+        try:
+            deploy.deploy(str(app), port=self.console, reset=True, follow=6.0)
+        except deploy.DeployError as exc:
+            raise QemuError("Deploying %s failed: %s" % (app, exc))
+
+    def wait_http(self, path: str = "/", timeout: float = 60) -> None:
+        """Wait until the app answers HTTP on the forwarded port."""
+        import urllib.error
+        import urllib.request
+
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                with opener.open(self.url + path, timeout=5) as r:
+                    r.read()
+                    return
+            except urllib.error.HTTPError:
+                return  # it answered
+            except Exception as exc:  # not up yet
+                last = exc
+                time.sleep(0.5)
+        raise QemuError("The app did not answer at %s within %d s (%s); watch the console with "
+                        "`make monitor PORT=%s`." % (self.url + path, timeout, last, self.console))
+
+    def follow(self) -> None:
+        """Echo the console until Ctrl-C (or QEMU exits)."""
+        with self.open_console() as link:
+            buf = b""
+            while True:
+                self._check_alive()
+                buf += link.read(4096)
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    text = line.decode("utf-8", "replace").rstrip()
+                    if text:
+                        self.echo("  board: " + text)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except OSError:
+            proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                proc.kill()
+            proc.wait(5)
+
+    def __enter__(self) -> "EmulatedBoard":
+        return self.start()
+
+    def __exit__(self, *exc) -> bool:
+        self.stop()
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def boot(board: str, app: Optional[Path], http_port: Optional[int], serial: str, qemu: Optional[str]) -> EmulatedBoard:
+    eb = EmulatedBoard(board, http_port=http_port, serial=serial, qemu=qemu)
+    _say("booting %s under %s (%s)" % (eb.flash.relative_to(ROOT), Path(eb.qemu).name, eb.board.qemu.get("machine")))
+    t0 = time.monotonic()
+    eb.start()
+    _say("MicroPython prompt after %.1f s; console %s" % (time.monotonic() - t0, eb.console))
+    if app is not None:
+        _say("storing the network set-up (/wifi.json, kitnet in /boot.py) over the console")
+        eb.provision()
+        _say("deploying %s over the console" % app)
+        eb.deploy(app)
+    return eb
+
+
+def run(board: str, app: Path, http_port: Optional[int], serial: str, qemu: Optional[str]) -> int:
+    eb = None
+    try:
+        eb = boot(board, app, http_port or DEFAULT_HTTP_PORT, serial, qemu)
+        eb.wait_http("/")
+        _say("serving %s at %s/ (console: %s; Ctrl-C stops the board)" % (app, eb.url, eb.console))
+        eb.follow()
+    except KeyboardInterrupt:
+        print()
+        _say("stopped")
+        return 0
+    finally:
+        if eb is not None:
+            eb.stop()
+    return 1
+
+
+def test_hw(board: str, http_port: Optional[int], qemu: Optional[str], report: Optional[Path],
+            pytest_args: Sequence[str] = ()) -> int:
+    """Boot the board with the smoke app and run the hardware suite against it."""
+    from tools import smoke
+
+    eb = boot(board, SMOKE_APP, http_port, "pty", qemu)
+    try:
+        smoke.wait_for(eb.url, timeout=120)
+        code = smoke.run_suite(eb.url, report or smoke.REPORT, None, pytest_args)
+        if code != 0:
+            print("error: the hardware suite failed against %s on %s (pytest exit status %d); see the "
+                  "table above." % (eb.url, board, code), file=sys.stderr)
+        return code
+    except smoke.SmokeError as exc:
+        raise QemuError(str(exc))
+    finally:
+        eb.stop()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.qemu_esp32", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("run", "test-hw", "boot"), help="run an app, run the hardware suite, or just boot")
+    parser.add_argument("--board", default="ESP32_C3_QEMU", help="an esp32 board with a qemu entry in board.json")
+    parser.add_argument("--app", type=Path, default=None, help="app folder for run (default examples/hello)")
+    parser.add_argument("--http-port", type=int, default=None, help="host port forwarded to the board's port 5000")
+    parser.add_argument("--serial", default="pty", help="console: pty (default), tcp (a free port) or tcp:PORT")
+    parser.add_argument("--qemu", default=None, help="qemu-system-riscv32 binary (default: PATH; env QEMU)")
+    parser.add_argument("--report", type=Path, default=None, help="test-hw: JUnit XML path")
+    args, rest = parser.parse_known_args(argv)
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    elif rest:
+        parser.error("unrecognized arguments: %s (pytest arguments go after --)" % " ".join(rest))
+    if rest and args.command != "test-hw":
+        parser.error("only test-hw takes pytest arguments")
+    args.pytest_args = rest
+    try:
+        if args.command == "run":
+            app = args.app or DEFAULT_APP
+            if not (Path(app) / "main.py").is_file():
+                raise QemuError("APP '%s' has no main.py; pass APP=examples/hello or your app folder." % app)
+            return run(args.board, Path(app), args.http_port, args.serial, args.qemu)
+        if args.command == "test-hw":
+            return test_hw(args.board, args.http_port, args.qemu, args.report, args.pytest_args)
+        eb = boot(args.board, args.app, args.http_port, args.serial, args.qemu)
+        try:
+            _say("board up; app port %s, console %s (Ctrl-C stops it)" % (eb.url, eb.console))
+            eb.follow()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            eb.stop()
+        return 0
+    except QemuError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
