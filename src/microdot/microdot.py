@@ -1083,7 +1083,9 @@ class Microdot:
         self.ssl = None
         self.server = None
         self._conns = {}
-        self._waiting = {}  # connection -> True while it waits for its first request
+        # connections that may make room: key -> 1 (no request yet), 0 (idle keep-alive),
+        # 2 (evicted before its request)
+        self._waiting = {}
         self._stop = None
         self._loop = None
 
@@ -1401,7 +1403,7 @@ class Microdot:
             res = Response(*res) if isinstance(res, tuple) else Response(res)
         return res
 
-    async def _refuse(self, exc):
+    async def _unparsed(self, exc):
         """The response to a request that could not be parsed: its error handler is
         called with None for the request, as are the after-error hooks."""
         if exc.status_code == 400:
@@ -1427,13 +1429,10 @@ class Microdot:
         key = task if task is not None else writer
         try:
             if len(conns) >= self.max_connections and not self._evict():  # (key is not in conns)
-                writer.write(b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n'
-                             b'Connection: close\r\nRetry-After: 1\r\n\r\n')
-                await writer.drain()
-                await self._linger(reader)
+                await self._refuse(reader, writer)
                 return
             conns[key] = ticks_ms() + int(self.request_timeout * 1000)
-            waiting[key] = True
+            waiting[key] = 1
             send_ms = int(self.send_timeout * 1000)
             idle_ms = int(self.keepalive_timeout * 1000)
             addr = None  # Request.client_addr asks the writer when someone wants it
@@ -1444,7 +1443,7 @@ class Microdot:
                 try:
                     req = await Request.create(self, conn, writer, addr, scheme)
                 except HTTPException as exc:
-                    res = await self._refuse(exc)
+                    res = await self._unparsed(exc)
                     await res._send(writer, False, '1.1')
                     await self._linger(reader)
                     break
@@ -1486,10 +1485,11 @@ class Microdot:
                         await self._linger(reader)
                     break
                 conns[key] = ticks_ms() + idle_ms
-                waiting[key] = False
+                waiting[key] = 0
                 req = res = None  # an idle connection keeps nothing of its last request alive
         except asyncio.CancelledError:
-            pass
+            if waiting.get(key) == 2:  # made room before it sent a request: say so
+                await self._refuse(reader, writer)
         except Exception as exc:  # a client that went away mid-response
             if self.debug:
                 _print_exc(exc)
@@ -1523,20 +1523,32 @@ class Microdot:
         conns = self._conns
         now = ticks_ms()
         best = age = None
-        fresh = False
-        for key, first in self._waiting.items():
+        rank = -1
+        for key, kind in self._waiting.items():
             deadline = conns.get(key)
-            if deadline is None or not hasattr(key, 'cancel'):
+            if deadline is None or kind > 1 or not hasattr(key, 'cancel'):
                 continue
             waited = ticks_diff(now, deadline)  # same timeout per kind: larger = older
-            if best is None or (first and not fresh) or (first == fresh and waited > age):
-                best, age, fresh = key, waited, first
+            if kind > rank or (kind == rank and waited > age):
+                best, age, rank = key, waited, kind
         if best is None:
             return False
         conns.pop(best, None)
-        self._waiting.pop(best, None)
+        if rank:
+            self._waiting[best] = 2  # it is answered 503 once cancelled
+        else:
+            self._waiting.pop(best, None)
         best.cancel()
         return True
+
+    async def _refuse(self, reader, writer):
+        try:
+            writer.write(b'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n'
+                         b'Connection: close\r\nRetry-After: 1\r\n\r\n')
+            await writer.drain()
+        except Exception:
+            return
+        await self._linger(reader)
 
     async def _watchdog(self):
         """Cancel connections that are past their deadline for sending a request."""
