@@ -505,11 +505,10 @@ class Request:
                 body = await client_reader.readexactly(length)
             except EOFError:
                 raise HTTPException(400, 'Bad request')
-        try:
-            req = cls(app, client_addr, method, url, version, headers, body, stream,
-                      (client_reader, client_writer), '', None, scheme)
-        except ValueError:  # a broken escape in the query string
-            raise HTTPException(400, 'Bad request')
+        # (a broken escape in the query string raises ValueError here, as upstream's
+        # constructor does; the server answers it with a 400)
+        req = cls(app, client_addr, method, url, version, headers, body, stream,
+                  (client_reader, client_writer), '', None, scheme)
         if conn is not None:
             req._conn = conn
         if too_large:
@@ -1442,7 +1441,9 @@ class Microdot:
             while True:
                 try:
                     req = await Request.create(self, conn, writer, addr, scheme)
-                except HTTPException as exc:
+                except (HTTPException, ValueError) as exc:
+                    if not isinstance(exc, HTTPException):
+                        exc = HTTPException(400, 'Bad request')
                     res = await self._unparsed(exc)
                     await res._send(writer, False, '1.1')
                     await self._linger(reader)
