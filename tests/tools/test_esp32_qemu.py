@@ -1,0 +1,347 @@
+"""The emulated ESP32-C3 (board ESP32_C3_QEMU) and the esp32 parts of the build.
+
+The first part runs everywhere: the plan (BOARD_DIR=, variants, eFuse step), the version and
+Wi-Fi-blob checks, a native esp32 build against a stand-in port Makefile (real esptool
+merge-bin), QEMU's command line, kitnet's Ethernet path. The last part needs the emulation
+environment (`. <ROOT>/env.sh` from esp32c3-qemu.sh and `make BOARD=ESP32_C3_QEMU firmware
+NATIVE=1 MICROPY_DIR=...`) and skips with one line without it.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tools import boards as B
+from tools import build as T
+from tools import qemu_esp32 as Q
+
+ROOT = B.ROOT
+BOARD = "ESP32_C3_QEMU"
+
+
+def board():
+    return B.load_board(BOARD)
+
+
+def fake_idf(tmp_path, blobs=True):
+    """An ESP-IDF folder with (or without) the Wi-Fi libraries and a qemu_ext with an eFuse image."""
+    idf = tmp_path / "idf"
+    lib = idf / "components" / "esp_wifi" / "lib" / "esp32c3"
+    lib.mkdir(parents=True)
+    if blobs:
+        for name in T.WIFI_BLOBS:
+            (lib / name).write_bytes(b"!<arch>\n")
+    actions = idf / "tools" / "idf_py_actions"
+    actions.mkdir(parents=True)
+    (actions / "__init__.py").write_text("")
+    (actions / "qemu_ext.py").write_text(
+        "class _T:\n    default_efuse = bytes(range(8)) * 16\n\nQEMU_TARGETS = {'esp32c3': _T()}\n"
+    )
+    return idf
+
+
+def fake_checkout(tmp_path, version=(1, 29, 0, 1)):
+    mp = tmp_path / "mp"
+    (mp / "py").mkdir(parents=True)
+    (mp / "py" / "mpconfig.h").write_text(
+        "#define MICROPY_VERSION_MAJOR %d\n#define MICROPY_VERSION_MINOR %d\n"
+        "#define MICROPY_VERSION_MICRO %d\n#define MICROPY_VERSION_PRERELEASE %d\n" % version
+    )
+    for sub in T.SUBMODULES["esp32"]:
+        (mp / sub).mkdir(parents=True)
+        (mp / sub / "README").write_text("x")
+    (mp / "mpy-cross").mkdir()
+    (mp / "mpy-cross" / "Makefile").write_text("all:\n\t@echo mpy-cross is up to date\n")
+    (mp / "ports" / "esp32").mkdir(parents=True)
+    (mp / "ports" / "esp32" / "Makefile").write_text(ESP32_MAKEFILE)
+    return mp
+
+
+# A stand-in for ports/esp32/Makefile: what idf.py + makeimg.py leave in the build folder.
+ESP32_MAKEFILE = """\
+BOARD ?= $(notdir $(BOARD_DIR:/=))
+BUILD ?= build-$(BOARD)$(if $(BOARD_VARIANT),-$(BOARD_VARIANT))
+all:
+\t@echo "board dir $(BOARD_DIR) variant $(BOARD_VARIANT) manifest $(FROZEN_MANIFEST)"
+\t@test -f "$(BOARD_DIR)/mpconfigboard.cmake"
+\t@test -f "$(BOARD_DIR)/mpconfigvariant_$(BOARD_VARIANT).cmake"
+\t@mkdir -p $(BUILD)/genhdr $(BUILD)/bootloader $(BUILD)/partition_table
+\t@printf '#define MICROPY_GIT_TAG "v1.29.0-preview-fake"\\n' > $(BUILD)/genhdr/mpversion.h
+\t@printf 'BOOT' > $(BUILD)/bootloader/bootloader.bin
+\t@printf 'PART' > $(BUILD)/partition_table/partition-table.bin
+\t@printf 'APPLICATION' > $(BUILD)/micropython.bin
+\t@printf 'firmware' > $(BUILD)/firmware.bin
+\t@printf '{"git_revision": "v5.3.1"}' > $(BUILD)/project_description.json
+\t@printf -- '--flash_mode dio --flash_freq 80m --flash_size 4MB\\n0x0 bootloader/bootloader.bin\\n0x10000 micropython.bin\\n0x8000 partition_table/partition-table.bin\\n' > $(BUILD)/flash_args
+"""
+
+
+def make_kit(tmp_path):
+    kit = tmp_path / "kit"
+    for name in ("boards", "manifests", "src"):
+        shutil.copytree(str(ROOT / name), str(kit / name), ignore=shutil.ignore_patterns("__pycache__"))
+    return kit
+
+
+@pytest.fixture
+def host_env(tmp_path, monkeypatch):
+    """PATH with `idf.py` (a stand-in) and `python` (this interpreter), as export.sh gives."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "idf.py").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "idf.py").chmod(0o755)
+    (bin_dir / "python").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", "%s%s%s" % (bin_dir, os.pathsep, os.environ.get("PATH", "")))
+    return bin_dir
+
+
+# -- the board and the plan --------------------------------------------------------------------
+
+
+def test_board_is_its_own_micropython_board_folder():
+    b = board()
+    assert (b.port, b.chip, b.base_board, b.variant, b.noblobs_variant) == (
+        "esp32", "esp32c3", "ESP32_GENERIC_C3", "QEMU", "QEMU_NOBLOBS")
+    folder = b.board_dir("/nowhere")
+    assert folder == B.BOARDS_DIR / BOARD
+    assert sorted(T.board_variants(b, None)) == ["QEMU", "QEMU_NOBLOBS"]
+    # The variants reach the sdkconfig through MicroPython's SDKCONFIG_DEFAULTS, from this folder.
+    for variant in ("QEMU", "QEMU_NOBLOBS"):
+        text = (folder / ("mpconfigvariant_%s.cmake" % variant)).read_text()
+        assert "${CMAKE_CURRENT_LIST_DIR}/sdkconfig.qemu" in text
+    assert "CONFIG_ETH_USE_OPENETH=y" in (folder / "sdkconfig.qemu").read_text()
+    assert "CONFIG_APP_NO_BLOBS=y" in (folder / "sdkconfig.noblobs").read_text()
+    assert "ESP32_GENERIC_C3/mpconfigboard.cmake" in (folder / "mpconfigboard.cmake").read_text()
+
+
+def test_native_plan_passes_board_dir_variant_and_writes_the_efuse_image(tmp_path):
+    plan = T.make_plan(board(), [], native=True, micropy_dir=tmp_path / "mp")
+    names = [s.name for s in plan.steps]
+    assert names == ["mpy-cross", "firmware", "efuse"]
+    make = plan.steps[1].argv
+    assert "BOARD_DIR=%s" % (B.BOARDS_DIR / BOARD) in make and "BOARD_VARIANT=QEMU" in make
+    assert not any(a.startswith("BOARD=") for a in make)
+    assert plan.build_dir == (tmp_path / "mp").resolve() / "ports" / "esp32" / "build-ESP32_C3_QEMU-QEMU"
+    efuse = plan.steps[2].argv
+    assert efuse[0] == "python" and efuse[-2:] == ["esp32c3", str(plan.build_dir / "qemu_efuse.bin")]
+    # The stamp follows the port's make line, not the last step.
+    assert "BOARD_VARIANT=QEMU" in T.config_signature(plan)
+
+
+def test_docker_plan_uses_the_mounted_board_folder():
+    plan = T.make_plan(T.with_variant(board(), "QEMU_NOBLOBS"), [])
+    make = plan.steps[0].argv
+    assert "BOARD_DIR=%s/boards/%s" % (T.PROJECT_MOUNT, BOARD) in make
+    assert "BOARD_VARIANT=QEMU_NOBLOBS" in make
+    assert plan.steps[-1].argv[-1].endswith("/build-ESP32_C3_QEMU-QEMU_NOBLOBS/qemu_efuse.bin")
+    # Stock boards keep BOARD= and get no eFuse step.
+    stock = T.make_plan(B.load_board("ESP32_GENERIC_C3"), [])
+    assert "BOARD=ESP32_GENERIC_C3" in stock.steps[0].argv and [s.name for s in stock.steps] == ["firmware"]
+
+
+def test_variant_follows_the_wifi_blobs(tmp_path):
+    notes = []
+    without = fake_idf(tmp_path / "a", blobs=False)
+    b = T.esp32_board(board(), None, None, True, "v1.29.0", notes.append, idf_path=str(without))
+    assert b.variant == "QEMU_NOBLOBS" and b.build_output == "build-ESP32_C3_QEMU-QEMU_NOBLOBS/firmware.bin"
+    assert len(notes) == 1 and "no Wi-Fi blobs" in notes[0] and "BOARD_VARIANT=" in notes[0]
+    with_blobs = fake_idf(tmp_path / "b", blobs=True)
+    assert T.esp32_board(board(), None, None, True, "v1.29.0", idf_path=str(with_blobs)).variant == "QEMU"
+    # An explicit variant wins; an unknown one is refused with the list.
+    assert T.esp32_board(board(), "QEMU", None, True, "v1.29.0", idf_path=str(without)).variant == "QEMU"
+    with pytest.raises(T.BuildError) as exc:
+        T.esp32_board(board(), "OTA", None, True, "v1.29.0")
+    assert "has no variant 'OTA' (it has: QEMU, QEMU_NOBLOBS)" in str(exc.value)
+    with pytest.raises(T.BuildError):
+        T.esp32_board(B.load_board("UNIX"), "QEMU", None, True, "v1.29.0")
+
+
+def test_min_micropython_is_checked_in_one_line(tmp_path):
+    old = fake_checkout(tmp_path / "old", (1, 28, 0, 0))
+    with pytest.raises(T.BuildError) as exc:
+        T.check_min_micropython(board(), old, "v1.28.0")
+    msg = str(exc.value)
+    assert "needs MicroPython 1.29.0-preview or newer" in msg and "is 1.28.0" in msg and "\n" not in msg
+    T.check_min_micropython(board(), fake_checkout(tmp_path / "new", (1, 29, 0, 1)), "v1.28.0")
+    with pytest.raises(T.BuildError) as exc:
+        T.check_min_micropython(board(), None, "v1.28.0")  # the Docker image's clone
+    assert "MICROPY_VERSION=" in str(exc.value)
+    T.check_min_micropython(board(), None, "master")  # a branch: nothing to compare
+    T.check_min_micropython(B.load_board("ESP32_GENERIC"), old, "v1.28.0")  # no minimum
+    assert T.parse_version("1.29.0-preview") < T.parse_version("v1.29.0") < T.parse_version("1.29.1")
+    assert T.parse_version("v1.28.0") < T.parse_version("1.29.0-preview")
+
+
+def test_missing_blobs_are_one_line_naming_them(tmp_path):
+    idf = fake_idf(tmp_path, blobs=False)
+    msg = T.blobs_message(B.load_board("ESP32_GENERIC_C3"), str(idf))
+    assert msg.startswith("ESP32_GENERIC_C3 needs ESP-IDF's Wi-Fi blobs but components/esp_wifi/lib/esp32c3 lacks ")
+    for name in T.WIFI_BLOBS:
+        assert name in msg
+    assert "espressif/esp32-wifi-lib" in msg and "BOARD=ESP32_C3_QEMU" in msg and "\n" not in msg
+    assert "BOARD_VARIANT=QEMU_NOBLOBS" in T.blobs_message(board(), str(idf))
+    assert T.blobs_message(T.with_variant(board(), "QEMU_NOBLOBS"), str(idf)) is None
+    assert T.blobs_message(B.load_board("ESP32_GENERIC_C3"), str(fake_idf(tmp_path / "ok"))) is None
+    # From a link error in the log, when the folder looked complete.
+    log = "ld: cannot find -lnet80211: No such file or directory"
+    assert T.blobs_message(B.load_board("ESP32_GENERIC_C3"), None, log) is not None
+
+
+# -- a native esp32 build against a stand-in port ---------------------------------------------
+
+
+def test_native_build_writes_merged_image_efuse_and_build_info(tmp_path, host_env, monkeypatch):
+    kit, mp = make_kit(tmp_path), fake_checkout(tmp_path)
+    idf = fake_idf(tmp_path, blobs=False)
+    monkeypatch.setenv("IDF_PATH", str(idf))
+    lines = []
+    path, info = T.build(BOARD, "none", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
+    out = kit / "firmware" / BOARD
+    assert sorted(p.name for p in out.iterdir()) == [
+        "build-info.json", "build.log", "firmware.bin", "flash_image.bin", "qemu_efuse.bin"]
+    log = "\n".join(lines)
+    assert "board dir %s variant QEMU_NOBLOBS" % (kit / "boards" / BOARD).resolve() in log
+    merged = (out / "flash_image.bin").read_bytes()
+    assert len(merged) == 4 * 1024 * 1024
+    assert merged[:4] == b"BOOT" and merged[0x8000:0x8004] == b"PART" and merged[0x10000:0x1000b] == b"APPLICATION"
+    assert merged[0x20000:0x20010] == b"\xff" * 16
+    assert (out / "qemu_efuse.bin").read_bytes() == bytes(range(8)) * 16
+    saved = json.loads((out / "build-info.json").read_text())
+    assert saved == info and info["variant"] == "QEMU_NOBLOBS" and info["idf_version"] == "v5.3.1"
+    assert info["flash_image"]["bytes"] == len(merged) and info["flash_image"]["flash_size"] == "4MB"
+    assert [s["offset"] for s in info["flash_image"]["segments"]] == ["0x0", "0x8000", "0x10000"]
+    assert info["qemu_efuse"]["bytes"] == 128 and info["image_bytes"] == len(b"APPLICATION")
+    assert not (out / ".build").exists()
+
+
+def test_generic_c3_without_blobs_stops_before_the_port_build(tmp_path, host_env, monkeypatch):
+    kit, mp = make_kit(tmp_path), fake_checkout(tmp_path)
+    monkeypatch.setenv("IDF_PATH", str(fake_idf(tmp_path, blobs=False)))
+    lines = []
+    with pytest.raises(T.BuildError) as exc:
+        T.build("ESP32_GENERIC_C3", "none", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
+    assert "lacks libcore.a, libnet80211.a, libpp.a" in str(exc.value)
+    assert not any("board dir" in l for l in lines)  # the port's make never ran
+    assert sorted(p.name for p in (kit / "firmware" / "ESP32_GENERIC_C3").iterdir()) == ["build.log"]
+
+
+def test_bootloader_offset_must_match_board_json(tmp_path):
+    build = tmp_path / "b"
+    build.mkdir()
+    (build / "flash_args").write_text("--flash_mode dio\n0x1000 bootloader/bootloader.bin\n0x10000 micropython.bin\n")
+    with pytest.raises(T.BuildError) as exc:
+        T.merge_argv(board(), build, tmp_path / "out.bin")
+    assert "bootloader at 0x1000" in str(exc.value) and "flash_offset 0x0" in str(exc.value)
+
+
+# -- QEMU's command line and the runner --------------------------------------------------------
+
+
+def test_qemu_command_line(tmp_path):
+    argv = Q.qemu_argv(board(), "/q/qemu-system-riscv32", tmp_path / "f.bin", tmp_path / "e.bin", 18080)
+    text = " ".join(argv)
+    assert argv[:3] == ["/q/qemu-system-riscv32", "-M", "esp32c3"]
+    assert "user,model=open_eth,restrict=on,hostfwd=tcp:127.0.0.1:18080-:5000" in argv
+    assert "driver=nvram.esp32c3.efuse,property=drive,value=efuse" in argv
+    assert "file=%s,if=mtd,format=raw" % (tmp_path / "f.bin") in argv
+    assert argv[-2:] == ["-serial", "pty"] and "-L" not in argv
+    tcp = Q.qemu_argv(board(), "q", Path("f"), Path("e"), 1, serial="tcp:4444", bios=Path("/bios"))
+    assert tcp[-1] == "tcp:127.0.0.1:4444,server=on,wait=off" and tcp[tcp.index("-L") + 1] == "/bios"
+    assert "0.0.0.0" not in text
+    with pytest.raises(Q.QemuError):
+        Q.qemu_argv(board(), "q", Path("f"), Path("e"), 1, serial="/dev/ttyS0")
+
+
+def test_runner_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("QEMU", raising=False)
+    with pytest.raises(Q.QemuError) as exc:
+        Q.find_qemu(board(), which=lambda name: None)
+    assert "idf_tools.py install qemu-riscv32" in str(exc.value)
+    with pytest.raises(Q.QemuError) as exc:
+        Q.firmware_files(board(), tmp_path)
+    assert "make BOARD=ESP32_C3_QEMU firmware" in str(exc.value)
+    assert Q.main(["run", "--board", "UNIX"]) == 1
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    assert Q.emulated(BOARD) and not Q.emulated("ESP32_GENERIC_C3") and not Q.emulated("NOPE")
+
+
+# -- kitnet on the emulated board --------------------------------------------------------------
+
+KITNET_LAN = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+
+class LAN:
+    polls = 0
+    def __init__(self, phy_type, phy_addr):
+        print("LAN", phy_type, phy_addr)
+    def active(self, on):
+        print("active", on)
+    def isconnected(self):
+        LAN.polls += 1
+        return LAN.polls > 3
+    def ipconfig(self, key):
+        return ("10.0.2.15", "255.255.255.0")
+
+class network:
+    PHY_OPENETH = 9
+    LAN = LAN
+    def WLAN(*a):
+        raise AssertionError("no Wi-Fi on the emulated board")
+
+sys.modules["network"] = network
+import kitnet
+kitnet._sleep = lambda s: None
+print("IP", kitnet.connect(), kitnet.ip())
+kitnet.disconnect()
+print("after", kitnet.ip())
+"""
+
+
+@pytest.mark.parametrize("runtime", ["cpython", "micropython"])
+def test_kitnet_brings_up_the_emulated_ethernet(tmp_path, runtime):
+    exe = sys.executable if runtime == "cpython" else str(Path(sys.executable).parent / "micropython")
+    if not Path(exe).is_file():
+        pytest.skip("no micropython in the venv; run make setup")
+    script = tmp_path / "lan.py"
+    script.write_text(KITNET_LAN)
+    out = subprocess.run([exe, str(script), str(ROOT / "src")], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "LAN 9 1" and lines[1] == "active True"
+    assert "kitnet: Ethernet (QEMU open_eth) up, IP 10.0.2.15" in lines
+    assert "IP 10.0.2.15 10.0.2.15" in lines and lines[-2:] == ["active False", "after None"]
+
+
+# -- the emulated board itself (needs the emulation environment) --------------------------------
+
+
+def _emulation_missing():
+    if shutil.which("qemu-system-riscv32") is None:
+        return "qemu-system-riscv32 not on PATH (`. <ROOT>/env.sh` from esp32c3-qemu.sh)"
+    if not (ROOT / "firmware" / BOARD / "flash_image.bin").is_file():
+        return "no firmware/%s/flash_image.bin (make BOARD=%s firmware NATIVE=1 MICROPY_DIR=...)" % (BOARD, BOARD)
+    return None
+
+
+needs_emulation = pytest.mark.skipif(_emulation_missing() is not None, reason=str(_emulation_missing()))
+
+
+@needs_emulation
+def test_emulated_board_serves_hello_to_the_host():
+    lines = []
+    with Q.EmulatedBoard(BOARD, echo=lines.append) as eb:
+        assert "MicroPython" in eb.banner
+        eb.provision()
+        eb.deploy(ROOT / "examples" / "hello")
+        eb.wait_http("/", timeout=90)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(eb.url + "/", timeout=10) as r:
+            body = r.read().decode()
+        assert r.status == 200 and "Hello from Microdot!" in body
+    assert eb.proc is None
