@@ -601,7 +601,7 @@ class Request:
         if self._cookies is None:
             cookies = {}
             hdr = self.headers.get('Cookie')
-            if hdr:
+            if hdr is not None:
                 for item in hdr.split(';'):
                     name, _, value = item.strip().partition('=')
                     cookies[name] = value
