@@ -312,7 +312,7 @@ async def _read_lines(reader, max_line):
     lines = []
     while True:
         line = await reader.readline()
-        if len(line) > max_line + 2:
+        if len(line) > max_line:  # the line with its end, as upstream counts it
             raise HTTPException(431 if lines else 414)
         line = line.rstrip(b'\r\n')
         if not line:
@@ -427,7 +427,7 @@ class Request:
             nl = '\n'
         step = len(nl)
         eol = text.find(nl)
-        if eol > max_line:
+        if eol + step > max_line:  # the line with its end, as upstream counts it
             raise HTTPException(414)
         i = text.find(' ', 0, eol)
         j = text.find(' ', i + 1, eol) if i > 0 else -1
@@ -449,7 +449,7 @@ class Request:
             end = text.find(nl, pos)
             if end <= pos:  # the blank line that ends the head
                 break
-            if end - pos > max_line:
+            if end - pos + step > max_line:
                 raise HTTPException(431)
             i = text.find(':', pos, end)
             if i <= pos:

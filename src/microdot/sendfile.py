@@ -48,5 +48,5 @@ def send_file(cls, filename, status_code=200, content_type=None, stream=None, ma
             headers['Content-Length'] = str(os.stat(path)[6])
             stream = open(path, 'rb')
         except OSError:
-            raise HTTPException(404)
+            raise HTTPException(404, 'Not found')
     return cls(body=stream, status_code=status_code, headers=headers)
