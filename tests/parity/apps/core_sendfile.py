@@ -109,4 +109,5 @@ CASES = [('GET', '/f/' + name) for name in sorted(FILES)] + [
     ('GET', '/gz/notes.txt'), ('GET', '/br'), ('GET', '/ext'), ('GET', '/ext2'),
     ('GET', '/age'), ('GET', '/age0'), ('GET', '/default-age'), ('GET', '/status'),
     ('GET', '/stream'), ('GET', '/stream-noext'), ('HEAD', '/stream'),
+    {'method': 'GET', 'path': '/f/missing.txt', 'differs': 'D4'},
 ]
