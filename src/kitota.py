@@ -10,7 +10,7 @@ Every request needs ``Authorization: Bearer <token>`` with the ``ota_token`` sto
 ``make wifi OTA_TOKEN=...`` or the set-up portal (compared in constant time); without a
 stored token every request is refused.
 
-App update: ``/ota/begin`` names the files with their size and sha256, ``/ota/app/<i>`` takes
+App update: ``/ota/begin`` lists the files with their size and sha256, ``/ota/app/<i>`` takes
 each file in pieces into ``/.ota/``, ``/ota/commit`` checks every staged file against its
 sha256 and only then renames them over the old ones (a journal lets the next boot finish an
 interrupted swap), then restarts. A broken or incomplete upload leaves the old app in place.
@@ -106,19 +106,11 @@ def _makedirs(name):
             os.mkdir(path)
 
 
-def _replace(src, dst):
-    try:
-        os.rename(src, dst)
-    except OSError:
-        _remove(dst)
-        os.rename(src, dst)
-
-
 def _swap(pairs):
     for src, dst in pairs:
         if _exists(src):
             _makedirs(dst)
-            _replace(src, dst)
+            os.rename(src, dst)
 
 
 def recover():
@@ -203,19 +195,20 @@ def hashes(names):
 
 
 def begin_app(files):
-    if not isinstance(files, dict) or not files:
-        return _error(400, "name the files: {name: [size, sha256]}")
+    """Start an update of ``files``: [[name, size, sha256], ...]; piece uploads use the index."""
+    if not isinstance(files, list) or not files:
+        return _error(400, "name the files: [[name, size, sha256], ...]")
     if len(files) > MAX_FILES:
         return _error(413, "at most %d files per update" % MAX_FILES)
     rows = []
     total = 0
-    for name, spec in files.items():
+    for spec in files:
+        try:
+            name, size, sha = spec[0], int(spec[1]), str(spec[2])
+        except (TypeError, ValueError, IndexError, KeyError):
+            return _error(400, "bad [name, size, sha256] entry")
         if not good_name(name):
             return _error(400, "bad file name", name=name)
-        try:
-            size, sha = int(spec[0]), str(spec[1])
-        except (TypeError, ValueError, IndexError, KeyError):
-            return _error(400, "bad size or sha256", name=name)
         if size < 0 or len(sha) != 64:
             return _error(400, "bad size or sha256", name=name)
         if size > MAX_FILE:
@@ -274,7 +267,7 @@ def commit_app():
     pairs = [["%s/%d" % (STAGE, i), row[0]] for i, row in enumerate(rows)]
     with open(STAGE + "/swap.new", "w") as f:
         json.dump(pairs, f)
-    _replace(STAGE + "/swap.new", STAGE + "/swap.json")  # from here on, a reset finishes the swap
+    os.rename(STAGE + "/swap.new", STAGE + "/swap.json")  # from here on, a reset finishes the swap
     _swap(pairs)
     _remove(STAGE + "/swap.json")
     _app.clear()
@@ -452,11 +445,11 @@ def install(app, token=None, prefix=PREFIX, path=None):
         return None
 
     def guarded(handler):
-        async def route(request, *args):
+        async def route(request, **kwargs):
             refused = auth(request)
             if refused is not None:
                 return refused[0], refused[1], {"WWW-Authenticate": "Bearer"}
-            return handler(request, *args)
+            return handler(request, **kwargs)
         return route
 
     def body_json(request):

@@ -86,11 +86,7 @@ def store(ssid, password, token="", path="/wifi.json"):
     with open(tmp, "w") as f:
         f.write(json.dumps(data))
         f.write("\n")
-    try:
-        os.rename(tmp, path)
-    except OSError:
-        os.remove(path)  # a filesystem that does not rename over a file
-        os.rename(tmp, path)
+    os.rename(tmp, path)  # littlefs and MicroPython's FAT both replace the old file
 
 
 def _ssids(scan):

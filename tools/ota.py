@@ -169,7 +169,7 @@ def update_app(dev: Device, app: str, wait: float = 60.0) -> List[str]:
         print("%s: all %d files are up to date on %s." % (app, len(files), dev.url))
         return []
     sizes = {n: files[n].stat().st_size for n in changed}
-    ready = dev.expect("POST", "/begin", {"files": {n: [sizes[n], local[n]] for n in changed}})
+    ready = dev.expect("POST", "/begin", {"files": [[n, sizes[n], local[n]] for n in changed]})
     piece = int(ready.get("piece") or info.get("piece") or PIECE)
     bar = Progress(sum(sizes.values()))
     for index, name in enumerate(changed):

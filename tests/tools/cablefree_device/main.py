@@ -1,0 +1,38 @@
+"""The device side of tests/tools/test_portal.py and test_ota.py on the virtual board.
+
+On a board the kit's frozen boot.py runs before main.py; the unix port runs no boot.py, so this
+file imports it (the frozen copy staged from src/kitboot/boot.py) after pointing the portal at
+unprivileged ports. Then it is an ordinary app with OTA updates.
+"""
+import os
+
+try:
+    import esp32  # noqa: F401  the host stand-in's import plays the bootloader (host/esp32.py)
+except ImportError:
+    pass
+import kitnet
+import kitportal
+
+kitnet.CONFIG = "wifi.json"  # the board's /wifi.json: the app folder is its filesystem root here
+
+kitportal.HTTP_PORT = int(os.getenv("PORT"))
+kitportal.DNS_PORT = int(os.getenv("KIT_DNS_PORT") or "5353")
+kitportal.APP_PORT = kitportal.HTTP_PORT
+kitportal.RESTART_DELAY = 1
+
+import boot  # noqa: E402  (joins the stored network or runs the portal, which restarts)
+
+import kitota  # noqa: E402
+from microdot import Microdot  # noqa: E402
+
+app = Microdot()
+
+
+@app.get("/")
+async def index(request):
+    with open("version.txt") as f:
+        return "app " + f.read().strip()
+
+
+kitota.install(app)
+app.run(port=int(os.getenv("PORT")))
