@@ -241,23 +241,29 @@ async def test_a_finished_connection_keeps_nothing_alive():
         assert kept < 20000, 'a finished connection still holds %d bytes' % kept
 
 
-async def test_connection_cap_answers_503():
+async def test_connection_cap_answers_503_when_every_slot_serves_a_request():
+    # (idle keep-alive and stalled connections make room instead: test_eviction.py)
     app = make_app()
     app.max_connections = 2
+    gate = asyncio.Event()
+
+    @app.get('/wait')
+    async def wait(req):
+        await gate.wait()
+        return 'done'
+
     async with running_server(app) as port:
-        held = []
-        for _ in range(2):
-            r, w = await asyncio.open_connection('127.0.0.1', port)
-            w.write(b'GET / HTTP/1.1\r\n\r\n')
-            await w.drain()
-            await asyncio.wait_for(_read_response(r), 5)
-            held.append((r, w))
+        held = [asyncio.create_task(raw_request(
+            port, b'GET /wait HTTP/1.1\r\nConnection: close\r\n\r\n', timeout=30)) for _ in range(2)]
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if len(app._conns) == 2 and all(v is None for v in app._conns.values()):
+                break
         out = await raw_request(port, b'GET / HTTP/1.1\r\n\r\n')
         assert out.startswith(b'HTTP/1.1 503')
-        for r, w in held:
-            w.close()
-            await w.wait_closed()  # on MicroPython this is what closes the socket
-        await asyncio.sleep(0.2)
+        gate.set()
+        for t in held:
+            assert (await t).endswith(b'done')
         ok = await raw_request(port, b'GET / HTTP/1.1\r\nConnection: close\r\n\r\n')
         assert ok.endswith(b'hello')
 
