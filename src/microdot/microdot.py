@@ -104,16 +104,23 @@ class NoCaseDict(dict):
 
     def _map(self):
         km = {}
-        for key in list(self):
+        for key in list(super().keys()):
             if isinstance(key, str):
                 low = key.lower()
                 old = km.get(low)
-                if old is not None:  # the same name in two cases: the first name, the last value
+                if old is not None and old != low:
+                    # the same name in two cases, as upstream keeps them: a later one
+                    # joins the first name (last value), unless that name was lower case
                     super().__setitem__(old, super().pop(key))
                     continue
                 km[low] = key
         self.keymap = km
         return km
+
+    def __iter__(self):
+        if self.keymap is None:
+            self._map()  # it may merge names: not while the caller iterates
+        return iter(super().keys())
 
     def _key(self, key):
         if isinstance(key, str):
@@ -431,14 +438,18 @@ class Request:
             raise HTTPException(414)
         i = text.find(' ', 0, eol)
         j = text.find(' ', i + 1, eol) if i > 0 else -1
-        if j < 0 or text.find(' ', j + 1, eol) >= 0 or not text.startswith('HTTP/', j + 1):
-            raise HTTPException(400, 'Bad request')
-        if eol - j == 9 and text.startswith('1.1', j + 6):
-            version = '1.1'
-        else:
-            version = text[j + 6:eol]
-        method = 'GET' if i == 3 and text.startswith('GET') else text[:i]
-        url = text[i + 1:j]
+        if j > i + 1 and text.find(' ', j + 1, eol) < 0 and text.startswith('HTTP/', j + 1):
+            if eol - j == 9 and text.startswith('1.1', j + 6):
+                version = '1.1'
+            else:
+                version = text[j + 6:eol]
+            method = 'GET' if i == 3 and text.startswith('GET') else text[:i]
+            url = text[i + 1:j]
+        else:  # not the usual shape: split as upstream does (any whitespace, any case)
+            parts = text[:eol].split()
+            if len(parts) != 3 or '/' not in parts[2]:
+                raise HTTPException(400, 'Bad request')
+            method, url, version = parts[0], parts[1], parts[2].split('/', 1)[1]
         # a plain dict while parsing: make two strings per header line (name and value);
         # lower-case only the names the server itself needs to recognise (lengths 10,
         # 14 and 17), whatever case they come in. A repeated header: the last one counts.
@@ -472,8 +483,6 @@ class Request:
                         seen[low] = name
                     else:
                         name = first  # a repeat in another case replaces the first
-                        if low == 'content-length' and h[name] != value:
-                            raise HTTPException(400, 'Bad request')
                     if low == 'content-length':
                         cl = value
                     elif low == 'transfer-encoding':
@@ -484,9 +493,14 @@ class Request:
         headers = NoCaseDict(h)
         length = 0
         if cl is not None:
-            if te is not None or not cl or cl.strip('0123456789'):  # ASCII digits only
+            if te is not None:
                 raise HTTPException(400, 'Bad request')
-            length = int(cl)
+            try:
+                length = int(cl)  # what int() takes, as upstream ('+5' too)
+            except ValueError:
+                raise HTTPException(400, 'Bad request')
+            if length < 0:
+                raise HTTPException(400, 'Bad request')
         body = None
         stream = None
         too_large = length > cls.max_content_length
