@@ -35,6 +35,8 @@ MAX_FILE = 512 * 1024
 MAX_FILES = 64
 RESTART_DELAY = 0.5  # seconds between the answer and the restart
 RESERVED = ("wifi.json", "boot.py")  # never written over the air
+APP_MAIN = "main.py"  # no such file at boot: serve() waits for the first app
+PORT = 5000
 _APP_DESC = b"\x32\x54\xcd\xab"  # esp_app_desc_t magic at offset 32 of an app image
 
 _token = None
@@ -480,3 +482,23 @@ def install(app, token=None, prefix=PREFIX, path=None):
         return response
 
     return app
+
+
+def serve(port=None):
+    """A board with no app yet (no main.py): answer only the OTA routes until ``make ota``
+    sends one; its commit restarts the board into it. Called by the kit's boot.py."""
+    if _exists(APP_MAIN):
+        return False
+    from microdot import Microdot
+
+    app = Microdot()
+
+    @app.get("/")
+    async def index(request):
+        return "No app on this board yet: send one with make ota DEVICE=http://<this-address>:%d APP=dir" % (port or PORT)
+
+    install(app)
+    print("kitota: no %s; waiting for `make ota` on port %d" % (APP_MAIN, port or PORT))
+    app.run(port=port or PORT)
+    return True
+

@@ -387,3 +387,21 @@ def test_boards_without_firmware_ota_answer_501(radio, tmp_path, capsys):
         image = esp_image(tmp_path / "micropython.bin", "v2")
         assert O.main(["--device", board.url, "--token", TOKEN, "--firmware", "--image", str(image)]) == 1
         assert "The board cannot take a firmware image: this board has no esp32.Partition" in capsys.readouterr().err
+
+
+@needs_board
+def test_the_first_app_arrives_over_the_air(radio, tmp_path, capsys):
+    """A freshly provisioned board has no main.py: boot.py serves only the OTA routes."""
+    app = tmp_path / "first"
+    app.mkdir()
+    (app / "app.py").write_text(
+        "from microdot import Microdot\nimport kitota, os\napp = Microdot()\n"
+        "@app.get('/')\nasync def index(request):\n    return 'first app'\n"
+        "kitota.install(app)\napp.run(port=int(os.getenv('PORT')))\n")
+    with start(radio, env={"KIT_APP_MAIN": "app.py"}) as board:
+        r = requests.get(board.url + "/", timeout=10)
+        assert r.text.startswith("No app on this board yet: send one with make ota")
+        assert "kitota: no app.py; waiting for `make ota`" in board.output_tail()
+        assert O.main(["--device", board.url, "--app", str(app), "--token", TOKEN, "--wait", "30"]) == 0
+        assert "Sent 1 file(s)" in capsys.readouterr().out
+        assert requests.get(board.url + "/", timeout=10).text == "first app" and board.boots == 2

@@ -20,9 +20,19 @@ kitportal.DNS_PORT = int(os.getenv("KIT_DNS_PORT") or "5353")
 kitportal.APP_PORT = kitportal.HTTP_PORT
 kitportal.RESTART_DELAY = 1
 
+import kitota  # noqa: E402
+
+kitota.PORT = kitportal.HTTP_PORT
+FIRST = os.getenv("KIT_APP_MAIN")  # the first-app test: the board's "main.py" is this file
+if FIRST:
+    kitota.APP_MAIN = FIRST
+
 import boot  # noqa: E402  (joins the stored network or runs the portal, which restarts)
 
-import kitota  # noqa: E402
+if FIRST:
+    exec(open(FIRST).read())  # what the board does with main.py after boot.py
+    raise SystemExit(1)
+
 from microdot import Microdot  # noqa: E402
 
 app = Microdot()
