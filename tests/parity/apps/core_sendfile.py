@@ -2,12 +2,14 @@
 upper case, no extension, .gz with compressed=True), an explicit content_type, compressed
 as True or a string, file_extension, max_age and Response.default_send_file_max_age,
 status_code, a stream instead of a file name, and HEAD."""
+import binascii
 import os
 
 from microdot import Microdot, Response, send_file
 
 app = Microdot()
-DIR = '/tmp/microdot-parity-core-sendfile'
+# one folder per process: runs in parallel must not rewrite each other's files
+DIR = '/tmp/microdot-parity-core-sendfile-' + binascii.hexlify(os.urandom(6)).decode()
 FILES = {
     'index.html': b'<h1>hi</h1>', 'style.css': b'body{}', 'app.js': b'x=1', 'data.json': b'{"a":1}',
     'img.png': b'\x89PNG....', 'pic.jpg': b'\xff\xd8', 'anim.gif': b'GIF89a', 'logo.svg': b'<svg/>',
