@@ -12,7 +12,7 @@ def make_echo_app():
             'query_string': req.query_string, 'args': req.args.getlist('a'),
             'content_type': req.content_type, 'content_length': req.content_length,
             'body': req.body.decode(), 'json': req.json,
-            'form': None if req.form is None else dict(req.form.items()),
+            'form': None if req.form is None else {k: req.form[k] for k in req.form},
             'cookies': req.cookies, 'host': req.headers.get('host'),
             'client': list(req.client_addr), 'scheme': req.scheme,
             'files': req.files, 'app': req.app is app,
@@ -22,15 +22,15 @@ def make_echo_app():
 
 async def test_request_attributes():
     client = TestClient(make_echo_app())
-    res = await client.get('/echo?a=1&a=two&b=x%20y', headers={'Cookie': 'k=v; s="q"'})
+    res = await client.get('/echo?a=1&a=two&b=x%20y', headers={'Cookie': 'k=v; s="q"; e'})
     j = res.json
     assert res.status_code == 200
     assert j['method'] == 'GET' and j['path'] == '/echo'
     assert j['url'] == '/echo?a=1&a=two&b=x%20y'
     assert j['query_string'] == 'a=1&a=two&b=x%20y'
     assert j['args'] == ['1', 'two']
-    assert j['cookies'] == {'k': 'v', 's': 'q'}
-    assert j['host'] == 'localhost'
+    assert j['cookies'] == {'k': 'v', 's': '"q"', 'e': ''}  # as upstream: quotes kept
+    assert j['host'] == 'example.com:1234'  # the TestClient's default Host, as upstream
     assert j['client'][0] == '127.0.0.1'
     assert j['scheme'] == 'http'
     assert j['content_length'] == 0 and j['body'] == ''
@@ -46,15 +46,32 @@ async def test_json_and_form_bodies():
     j = (await client.post('/echo', body='name=Ann+Lee&age=3',
                            headers={'Content-Type': 'application/x-www-form-urlencoded'})).json
     assert j['form'] == {'name': 'Ann Lee', 'age': '3'}
+    # as upstream, a body that does not parse raises in the route (500 unless handled)
     res = await client.post('/echo', body='{bad json', headers={'Content-Type': 'application/json'})
-    assert res.status_code == 400
+    assert res.status_code == 500
     res = await client.post('/echo', body='a=%zz', headers={
         'Content-Type': 'application/x-www-form-urlencoded'})
-    assert res.status_code == 400
+    assert res.status_code == 500
+    from microdot.multidict import parse_qs
+    form = parse_qs(b'flag&e=&x=1')  # a form body: a name without '=' gets b'', as upstream
+    assert form['flag'] == b'' and form['e'] == '' and form['x'] == '1'
+    assert parse_qs('flag&e=')['flag'] == ''  # a query string: ''
 
 
 async def test_bad_query_string_is_400():
-    assert (await TestClient(make_echo_app()).get('/echo?a=%G1')).status_code == 400
+    from microdot import AsyncBytesIO
+    app = make_echo_app()
+    reader = AsyncBytesIO(b'GET /echo?a=%G1 HTTP/1.1\r\nHost: x\r\n\r\n')
+    try:  # as upstream: the request cannot be made ...
+        await Request.create(app, reader, None, None)
+        raise AssertionError('no ValueError')
+    except ValueError:
+        pass
+    res = await app.dispatch_request(None)  # ... and the server answers it like this
+    assert res.status_code == 400 and res.body == b'Bad request'
+    reader = AsyncBytesIO(b'GET /echo?a=%&b=%4 HTTP/1.1\r\nHost: x\r\n\r\n')
+    req = await Request.create(app, reader, None, None)  # escapes upstream lets through
+    assert req.args['a'] == '%' and req.args['b'] == '\x04'
 
 
 async def test_g_and_request_after_request():
