@@ -68,6 +68,7 @@ class Device:
             headers["Content-Type"] = "application/octet-stream" if isinstance(body, (bytes, bytearray)) else "application/json"
         target = "/ota" + path + ("?" + query if query else "")
         for attempt in (0, 1):
+            reused = self.conn is not None
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             try:
@@ -77,7 +78,8 @@ class Device:
                 break
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                if attempt or method not in ("GET",):
+                # a kept-alive connection the board had already closed: once more on a new one
+                if attempt or not (reused or method == "GET"):
                     raise OtaError(
                         "Lost the connection to the board at %s (%s): check that it is on the network "
                         "and run `make ota` again (an unfinished update changes nothing on it)." % (self.url, exc))

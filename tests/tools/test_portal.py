@@ -95,6 +95,8 @@ def test_settings_check_agrees_with_make_wifi():
         board = kitportal.check(ssid, password, token)
         assert (pc is None) == (board is None), (ssid, password, token, pc, board)
     assert kitportal.TOKEN_MIN == W.TOKEN_MIN
+    assert json.loads(W.config_text("Home", "secret123", None, "tok-0123456789")) == {
+        "ssid": "Home", "password": "secret123", "ota_token": "tok-0123456789"}  # the key kitota reads
 
 
 def test_store_is_whole_or_nothing(tmp_path, monkeypatch):
