@@ -94,6 +94,21 @@ gc.collect(); gc.collect()
 print(gc.mem_alloc() - a)
 """
 
+#: The heap a kit module adds once the core is imported (the cable-free extensions).
+KIT_IMPORT_SNIPPET = """
+import sys, gc
+sys.path[:] = %r
+import asyncio, json, microdot
+gc.collect(); gc.collect()
+a = gc.mem_alloc()
+import %s
+gc.collect(); gc.collect()
+print(gc.mem_alloc() - a)
+"""
+#: (result key, the modules imported) for the kit-module heap rows.
+KIT_MODULES = (("import_wifi_mpy", ("kitnet", "kitportal", "kitdns")),
+               ("import_ota_mpy", ("kitota",)))
+
 CPY_IMPORT_SNIPPET = """
 import sys, gc, tracemalloc
 sys.path.insert(0, %r)
@@ -391,6 +406,27 @@ def import_heap_mp(micropython: str, path: List[str]) -> Optional[int]:
     return int(proc.stdout.split()[-1])
 
 
+def kit_import_heaps(micropython: str, mpy_cross: str, pkg_dir: Path, dest: Path) -> Dict[str, int]:
+    """Heap of importing each cable-free extension's modules (.mpy) after the core."""
+    out = {}
+    dest.mkdir(parents=True, exist_ok=True)
+    for key, names in KIT_MODULES:
+        for name in names:
+            src = SRC / (name + ".py")
+            proc = subprocess.run(mpy_cross_argv(mpy_cross, src, dest / (name + ".mpy"), name + ".py"),
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BenchError("mpy-cross failed on '%s': %s" % (src, proc.stderr.strip()))
+        snippet = KIT_IMPORT_SNIPPET % ([".frozen", str(dest), str(pkg_dir)], ", ".join(names))
+        res = subprocess.run([micropython, "-c", snippet], capture_output=True, text=True,
+                             cwd=tempfile.gettempdir(), timeout=60)
+        if res.returncode != 0:
+            raise BenchError("Importing %s failed: %s" % (", ".join(names),
+                                                          (res.stdout + res.stderr).strip().splitlines()[-1:]))
+        out[key] = int(res.stdout.split()[-1])
+    return out
+
+
 def import_heap_cpython(libdir: Path) -> int:
     proc = subprocess.run([sys.executable, "-I", "-c", CPY_IMPORT_SNIPPET % str(libdir)],
                           capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=60)
@@ -480,6 +516,8 @@ def table_rows(res: dict) -> List[List[str]]:
     for key, label in (("import_py", "micropython heap: import microdot from .py (bytes)"),
                        ("import_mpy", "micropython heap: import microdot from .mpy (bytes)"),
                        ("import_frozen", "micropython heap: import microdot frozen (bytes)"),
+                       ("import_wifi_mpy", "micropython heap: + wifi extension (kitnet, kitportal, kitdns) from .mpy (bytes)"),
+                       ("import_ota_mpy", "micropython heap: + ota extension (kitota) from .mpy (bytes)"),
                        ("alloc_close", "micropython heap allocated per GET, new connection (bytes)"),
                        ("alloc_keepalive", "micropython heap allocated per GET, keep-alive (bytes)"),
                        ("cpython_import", "cpython memory: import microdot (bytes)"),
@@ -655,6 +693,9 @@ def run(args, log=print) -> dict:
             mem.setdefault("import_mpy", {})[kind] = import_heap_mp(micropython, [".frozen", str(dest)])
             if not args.quick and not args.no_cpython:
                 mem.setdefault("cpython_import", {})[kind] = import_heap_cpython(pkg.parent)
+            if kind == "ours":
+                for key, value in kit_import_heaps(micropython, mpy_cross, dest, Path(tmp) / "kit").items():
+                    mem[key] = {"ours": value}
     frozen = ROOT / "firmware" / "UNIX" / "micropython"
     if frozen.exists() and os.access(str(frozen), os.X_OK):
         try:
