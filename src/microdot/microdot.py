@@ -425,13 +425,13 @@ class Request:
         except ValueError:
             raise HTTPException(400, 'Bad request')
         # the head is scanned in place: only the strings a request keeps are made
+        nl = '\n'
         if '\r' in text:
-            nl = '\r\n'
-            n = text.count(nl)
-            if text.count('\r') != n or text.count('\n') != n:
-                raise HTTPException(400, 'Bad request')  # a bare CR or LF inside a CRLF head
-        else:
-            nl = '\n'
+            n = text.count('\r\n')
+            if text.count('\r') == n and text.count('\n') == n:
+                nl = '\r\n'
+            else:  # mixed line ends: lines end at LF, as upstream reads them
+                text = text.replace('\r\n', '\n')
         step = len(nl)
         eol = text.find(nl)
         if eol + step > max_line:  # the line with its end, as upstream counts it
