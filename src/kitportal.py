@@ -32,6 +32,7 @@ PROBES = ("/generate_204", "/gen_204", "/hotspot-detect.html", "/library/test/su
 
 _state = {"phase": "idle"}  # idle | joining | joined | failed
 _networks = []
+_token_set = False  # an OTA token is stored: the open portal must not replace it
 
 
 def escape(text):
@@ -127,12 +128,18 @@ def page(name, networks, error=None, ssid=""):
                                          ", open" if is_open else ""))
     if not networks:
         out.append("<p>No networks found.</p>")
+    if _token_set:
+        token = ('<p>An OTA token is set; change it over USB with <code>make wifi OTA_TOKEN=...'
+                 '</code>.</p>')
+    else:
+        token = ('<label>OTA token (optional, %d+ characters, for <code>make ota</code>) '
+                 '<input type="password" name="token" maxlength="64"></label>' % TOKEN_MIN)
     out.append('<label>Other network <input type="text" name="other" maxlength="32"></label>'
                '</fieldset><label>Password <input type="password" name="password" '
-               'maxlength="64"></label><label>OTA token (optional, %d+ characters, for '
-               '<code>make ota</code>) <input type="password" name="token" maxlength="64">'
-               '</label><p><button type="submit">Join</button></p></form><p><a href="/scan">'
-               'Scan again</a></p></body></html>' % TOKEN_MIN)
+               'maxlength="64"></label>')
+    out.append(token)
+    out.append('<p><button type="submit">Join</button></p></form><p><a href="/scan">'
+               'Scan again</a></p></body></html>')
     return "".join(out)
 
 
@@ -196,6 +203,12 @@ async def _join(network, ssid, password, timeout=JOIN_TIMEOUT):
 def make_app(network, name, ap_ip, path):
     """The portal's web app (a Microdot app; exposed for tests)."""
     from microdot import Microdot, Response
+    global _token_set
+    try:
+        with open(path) as f:
+            _token_set = bool(json.load(f).get("ota_token"))
+    except (OSError, ValueError, AttributeError):
+        _token_set = False
 
     app = Microdot()
     home = "http://%s/" % ap_ip
@@ -218,7 +231,7 @@ def make_app(network, name, ap_ip, path):
         form = request.form or {}
         ssid = (form.get("other") or "").strip() or form.get("ssid") or ""
         password = form.get("password") or ""
-        token = form.get("token") or ""
+        token = "" if _token_set else form.get("token") or ""
         error = check(ssid, password, token)
         if error:
             return _html(page(name, _networks, error, ssid), 400)

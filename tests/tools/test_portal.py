@@ -222,9 +222,18 @@ def test_portal_refuses_bad_settings_and_reports_a_failed_join(radio):
 
 @needs_board
 def test_a_failing_stored_network_opens_the_portal(radio):
-    stored = json.dumps({"ssid": "Home", "password": "not-the-password", "hostname": "kit"})
+    stored = json.dumps({"ssid": "Home", "password": "not-the-password", "hostname": "kit",
+                         "ota_token": "the-owners-token"})
     with portal_board(radio, files={"wifi.json": stored}) as board:
         log = board.output_tail()
         assert "kitnet: no connection (wrong password)" in log and "kitportal: join the Wi-Fi network" in log
-        assert requests.get(board.url + "/", timeout=10).text.count("<form") == 1
+        page = requests.get(board.url + "/", timeout=10).text
+        assert page.count("<form") == 1
         assert (board.files / "wifi.json").read_text() == stored  # kept until new settings arrive
+        # anyone in range can reach an open portal: it must not hand out control of OTA
+        assert 'name="token"' not in page and "An OTA token is set" in page
+        r = requests.post(board.url + "/save", allow_redirects=False, timeout=10,
+                          data={"ssid": "Home", "password": "secret123", "token": "attackers-token-1"})
+        assert r.status_code == 303
+        assert json.loads((board.files / "wifi.json").read_text()) == {
+            "ssid": "Home", "password": "secret123", "hostname": "kit", "ota_token": "the-owners-token"}
