@@ -465,8 +465,15 @@ def install(app, token=None, prefix=PREFIX, path=None):
         return data if isinstance(data, dict) else {}
 
     app.get(prefix + "/info")(guarded(lambda r: info()))
-    app.post(prefix + "/hashes")(guarded(
-        lambda r: hashes(body_json(r)) if isinstance(body_json(r), list) else _error(400, "send a JSON list of names")))
+    def names(request):
+        data = body_json(request)
+        if not isinstance(data, list):
+            return _error(400, "send a JSON list of names")
+        if len(data) > 4 * MAX_FILES:
+            return _error(413, "at most %d names" % (4 * MAX_FILES))
+        return hashes(data)
+
+    app.post(prefix + "/hashes")(guarded(names))
     app.post(prefix + "/begin")(guarded(lambda r: begin_app(body_obj(r).get("files"))))
     app.put(prefix + "/app/<int:index>")(guarded(lambda r, index: put_app(index, _offset(r), _piece(r))))
     app.post(prefix + "/commit")(guarded(lambda r: commit_app()))

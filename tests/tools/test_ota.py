@@ -285,6 +285,11 @@ def test_oversized_or_bad_uploads_change_nothing(radio, tmp_path):
         assert begin([["main.py", 3, "short"]]).status_code == 400
         assert begin("main.py").status_code == 400
         assert begin([["n%d.py" % i, 1, sha] for i in range(65)]).status_code == 413
+        r = requests.post(board.url + "/ota/hashes", headers=AUTH, json=["n%d" % i for i in range(300)], timeout=10)
+        assert r.status_code == 413
+        r = requests.post(board.url + "/ota/hashes", headers=AUTH, json=["main.py", "../x", "nope.py"], timeout=10)
+        assert r.json() == {"main.py": hashlib.sha256((DEVICE / "main.py").read_bytes()).hexdigest(),
+                            "../x": None, "nope.py": None}
         assert begin([["version.txt", 3, sha]]).status_code == 200
         assert requests.put(board.url + "/ota/app/0?offset=0", data=b"toolong", headers=AUTH, timeout=10).status_code == 413
         assert requests.put(board.url + "/ota/app/0?offset=1", data=b"x", headers=AUTH, timeout=10).status_code == 409
