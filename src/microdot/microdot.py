@@ -463,7 +463,7 @@ class Request:
             if end - pos + step > max_line:
                 raise HTTPException(431)
             i = text.find(':', pos, end)
-            if i <= pos:
+            if i < 0:
                 raise HTTPException(400, 'Bad request')
             name = text[pos:i]
             i += 1
