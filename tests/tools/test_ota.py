@@ -8,6 +8,7 @@ read back by ``esptool image-info``). A ``machine.reset()`` restarts the board i
 import hashlib
 import http.client
 import json
+import os
 import shutil
 import socket
 import struct
@@ -410,3 +411,26 @@ def test_the_first_app_arrives_over_the_air(radio, tmp_path, capsys):
         assert O.main(["--device", board.url, "--app", str(app), "--token", TOKEN, "--wait", "30"]) == 0
         assert "Sent 1 file(s)" in capsys.readouterr().out
         assert requests.get(board.url + "/", timeout=10).text == "first app" and board.boots == 2
+
+
+@needs_board
+@pytest.mark.skipif(sys.platform == "win32", reason="the virtual serial board needs POSIX ptys")
+def test_make_wifi_stores_the_token_kitota_checks(tmp_path, capsys):
+    from tests.tools.serial_board import SerialBoard
+    from tools import wifi as W
+
+    fs = tmp_path / "board"
+    fs.mkdir()
+    env = dict(os.environ, MICROPYPATH=str(O.ROOT / "src"))  # kitnet "frozen" in
+    with SerialBoard(V.find_micropython(), fs, env=env) as serial:
+        assert W.main(["--ssid", "Home", "--password", "secret123", "--port", serial.port,
+                       "--ota-token", "short"]) == 1
+        assert "OTA_TOKEN must be 12 to 64 printable ASCII characters" in capsys.readouterr().err
+        assert not (fs / "wifi.json").exists()
+        assert W.main(["--ssid", "Home", "--password", "secret123", "--port", serial.port,
+                       "--ota-token", TOKEN]) == 0
+    stored = json.loads((fs / "wifi.json").read_text())
+    assert stored == {"ssid": "Home", "password": "secret123", "ota_token": TOKEN}
+    radio = write_radio(tmp_path / "radio.json", HOME)
+    with CableFreeBoard(radio, V.free_port(), files={"wifi.json": json.dumps(stored)}) as board:
+        assert requests.get(board.url + "/ota/info", headers=AUTH, timeout=10).status_code == 200
