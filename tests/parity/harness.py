@@ -40,7 +40,7 @@ EXTRA_OK = {405: ("allow",), 401: ("www-authenticate",), 503: ("retry-after",)}
 DEFAULT_REASONS = ("OK", "N/A")
 
 START_TIMEOUT = 20.0
-CASE_TIMEOUT = 10.0
+CASE_TIMEOUT = 5.0
 TESTCLIENT_TIMEOUT = 60.0
 
 
@@ -201,11 +201,14 @@ class Server:
                 raise HarnessError("%s server for %s (%s) exited with status %s before listening; stderr:\n%s"
                                    % (self.run.impl, self.run.app, self.run.runtime,
                                       self.proc.returncode, self.run.tail()))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
+            # ready: the driver's cases line has been read and the port takes connections
+            if any(r.get("k") == "cases" for r in self.records()):
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.02)
         self.stop()
         raise HarnessError("%s server for %s (%s) did not listen on port %d within %ds"
                            % (self.run.impl, self.run.app, self.run.runtime, self.port, timeout))
@@ -277,8 +280,12 @@ def run_http(impl, libdir, app: Path, runtime) -> Run:
         cases = next((unb(r["cases"]) for r in recs if r.get("k") == "cases"), [])
         for i, case in enumerate(cases):
             results[i] = send_case(server.port, case)
+        died = server.proc.poll()
     finally:
         run = server.stop()
+    if died is not None:  # e.g. it could not bind, and something else answered on the port
+        raise HarnessError("%s server for %s (%s) exited with status %s while serving; stderr:\n%s"
+                           % (impl, app.stem, runtime, died, run.tail()))
     run.results = results
     run.check_impl()
     return run
@@ -470,6 +477,9 @@ def compare(up: Run, ours: Run, ids=None) -> Comparison:
         for field, uv, ov in diffs:
             cmp.fail("%s: %s differs\n    upstream: %s\n    ours:     %s"
                      % (cmp.where(i, case), field, _short(uv), _short(ov)))
+    if not cases and not up.logs:
+        cmp.fail("%s: nothing compared (the app has no CASES and its script logged nothing)"
+                 % cmp.where())
     if len(up.logs) != len(ours.logs):
         cmp.fail("%s: script logged %d times on upstream, %d on ours"
                  % (cmp.where(), len(up.logs), len(ours.logs)))

@@ -234,6 +234,16 @@ def test_a_libdir_without_microdot_is_an_error(fakes, tmp_path):
         harness.run_app("upstream", empty, app, "testclient", "cpython")
 
 
+def test_an_app_with_nothing_to_compare_fails(tmp_path, fakes):
+    same, twin, _, _ = fakes
+    app = tmp_path / "apps" / "empty_app.py"
+    app.write_text("from microdot import Microdot\napp = Microdot()\n")
+    up, ours = harness.run_pair(same, app, "testclient", "cpython", ours_dir=twin)
+    assert harness.compare(up, ours, ids=set()).failures == [
+        "empty_app [cpython, testclient]: nothing compared (the app has no CASES and its script "
+        "logged nothing)"]
+
+
 def test_known_ids_parse_only_table_rows(tmp_path):
     doc = tmp_path / "compat.md"
     doc.write_text("# x\n\nD7 in prose\n\n| ID | a |\n|----|---|\n| D1 | x | y | z |\n|D22| x |\n"
