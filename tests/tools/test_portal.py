@@ -6,6 +6,7 @@ DNS queries are real UDP packets built here with ``struct``; the pages are real 
 parts (the DNS answer, the settings check, the atomic store) also run on CPython.
 """
 import json
+import re
 import socket
 import struct
 import sys
@@ -237,3 +238,14 @@ def test_a_failing_stored_network_opens_the_portal(radio):
         assert r.status_code == 303
         assert json.loads((board.files / "wifi.json").read_text()) == {
             "ssid": "Home", "password": "secret123", "hostname": "kit", "ota_token": "the-owners-token"}
+
+
+def test_board_modules_follow_house_style():
+    for name in ("kitportal.py", "kitdns.py", "kitota.py", "kitboot/boot.py"):
+        text = (ROOT / "src" / name).read_text()
+        top = "\n".join(line for line in text.splitlines() if not line.startswith((" ", "\t")))
+        assert not re.search(r"""(?<![\w\\])f["']""", text), name  # no f-strings
+        for heavy in ("import re", "import typing", "dataclasses", "import network", "import machine",
+                      "import esp32", "from microdot"):
+            assert heavy not in top, (name, heavy)  # imported lazily, inside the function needing it
+        assert "assert " not in text and "except Exception" not in text, name
