@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     version = None if args.version == "latest" else args.version
     try:
-        path, ver = fetch(version, offline=args.offline,
+        path, ver = fetch(version, CACHE, offline=args.offline,
                           log=lambda m: print(m, file=sys.stderr))
     except OracleError as exc:
         print("error: %s" % exc, file=sys.stderr)
