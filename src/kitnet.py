@@ -198,8 +198,11 @@ def start(portal=True, path=None):
         return address
     try:
         import kitportal
+        import network
     except ImportError:
         return None
+    if not hasattr(network, "AP_IF"):
+        return None  # no Wi-Fi radio (e.g. QEMU's Ethernet-only firmware): nothing to set up
     try:
         stored = load(path) is not None
     except ValueError:
