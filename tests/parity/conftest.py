@@ -49,6 +49,6 @@ def _need_runtime_fixture():
 
 
 def pytest_terminal_summary(terminalreporter):
-    line = harness.summary_line()
-    if line:
-        terminalreporter.write_line(line)
+    for line in (harness.allowed_line(), harness.summary_line()):
+        if line:
+            terminalreporter.write_line(line)

@@ -513,12 +513,26 @@ def compare_logged(ul, ol, mode, path="value"):
 
 # -- counts for the closing line ----------------------------------------------------------
 
-STATS = {"requests": {"cpython": 0, "micropython": 0}, "apps": set(), "api_names": 0}
+STATS = {"requests": {"cpython": 0, "micropython": 0}, "apps": set(), "api_names": 0,
+         "allowed": {}}
 
 
 def record_stats(cmp: Comparison):
     STATS["requests"][cmp.runtime] = STATS["requests"].get(cmp.runtime, 0) + cmp.compared
     STATS["apps"].add(cmp.app)
+    for _, ids in cmp.allowed:
+        for d in ids:
+            STATS["allowed"][d] = STATS["allowed"].get(d, 0) + 1
+
+
+def allowed_line():
+    """Which listed differences showed, and how often (None when none did)."""
+    seen = STATS["allowed"]
+    if not seen:
+        return None
+    ids = sorted(seen, key=lambda d: int(d[1:]))
+    return ("parity: %d responses differed as docs/compat.md lists (%s)"
+            % (sum(seen.values()), ", ".join("%s x%d" % (d, seen[d]) for d in ids)))
 
 
 def summary_line():
