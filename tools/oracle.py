@@ -27,10 +27,12 @@ class OracleError(Exception):
 
 
 def pip_download_argv(python: str, dest: Path, version: Optional[str] = VERSION) -> List[str]:
-    """pip's command line downloading the microdot wheel (``version`` None: the latest)."""
+    """pip's command line downloading the microdot wheel (``version`` None: the latest);
+    one retry and a short timeout, so that an offline run falls back to the cache quickly."""
     spec = "microdot" if not version else "microdot==" + version
     return [python, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-            "--disable-pip-version-check", "-q", "-d", str(dest), spec]
+            "--disable-pip-version-check", "--retries", "1", "--timeout", "15", "-q",
+            "-d", str(dest), spec]
 
 
 def wheel_version(wheel: Path) -> str:
