@@ -63,9 +63,7 @@ class BasicAuth(BaseAuth):
         if not isinstance(realm, str):  # BasicAuth(app), as some examples write it
             realm = 'Please login'
         super().__init__()
-        self.realm = realm
-        self.charset = charset
-        self.scheme = scheme
+        self.realm, self.charset, self.scheme = realm, charset, scheme
         self.error_status = error_status
         self.error_callback = self.authentication_error
 

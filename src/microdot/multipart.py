@@ -7,69 +7,15 @@ import os
 import sys
 
 from microdot.helpers import wraps
-from microdot.microdot import abort, invoke_handler
-from microdot.multidict import MultiDict
+from microdot.microdot import abort
 
 _MICROPYTHON = sys.implementation.name == 'micropython'
 _counter = [0]
 
 
-def _params(value):
-    """Split ``type; a=1; b="x;y"`` into (type lower-cased, {param: value})."""
-    params = {}
-    i = value.find(';')
-    main = (value if i < 0 else value[:i]).strip().lower()
-    n = len(value)
-    while 0 <= i < n:
-        i += 1
-        while i < n and value[i] in ' \t':
-            i += 1
-        j = i
-        while j < n and value[j] not in '=;':
-            j += 1
-        key = value[i:j].strip().lower()
-        i = j
-        val = ''
-        if i < n and value[i] == '=':
-            i += 1
-            while i < n and value[i] in ' \t':
-                i += 1
-            if i < n and value[i] == '"':
-                i += 1
-                out = []
-                while i < n and value[i] != '"':
-                    if value[i] == '\\' and i + 1 < n:
-                        i += 1
-                    out.append(value[i])
-                    i += 1
-                val = ''.join(out)
-                i = value.find(';', i)
-            else:
-                j = value.find(';', i)
-                val = (value[i:] if j < 0 else value[i:j]).strip()
-                i = j
-        else:
-            i = value.find(';', i)
-        if key:
-            params[key] = val
-    return main, params
-
-
-def _ext_value(value):
-    """Decode an RFC 8187 ``charset'lang'%XX`` value (``filename*``), or None."""
-    parts = value.split("'", 2)
-    if len(parts) != 3:
-        return None
-    from microdot.microdot import urldecode_bytes
-    try:
-        raw = urldecode_bytes(parts[2].replace('+', '%2B').encode())
-    except ValueError:
-        return None
-    return raw
-
-
 def secure_filename(name):
-    """A client file name made safe to use as a plain file name.
+    """A client file name made safe to use as a plain file name (``FileUpload.filename``
+    is the name exactly as the client sent it: never use that as a path).
 
     Drops any directory part (``/`` and ``\\``), control characters and NULs, ``..``
     runs, drive colons and leading dots; may return ``''``.
@@ -90,44 +36,40 @@ def secure_filename(name):
 
 
 class FileUpload:
-    """An uploaded file.
+    """An uploaded file: ``filename`` and ``content_type`` (None when the part has no
+    ``Content-Type``) as the client sent them, ``headers`` (the part's, lower-case names).
 
-    ``filename`` is the sanitized client file name (see :func:`secure_filename`) and
-    ``raw_filename`` the name exactly as the client sent it: never use it as a path.
+    ``filename`` may hold a path such as ``../../x``: pass it through
+    :func:`secure_filename` before using it to name a file.
     """
-    #: Uploads bigger than this are copied to a temporary file by :meth:`copy`.
+    #: Uploads of this size or more are copied to a temporary file by :meth:`copy`.
     max_memory_size = 1024
     #: Directory for those files on MicroPython (CPython uses :mod:`tempfile`).
     temp_dir = ''
-    #: Chunk size used by :meth:`save` and :meth:`copy`.
+    #: Chunk size used by :meth:`read` (whole file), :meth:`save` and :meth:`copy`.
     buffer_size = 512
 
-    def __init__(self, filename, content_type, read, raw_filename=None, headers=None):
-        self.raw_filename = filename if raw_filename is None else raw_filename
-        self.filename = secure_filename(self.raw_filename)
+    def __init__(self, filename, content_type, read, headers=None):
+        self.filename = filename
         self.content_type = content_type
         self.headers = headers or {}
         self._read = read
         self._file = None
         self._temp_path = None
-        self.size = None
-        self.in_memory = False
 
     async def read(self, n=-1):
-        """Read up to ``n`` bytes (all that is left with ``n < 0``); ``b''`` at the end."""
+        """Read ``n`` bytes (fewer only at the end; all that is left with ``n < 0``)."""
         if self._file is not None:
             return self._file.read(n) if n >= 0 else self._file.read()
         if self._read is None:
             return b''
-        if n >= 0:
-            return await self._read(n)
-        out = []
-        while True:
-            chunk = await self._read(self.buffer_size)
+        out = b''
+        while n < 0 or len(out) < n:
+            chunk = await self._read(self.buffer_size if n < 0 else n - len(out))
             if not chunk:
                 break
-            out.append(chunk)
-        return b''.join(out)
+            out += chunk
+        return out
 
     async def save(self, path_or_file):
         """Write the (rest of the) file to a path or to a writable file object."""
@@ -157,45 +99,33 @@ class FileUpload:
         return open(path, 'w+b'), path
 
     async def copy(self, max_memory_size=None):
-        """Read the upload into memory or, past ``max_memory_size``, a temporary file.
-
-        Returns a new :class:`FileUpload` that can be read after the form has moved on.
-        """
-        if max_memory_size is None:
-            max_memory_size = self.max_memory_size
-        import io
-        mem = io.BytesIO()
-        f = mem
-        path = None
-        size = 0
+        """Keep the upload (in memory, or from ``max_memory_size`` bytes on in a
+        temporary file) so it can be read after the form has moved on; returns self."""
+        limit = max_memory_size or FileUpload.max_memory_size
+        head = await self.read(limit)
+        if len(head) < limit:
+            import io
+            self._file = io.BytesIO(head)
+            self._read = None
+            return self
+        f, path = self._temp_file()
         try:
-            while True:
-                chunk = await self.read(self.buffer_size)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if f is mem and size > max_memory_size:
-                    f, path = self._temp_file()
-                    f.write(mem.getvalue())
-                    mem = None
-                f.write(chunk)
+            f.write(head)
+            await self.save(f)
         except BaseException:
-            if f is not mem:
-                f.close()
-                _remove(path)
+            f.close()
+            _remove(path)
             raise
         f.seek(0)
-        other = FileUpload(self.raw_filename, self.content_type, None, headers=self.headers)
-        other._file = f
-        other._temp_path = path
-        other.size = size
-        other.in_memory = f is mem
-        return other
+        self._file = f
+        self._temp_path = path
+        self._read = None
+        return self
 
     async def close(self):
-        """Release the copy (and delete its temporary file, if any)."""
-        self._read = None
-        if self._file is not None:
+        """Release a copy (and delete its temporary file, if any)."""
+        if self._temp_path is not None or (self._file is not None and not
+                                           hasattr(self._file, 'getvalue')):
             try:
                 self._file.close()
             except Exception:
@@ -220,30 +150,33 @@ class FormDataIter:
     """``async for name, value in FormDataIter(request)``: the fields of a multipart form.
 
     ``value`` is a ``str`` for plain fields and a :class:`FileUpload` (readable until the
-    next iteration step) for files. Bad forms raise HTTP 400, forms over the limits 413.
+    next iteration step) for files. A request that is not ``multipart/form-data`` gives
+    no fields; a malformed form raises HTTP 400. The ``max_*`` limits are off (None)
+    by default, as upstream Microdot has none: set them to refuse bigger forms (413).
     """
     #: Bytes read from the request body at a time.
     buffer_size = 512
-    #: Most parts (fields + files) in one form.
-    max_parts = 32
-    #: Largest plain (non-file) field value, in bytes.
-    max_field_size = 1024
-    #: Largest header block of one part, in bytes.
+    #: Most parts (fields + files) in one form, or None.
+    max_parts = None
+    #: Largest plain (non-file) field value in bytes, or None.
+    max_field_size = None
+    #: Longest header line of one part, in bytes (a longer one is a bad request).
     max_header_size = 1024
 
     def __init__(self, request):
-        ct = request.content_type or ''
-        mime, params = _params(ct)
-        boundary = params.get('boundary', '')
-        if mime != 'multipart/form-data' or not boundary or len(boundary) > 200:
-            abort(400)
+        self.done = True
+        mime, sep, boundary = (request.content_type or '').rpartition('; boundary=')
+        if not sep or mime.split(';', 1)[0] != 'multipart/form-data':
+            return  # not a multipart form: nothing to iterate
+        if len(boundary) > 1 and boundary[0] == '"' and boundary[-1] == '"':
+            boundary = boundary[1:-1]
+        self.done = False
         self.stream = request.stream
         self.delim = b'\r\n--' + boundary.encode()
         self.buf = b'\r\n'  # so the first boundary line looks like any other delimiter
         self.pos = 0
         self.eof = False
         self.started = False
-        self.done = False
         self.parts = 0
         self.part_done = True
         self.part_no = 0
@@ -303,11 +236,11 @@ class FormDataIter:
             if i >= 0:
                 line = self.buf[self.pos:i]
                 if len(line) > limit:
-                    abort(413)
+                    abort(400)
                 self.pos = i + 2
                 return line
             if len(self.buf) - self.pos > limit:
-                abort(413)
+                abort(400)
             await self._fill()
 
     async def _next_part(self):
@@ -342,104 +275,92 @@ class FormDataIter:
             self.done = True
             raise StopAsyncIteration
         self.parts += 1
-        if self.parts > self.max_parts:
+        if self.max_parts is not None and self.parts > self.max_parts:
             abort(413)
+        name = ''
+        filename = None
+        content_type = None
         headers = {}
-        total = 0
         while True:
             line = await self._readline(self.max_header_size)
             if not line:
                 break
-            total += len(line) + 2
-            if total > self.max_header_size:
-                abort(413)
-            try:
-                text = line.decode()
-            except ValueError:
-                text = ''.join(chr(b) for b in line)  # latin-1
-            name, sep, value = text.partition(':')
-            if not sep:
-                abort(400)
-            headers[name.strip().lower()] = value.strip()
-        disp, params = _params(headers.get('content-disposition', ''))
-        if disp != 'form-data' or 'name' not in params:
-            abort(400)
+            key, value = line.decode().split(':', 1)
+            key = key.strip().lower()
+            value = value.strip()
+            headers[key] = value
+            if key == 'content-disposition':
+                # read as upstream reads it: ;-separated, name="..." and filename="..."
+                params = value.split(';')
+                if len(params) < 2 or params[0] != 'form-data':
+                    abort(400)
+                for param in params[1:]:
+                    param = param.strip()
+                    if param.startswith('name="'):
+                        name = param[6:-1]
+                    elif param.startswith('filename="'):
+                        filename = param[10:-1]
+            elif key == 'content-type':
+                content_type = value
         self.part_done = False
         self.part_no += 1
-        name = params['name']
-        filename = params.get('filename')
-        if 'filename*' in params:
-            ext = _ext_value(params['filename*'])
-            if ext is not None:
-                filename = ext
         if filename is None:
             data = b''
+            limit = self.max_field_size
             while True:
                 chunk = await self._read_part(self.buffer_size)
                 if not chunk:
                     break
                 data += chunk
-                if len(data) > self.max_field_size:
+                if limit is not None and len(data) > limit:
                     abort(413)
-            try:
-                return name, data.decode()
-            except ValueError:
-                abort(400)
+            return name, data.decode()
         part_no = self.part_no
 
         async def read(n):
             if self.part_no != part_no:
                 return b''  # the form has moved on to another part
             return await self._read_part(n)
-        return name, FileUpload(filename, headers.get('content-type', 'text/plain'), read,
-                                headers=headers)
-
-
-def _is_multipart(request):
-    ct = request.content_type
-    return bool(ct) and ct.split(';', 1)[0].strip().lower() == 'multipart/form-data'
+        return name, FileUpload(filename, content_type, read, headers=headers)
 
 
 def with_form_data(f):
-    """Decorator: fill ``request.form`` (str values) and ``request.files`` (FileUpload
-    copies, in memory or temporary files) from a multipart body, then call the handler.
-
-    The copies are closed (temporary files removed) when the handler returns.
+    """Decorator: fill ``request.form`` (``str`` values) and ``request.files``
+    (:class:`FileUpload` copies, in memory or temporary files) from a multipart body,
+    then call the handler. Both are plain dicts (a repeated name keeps its last value);
+    they are left alone when the form has no fields. The copies are closed (temporary
+    files removed) when the handler returns.
     """
     @wraps(f)
     async def wrapper(request, *args, **kwargs):
-        files = None
-        if _is_multipart(request):
-            form = MultiDict()
-            files = MultiDict()
-            try:
-                async for name, value in FormDataIter(request):
-                    if isinstance(value, FileUpload):
-                        files[name] = await value.copy()
-                    else:
-                        form[name] = value
-            except BaseException:
-                await _close_all(files)
-                raise
-            request._form = form
-            request.files = files
+        form = {}
+        files = {}
         try:
-            return await invoke_handler(f, request, *args, **kwargs)
+            async for name, value in FormDataIter(request):
+                if isinstance(value, FileUpload):
+                    files[name] = await value.copy()
+                else:
+                    form[name] = value
+        except BaseException:
+            await _close_all(files)
+            raise
+        if form or files:
+            request._form = form
+            request._files = files
+            try:
+                request.files = files
+            except AttributeError:  # a read-only property over _files
+                pass
+        try:
+            ret = f(request, *args, **kwargs)
+            if hasattr(ret, 'send'):  # a coroutine (or generator-based on MicroPython)
+                ret = await ret
+            return ret
         finally:
-            if files is not None:
-                await _close_all(files)
+            await _close_all(files)
     return wrapper
 
 
 async def _close_all(files):
-    for key in files:
-        for fu in files.getlist(key):
-            await fu.close()
-
-
-def __getattr__(name):
-    """Upstream's re-exported ``AsyncBytesIO``, resolved on first use (PEP 562)."""
-    if name == 'AsyncBytesIO':
-        from microdot.streams import AsyncBytesIO
-        return AsyncBytesIO
-    raise AttributeError(name)
+    for upload in files.values():
+        await upload.close()
