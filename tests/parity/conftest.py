@@ -48,6 +48,18 @@ def _need_runtime_fixture():
     return need_runtime
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Report every parity skip at one place, so that one missing oracle (or MicroPython)
+    is one line in the summary, not one per test file."""
+    outcome = yield
+    rep = outcome.get_result()
+    longrepr = rep.longrepr
+    if rep.skipped and isinstance(longrepr, tuple) and len(longrepr) == 3 \
+            and str(longrepr[2]).startswith("Skipped: parity:"):
+        rep.longrepr = (__file__, 0, longrepr[2])
+
+
 def pytest_terminal_summary(terminalreporter):
     for line in (harness.allowed_line(), harness.summary_line()):
         if line:
