@@ -20,16 +20,16 @@ the stream. When the client disconnects, the handler task is cancelled (it gets
 ``CancelledError``) and no task is left behind; ``send()`` after that raises OSError.
 
 - ``send(data, event=None, event_id=None, retry=None, comment=False)``: dict/list data
-  is sent as JSON, bytes as they are, anything else as ``str()``; multi-line data
-  becomes several ``data:`` lines; ``retry`` is the reconnection delay in seconds;
-  ``comment=True`` sends ``data`` as a comment (ignored by browsers). ``comment(text)``
-  is a shortcut for that.
+  is sent as JSON, bytes as they are, anything else as ``str()``, all after one
+  ``data:`` (as upstream does: keep data on one line); ``retry`` is the reconnection
+  delay in seconds; ``comment=True`` sends ``data`` as a comment (ignored by browsers).
+  ``comment(text)`` is a shortcut for that.
 - ``send()`` waits while ``SSE.max_queue`` events are waiting to be written, so a
   fast producer cannot fill the memory of the device.
 - Keep-alive: a comment is sent after ``SSE.keepalive`` seconds (default 15) without
   events; ``@with_sse(keepalive=5)`` sets it per route, ``None``/0 disables it.
-- Response headers: ``Content-Type: text/event-stream``, ``Cache-Control: no-cache``;
-  the connection closes when the stream ends.
+- Response headers: ``Content-Type: text/event-stream``; the connection closes when
+  the stream ends.
 """
 import asyncio
 import json
@@ -38,23 +38,6 @@ from microdot.microdot import invoke_handler
 from microdot.helpers import wraps
 
 _COMMENT = b':\n\n'
-
-
-def _lines(data):
-    """Split bytes into lines on CRLF, CR or LF."""
-    if b'\r' in data:
-        data = data.replace(b'\r\n', b'\n').replace(b'\r', b'\n')
-    return data.split(b'\n')
-
-
-def _field(value):
-    """A single-line field value (event name, id) as bytes, without CR/LF/NUL."""
-    if not isinstance(value, bytes):
-        value = str(value).encode()
-    for c in (b'\r', b'\n', b'\x00'):
-        if c in value:
-            value = value.replace(c, b'')
-    return value
 
 
 class SSE:
@@ -68,45 +51,44 @@ class SSE:
     def __init__(self):
         self.queue = []
         self.closed = False
-        self._ready = asyncio.Event()   # something was queued / the handler ended
+        self.event = asyncio.Event()    # something was queued / the handler ended
         self._space = asyncio.Event()   # the writer took something from the queue
 
     def _push(self, item):
         self.queue.append(item)
-        self._ready.set()
+        self.event.set()
 
     async def send(self, data, event=None, event_id=None, retry=None, comment=False):
-        """Queue one event (or comment) for the client."""
+        """Queue one event (or, with ``comment=True``, a comment) for the client.
+
+        The lines come in upstream's order (``retry``, ``event``, ``id``, ``data``);
+        ``data`` is written as given (a dict or list as JSON), so keep it on one line.
+        """
         if self.closed:
             raise OSError(32, 'sse closed')
         if isinstance(data, (dict, list)):
-            data = json.dumps(data).encode()
-        elif isinstance(data, str):
+            data = json.dumps(data)
+        if isinstance(data, str):
             data = data.encode()
-        elif isinstance(data, (bytearray, memoryview)):
-            data = bytes(data)
         elif not isinstance(data, bytes):
             data = str(data).encode()
-        out = []
         if comment:
-            for line in _lines(data):
-                out.append(b': ' + line + b'\n')
+            data = b': ' + data + b'\n\n'
         else:
-            if event:
-                out.append(b'event: ' + _field(event) + b'\n')
-            if event_id is not None:
-                out.append(b'id: ' + _field(event_id) + b'\n')
+            head = b''
             if retry:
-                out.append(b'retry: ' + str(int(retry * 1000)).encode() + b'\n')
-            for line in _lines(data):
-                out.append(b'data: ' + line + b'\n')
-        out.append(b'\n')
+                head += b'retry: ' + str(int(retry * 1000)).encode() + b'\n'
+            if event:
+                head += b'event: ' + event.encode() + b'\n'
+            if event_id:
+                head += b'id: ' + event_id.encode() + b'\n'
+            data = head + b'data: ' + data + b'\n\n'
         while len(self.queue) >= self.max_queue and not self.closed:
             self._space.clear()
             await self._space.wait()
         if self.closed:
             raise OSError(32, 'sse closed')
-        self._push(b''.join(out))
+        self._push(data)
 
     async def comment(self, text=''):
         """Send a comment line (clients ignore it; useful as a heartbeat)."""
@@ -138,7 +120,7 @@ class _SSEStream:
             self.error = exc
         finally:
             self.done = True
-            self.sse._ready.set()
+            self.sse.event.set()
 
     async def _watch(self):
         """Notice the client closing its side; then probe so a dead socket fails to write."""
@@ -177,14 +159,14 @@ class _SSEStream:
                     exc, self.error = self.error, None
                     raise exc
                 raise StopAsyncIteration
-            sse._ready.clear()
+            sse.event.clear()
             if self.keepalive:
                 try:
-                    await asyncio.wait_for(sse._ready.wait(), self.keepalive)
+                    await asyncio.wait_for(sse.event.wait(), self.keepalive)
                 except asyncio.TimeoutError:
                     return _COMMENT
             else:
-                await sse._ready.wait()
+                await sse.event.wait()
 
     def close(self):
         """End the stream: cancel the handler and the watcher tasks (idempotent)."""
@@ -216,8 +198,7 @@ def sse_response(request, event_function, *args, **kwargs):
     """
     keepalive = kwargs.pop('keepalive', SSE.keepalive)
     stream = _SSEStream(request, event_function, args, kwargs, keepalive)
-    return stream, 200, {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache',
-                         'Connection': 'close'}
+    return stream, 200, {'Content-Type': 'text/event-stream', 'Connection': 'close'}
 
 
 def with_sse(f=None, keepalive=-1):
