@@ -1348,6 +1348,8 @@ class Microdot:
                     req.subapp = sub
                 if isinstance(f, int):
                     res = await self.error_response(req, f, 'Not found')
+                    if f == 405:  # RFC 9110 wants the allowed methods named
+                        res = self._with_allow(res, req.path)
                 elif isinstance(f, dict):
                     res = Response(headers=f)
                 else:
@@ -1397,6 +1399,17 @@ class Microdot:
             if g is not None and getattr(g, '_vary', None):
                 # extensions (CORS, CSRF, sessions) name the request headers they read
                 _add_vary(res, g._vary)
+        return res
+
+    def _with_allow(self, res, path):
+        if not isinstance(res, Response):
+            res = Response(*res) if isinstance(res, tuple) else Response(res)
+        if 'Allow' not in res.headers:
+            allow = []
+            for m in self.allowed_methods(path):
+                if m not in allow:
+                    allow.append(m)
+            res.headers['Allow'] = ', '.join(allow)
         return res
 
     async def _safe_error(self, req, status, reason):

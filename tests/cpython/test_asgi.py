@@ -144,7 +144,7 @@ def test_requests_and_responses():
             res = client.get("/info/a%20b%2Fc?x=1&x=%C3%A9", headers={"User-Agent": "t/1", "Cookie": "k=v; j=w",
                                                                   "X-Multi": "one"})
             assert res.status_code == 200
-            assert res.headers["content-type"] == "application/json"
+            assert res.headers["content-type"] == "application/json; charset=UTF-8"
             assert res.json() == {
                 "name": "a b/c", "path": "/info/a%20b%2Fc", "args": ["1", "\u00e9"], "qs": "x=1&x=%C3%A9",
                 "method": "GET", "type": "http", "ua": "t/1", "multi": "one",

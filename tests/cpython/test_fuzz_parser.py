@@ -51,8 +51,12 @@ def make_app():
     @app.route('/all', methods=['GET', 'POST'])
     async def everything(req):
         out = [len(req.args), len(req.cookies), len(req.headers), req.content_length]
-        out.append(req.json is not None)
-        out.append(req.form is not None and len(req.form))
+        # as upstream, a body that does not parse raises ValueError: the app answers it
+        try:
+            out.append(req.json is not None)
+            out.append(req.form is not None and len(req.form))
+        except (ValueError, RecursionError):
+            return 'unparsable body', 400
         return str(out)
 
     @app.post('/stream')
@@ -80,7 +84,10 @@ def make_app():
     @app.get('/hdr')
     async def hdr(req):
         res = Response('h', headers={'X-Echo': req.args.get('v', '')})
-        res.set_cookie('c', req.args.get('v', ''))
+        try:
+            res.set_cookie('c', req.args.get('v', ''))
+        except ValueError:  # ';' or CR/LF in the value: refused, as upstream
+            return 'bad cookie value', 400
         return res
 
     return app

@@ -60,7 +60,7 @@ def test_environ_and_request_data():
         res = requests.get(url + "/info/a%20b%2Fc?x=1&x=%C3%A9",
                            headers={"User-Agent": "t/1", "X-Custom-Header": "v", "Cookie": "k=v; j=w"},
                            timeout=5)
-        assert res.status_code == 200 and res.headers["Content-Type"] == "application/json"
+        assert res.status_code == 200 and res.headers["Content-Type"] == "application/json; charset=UTF-8"
         assert res.json() == {
             "name": "a b/c", "path": "/info/a%20b%2Fc", "args": ["1", "\u00e9"], "qs": "x=1&x=%C3%A9",
             "method": "GET", "wsgi": [1, 0], "proto": "HTTP/1.1", "ua": "t/1", "custom": "v",
