@@ -62,7 +62,19 @@ def describe_attr(cls, name):
         return {"kind": "class", "sig": signature(static)}
     if hasattr(static, "__get__") and not isinstance(static, (int, str, bytes, float, tuple, list, dict)):
         return {"kind": "descriptor"}
-    return {"kind": "value", "type": type(static).__name__}
+    return {"kind": "value", "type": type(static).__name__, "value": simple(static)}
+
+
+def simple(value):
+    """A plain value as JSON (numbers, strings, None, and lists/dicts of them), else None."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"v": value}
+    if isinstance(value, (list, tuple)) and all(simple(v) is not None for v in value):
+        return {"v": [simple(v)["v"] for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) and simple(v) is not None
+                                       for k, v in value.items()):
+        return {"v": {k: simple(v)["v"] for k, v in value.items()}}
+    return None
 
 
 def describe(obj, module_name, attrs=None):
@@ -77,7 +89,7 @@ def describe(obj, module_name, attrs=None):
                 "attrs": {n: describe_attr(obj, n) for n in names}}
     if inspect.isroutine(obj):
         return {"kind": "function", "sig": signature(obj)}
-    return {"kind": "value", "type": type(obj).__name__}
+    return {"kind": "value", "type": type(obj).__name__, "value": simple(obj)}
 
 
 def _own_api(cls, name, module_name):

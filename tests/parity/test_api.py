@@ -111,9 +111,16 @@ def compare_api(up, ours):
     return problems, count
 
 
+def _value_text(desc):
+    value = desc.get("value")
+    return repr(value["v"]) if value is not None else "a %s" % desc.get("type", desc["kind"])
+
+
 def _compare_obj(where, u, o):
     if o["kind"] == "missing":
         return ["%s: missing (upstream: %s)" % (where, u["kind"])]
+    if u["kind"] == "value" and u.get("value") is not None and o.get("value") != u["value"]:
+        return ["%s: is %s, upstream %s" % (where, _value_text(o), _value_text(u))]
     if u["kind"] in ("class", "function"):
         if o["kind"] not in ("class", "function"):
             return ["%s: is a %s, upstream a callable %s" % (where, o.get("type", o["kind"]), u["kind"])]
@@ -138,6 +145,8 @@ def _compare_attr(where, u, o):
         return ["%s: is a %s, upstream a %s" % (where, o.get("type", ok), uk)]
     if uk == "property" and u.get("settable") and ok == "property" and not o.get("settable"):
         return ["%s: read-only property, upstream's can be assigned" % where]
+    if uk == "value" and u.get("value") is not None and o.get("value") != u["value"]:
+        return ["%s: default %s, upstream %s" % (where, _value_text(o), _value_text(u))]
     if uk in _CALLABLE and ok in _CALLABLE:
         why = accepts(u.get("sig"), o.get("sig"))
         if why:
@@ -201,17 +210,22 @@ def test_compare_api_reports_missing_and_wrong_kinds():
                           "C": {"kind": "class", "sig": S(),
                                 "attrs": {"meth": {"kind": "method", "sig": S()},
                                           "make": {"kind": "classmethod", "sig": S()},
-                                          "limit": {"kind": "value", "type": "int"}}}}},
+                                          "limit": {"kind": "value", "type": "int"},
+                                          "size": {"kind": "value", "type": "int", "value": {"v": 256}},
+                                          "obj": {"kind": "value", "type": "Foo", "value": None}}}}},
           "gone": {"names": {"X": {"kind": "value"}}}}
     ours = {"m": {"names": {"F": {"kind": "missing"},
                             "C": {"kind": "class", "sig": S(),
                                   "attrs": {"meth": {"kind": "method", "sig": S()},
                                             "make": {"kind": "method", "sig": S()},
-                                            "limit": {"kind": "missing"}}}}},
+                                            "limit": {"kind": "missing"},
+                                            "size": {"kind": "value", "type": "int", "value": {"v": 512}},
+                                            "obj": {"kind": "value", "type": "Bar", "value": None}}}}},
             "gone": {"error": "ImportError: no module"}}
     problems, count = compare_api(up, ours)
-    assert count == 6
+    assert count == 8
     assert problems == ["m.F: missing (upstream: function)",
                         "m.C.make: is a method, upstream a classmethod (calling it on the class breaks)",
                         "m.C.limit: missing (upstream: value)",
+                        "m.C.size: default 512, upstream 256",
                         "gone: cannot be imported here (ImportError: no module)"]
