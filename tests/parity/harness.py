@@ -449,9 +449,15 @@ def compare(up: Run, ours: Run, ids=None) -> Comparison:
     """Compare every case (and the script's logs) of two runs of the same app."""
     ids = known_ids() if ids is None else ids
     cmp = Comparison(up.app, up.mode, up.runtime)
+    script_errors = [[e for e in run.errors if e.startswith("script:")] for run in (up, ours)]
+    if script_errors[0] != script_errors[1]:  # the same exception out of both scripts agrees
+        cmp.fail("%s: the script ended differently\n    upstream: %s\n    ours:     %s"
+                 % (cmp.where(), "; ".join(script_errors[0]) or "(no exception)",
+                    "; ".join(script_errors[1]) or "(no exception)"))
     for run in (up, ours):
         for err in run.errors:
-            cmp.fail("%s: the %s run failed: %s" % (cmp.where(), run.impl, err))
+            if not err.startswith("script:"):
+                cmp.fail("%s: the %s run failed: %s" % (cmp.where(), run.impl, err))
     cases = up.cases
     if len(ours.cases) != len(cases):
         cmp.fail("%s: upstream saw %d cases, ours %d" % (cmp.where(), len(cases), len(ours.cases)))

@@ -156,6 +156,8 @@ CASES = [
 async def script(client, log):
     res = await client.get('/')
     log('first', res, {'n': 1})
+    if VARIANT == 'different':
+        raise ValueError('only here')
 '''
 
 
@@ -213,7 +215,9 @@ def test_a_different_implementation_fails_with_each_field_named(fakes, need_runt
     assert "case 0" not in text and "case 4" not in text and "case 6" not in text
     if mode == "testclient":
         assert "script log 0 (first): value[1]: body differs" in text
-    assert len(cmp.failures) == (5 if mode == "testclient" else 4)  # + the logged response's body
+        assert "]: the script ended differently\n    upstream: (no exception)\n" \
+            "    ours:     script: ValueError: only here" in text
+    assert len(cmp.failures) == (6 if mode == "testclient" else 4)  # + the log's body, the raise
 
 
 def test_unknown_differs_id_is_a_failure(fakes):
