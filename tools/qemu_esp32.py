@@ -412,13 +412,146 @@ def test_hw(board: str, http_port: Optional[int], qemu: Optional[str], report: O
         eb.stop()
 
 
+#: The app `bench` deploys: heap free after boot (framework frozen, imported), and the routes
+#: that bracket a window of requests with the collector off (heap allocated per request).
+BENCH_APP = """\
+import gc
+gc.collect()
+BOOT_FREE = gc.mem_free()
+from microdot import Microdot
+gc.collect()
+IMPORT_FREE = gc.mem_free()
+app = Microdot()
+
+
+@app.route('/')
+async def index(request):
+    return 'Hello, World!'
+
+
+@app.route('/__heap')
+async def heap(request):
+    return {'boot_free': BOOT_FREE, 'import_free': IMPORT_FREE, 'free': gc.mem_free(),
+            'total': gc.mem_free() + gc.mem_alloc()}
+
+
+@app.route('/__gc/off')
+async def gc_off(request):
+    gc.collect()
+    gc.disable()
+    return str(gc.mem_alloc())
+
+
+@app.route('/__gc/on')
+async def gc_on(request):
+    used = gc.mem_alloc()
+    gc.enable()
+    gc.collect()
+    return str(used)
+
+
+app.run(port=5000)
+"""
+
+
+def _get(conn, path: str) -> bytes:
+    conn.request("GET", path)
+    r = conn.getresponse()
+    body = r.read()
+    if r.status != 200:
+        raise QemuError("GET %s answered %d on the emulated board." % (path, r.status))
+    return body
+
+
+def bench(board: str = "ESP32_C3_QEMU", requests: int = 50, qemu: Optional[str] = None, log=print) -> dict:
+    """Boot the board with BENCH_APP; heap free after boot, heap per request, latency (ms)."""
+    import http.client
+    import json
+    import statistics
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="qemu-bench-") as tmp:
+        (Path(tmp) / "main.py").write_text(BENCH_APP, encoding="utf-8")
+        eb = boot(board, Path(tmp), None, "pty", qemu)
+    try:
+        eb.wait_http("/", timeout=90)
+        conn = http.client.HTTPConnection("127.0.0.1", eb.http_port, timeout=30)
+        heap = json.loads(_get(conn, "/__heap"))
+        for _ in range(5):  # warm-up
+            _get(conn, "/")
+
+        def window(k: int) -> int:
+            start = int(_get(conn, "/__gc/off"))
+            for _ in range(k):
+                _get(conn, "/")
+            return int(_get(conn, "/__gc/on")) - start
+
+        small, large = 5, 25
+        per_request = (window(large) - window(small)) / float(large - small)
+        keep, fresh = [], []
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            _get(conn, "/")
+            keep.append((time.perf_counter() - t0) * 1000)
+        conn.close()
+        for _ in range(max(5, requests // 5)):
+            t0 = time.perf_counter()
+            c = http.client.HTTPConnection("127.0.0.1", eb.http_port, timeout=30)
+            _get(c, "/")
+            c.close()
+            fresh.append((time.perf_counter() - t0) * 1000)
+        banner = [l for l in eb.banner.splitlines() if "MicroPython" in l]
+        return {
+            "board": board,
+            "firmware": banner[-1].strip() if banner else None,
+            "heap_total": heap["total"],
+            "heap_free_boot": heap["boot_free"],
+            "heap_free_after_import": heap["import_free"],
+            "heap_per_request": round(per_request),
+            "latency_ms_keepalive_median": round(statistics.median(keep), 2),
+            "latency_ms_keepalive_p90": round(sorted(keep)[int(len(keep) * 0.9) - 1], 2),
+            "latency_ms_new_connection_median": round(statistics.median(fresh), 2),
+            "requests": requests,
+        }
+    finally:
+        eb.stop()
+
+
+def format_bench(res: dict) -> str:
+    rows = [
+        ("heap (MicroPython, total)", "%d B" % res["heap_total"]),
+        ("heap free after boot", "%d B" % res["heap_free_boot"]),
+        ("heap free after import microdot (frozen)", "%d B" % res["heap_free_after_import"]),
+        ("heap allocated per request (GET /, keep-alive)", "%d B" % res["heap_per_request"]),
+        ("latency, keep-alive (median / p90)", "%.1f / %.1f ms" % (
+            res["latency_ms_keepalive_median"], res["latency_ms_keepalive_p90"])),
+        ("latency, new connection per request (median)", "%.1f ms" % res["latency_ms_new_connection_median"]),
+    ]
+    width = max(len(r[0]) for r in rows)
+    head = "ESP32-C3 (QEMU): %s, %d requests" % (res.get("firmware") or res["board"], res["requests"])
+    return "\n".join([head] + ["  %s  %s" % (k.ljust(width), v) for k, v in rows])
+
+
+def available(board: str = "ESP32_C3_QEMU") -> Optional[str]:
+    """None when the board can be emulated here, else why not (one line)."""
+    try:
+        b = qemu_board(board)
+        find_qemu(b)
+        firmware_files(b)
+    except QemuError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.qemu_esp32", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("run", "test-hw", "boot"), help="run an app, run the hardware suite, or just boot")
+    parser.add_argument("command", choices=("run", "test-hw", "boot", "bench"),
+                        help="run an app, run the hardware suite, just boot, or measure heap and latency")
     parser.add_argument("--board", default="ESP32_C3_QEMU", help="an esp32 board with a qemu entry in board.json")
     parser.add_argument("--app", type=Path, default=None, help="app folder for run (default examples/hello)")
-    parser.add_argument("--http-port", type=int, default=None, help="host port forwarded to the board's port 5000")
-    parser.add_argument("--serial", default="pty", help="console: pty (default), tcp (a free port) or tcp:PORT")
+    parser.add_argument("--http-port", type=int, default=int(os.environ.get("HTTP_PORT") or 0) or None,
+                        help="host port forwarded to the board's port 5000 (env HTTP_PORT; run: 8080)")
+    parser.add_argument("--serial", default=os.environ.get("SERIAL") or "pty", help="console: pty (default), tcp (a free port) or tcp:PORT")
     parser.add_argument("--qemu", default=None, help="qemu-system-riscv32 binary (default: PATH; env QEMU)")
     parser.add_argument("--report", type=Path, default=None, help="test-hw: JUnit XML path")
     args, rest = parser.parse_known_args(argv)
@@ -429,6 +562,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if rest and args.command != "test-hw":
         parser.error("only test-hw takes pytest arguments")
     args.pytest_args = rest
+
+    def _term(signum, frame):  # `kill` stops QEMU too, as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
     try:
         if args.command == "run":
             app = args.app or DEFAULT_APP
@@ -437,6 +575,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run(args.board, Path(app), args.http_port, args.serial, args.qemu)
         if args.command == "test-hw":
             return test_hw(args.board, args.http_port, args.qemu, args.report, args.pytest_args)
+        if args.command == "bench":
+            print(format_bench(bench(args.board, qemu=args.qemu)))
+            return 0
         eb = boot(args.board, args.app, args.http_port, args.serial, args.qemu)
         try:
             _say("board up; app port %s, console %s (Ctrl-C stops it)" % (eb.url, eb.console))
