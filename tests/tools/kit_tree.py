@@ -23,7 +23,7 @@ CONTRACT = {
     "utemplate": ["utemplate.py"],
     "pubsub": ["pubsub.py"],
     "static": ["static.py"],
-    "test_client": ["test_client.py"],
+    "test_client": ["test_client.py", "test_wire.py"],
 }
 UTEMPLATE = ["__init__.py", "compiled.py", "recompile.py", "source.py"]
 

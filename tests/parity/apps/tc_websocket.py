@@ -12,8 +12,7 @@ MODES = ('testclient',)
 @with_websocket
 async def echo(request, ws):
     while True:
-        msg = await ws.receive()
-        await ws.send(msg)
+        await ws.send(await ws.receive())  # each message straight back
 
 
 @app.route('/greet')
@@ -56,5 +55,6 @@ async def script(client, log):
     def one():
         got.append((yield 'only'))
 
-    res = await client.websocket('/headers', one, headers={'X-Extra': '1', 'Sec-WebSocket-Key': 'eHh4eHh4eHh4eHh4eHh4eA=='})
+    res = await client.websocket('/headers', one, headers={
+        'X-Extra': '1', 'Sec-WebSocket-Key': 'eHh4eHh4eHh4eHh4eHh4eA=='})
     log('headers', res, got)
