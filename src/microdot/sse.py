@@ -66,12 +66,8 @@ class SSE:
         """
         if self.closed:
             raise OSError(32, 'sse closed')
-        if isinstance(data, (dict, list)):
-            data = json.dumps(data)
-        if isinstance(data, str):
-            data = data.encode()
-        elif not isinstance(data, bytes):
-            data = str(data).encode()
+        if not isinstance(data, bytes):
+            data = (json.dumps(data) if isinstance(data, (dict, list)) else str(data)).encode()
         if comment:
             data = b': ' + data + b'\n\n'
         else:

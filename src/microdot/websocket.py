@@ -14,15 +14,15 @@ Usage::
 When the client goes away (close frame or dropped connection) ``receive()`` raises
 :class:`WebSocketError`; the decorator catches it, so the handler just ends. Put
 clean-up code in a ``finally:`` block. Returning from the handler closes the
-connection with code 1000.
+connection (a close frame without a status code, as upstream sends).
 
 Limits and checks:
 
 - ``WebSocket.max_message_length``: largest message accepted (all fragments together).
   ``-1`` (default) uses ``Request.max_body_length`` (16 KB), ``0`` means no limit.
   A larger message closes the connection with code 1009.
-- Client frames must be masked, reserved bits must be clear and control frames short:
-  otherwise the connection is closed with code 1002. Invalid UTF-8 in a text message
+- Reserved bits must be clear and control frames short: otherwise the connection is
+  closed with code 1002 (unmasked client frames are accepted, as upstream does). Invalid UTF-8 in a text message
   closes it with 1007.
 - ``WebSocket.allowed_origins``: ``None`` (default) accepts any ``Origin``; a list of
   origins (e.g. ``['http://192.168.4.1']``) rejects a browser whose ``Origin`` header
@@ -30,8 +30,8 @@ Limits and checks:
   to WebSocket upgrades). The decorator takes the same option per route:
   ``@with_websocket(allowed_origins=[...])``. Requests without ``Origin`` (non-browser
   clients) are accepted.
-- A handshake without ``Upgrade: websocket`` or a valid ``Sec-WebSocket-Key`` gets 400;
-  a ``Sec-WebSocket-Version`` other than 13 gets 426 with ``Sec-WebSocket-Version: 13``.
+- A handshake without ``Connection: upgrade``, ``Upgrade: websocket`` or a
+  ``Sec-WebSocket-Key`` gets 400 (the app's error body, as for ``abort(400)``).
 """
 try:
     from micropython import const
@@ -112,36 +112,45 @@ class WebSocket:
 
     @classmethod
     def check_request(cls, request, allowed_origins=None):
-        """Return an error Response for a request that cannot be upgraded, else None."""
-        h = request.headers
+        """Raise HTTPException for a request that cannot be upgraded.
+
+        As upstream: ``Connection`` must mention ``upgrade``, ``Upgrade`` must be
+        ``websocket`` and ``Sec-WebSocket-Key`` must be there (400 otherwise). With
+        ``allowed_origins`` (or the class attribute) a browser ``Origin`` that is not
+        listed gets 403.
+        """
         if allowed_origins is None:
             allowed_origins = cls.allowed_origins
-        origin = h.get('Origin')
-        if origin is not None and allowed_origins is not None and \
-                origin.rstrip('/') not in [o.rstrip('/') for o in allowed_origins]:
-            return Response('Forbidden', 403)
-        if 'websocket' not in [v.strip().lower() for v in h.get('Upgrade', '').split(',')]:
-            return Response('Bad Request', 400)
-        if 'upgrade' not in [v.strip().lower() for v in h.get('Connection', '').split(',')]:
-            return Response('Bad Request', 400)
-        key = h.get('Sec-WebSocket-Key', '')
-        try:
-            ok = len(binascii.a2b_base64(key)) == 16
-        except ValueError:
-            ok = False
-        if not ok or len(key) != 24:
-            return Response('Bad Request', 400)
-        if h.get('Sec-WebSocket-Version', '').strip() != '13':
-            return Response('Upgrade Required', 426, {'Sec-WebSocket-Version': '13'})
-        return None
+        connection = upgrade = key = None
+        for name, value in request.headers.items():
+            name = name.lower()
+            if name == 'connection':
+                connection = 'upgrade' in value.lower()
+            elif name == 'upgrade':
+                upgrade = value.lower() == 'websocket'
+            elif name == 'sec-websocket-key':
+                key = value
+            elif name == 'origin' and allowed_origins is not None and \
+                    value.rstrip('/') not in [o.rstrip('/') for o in allowed_origins]:
+                raise HTTPException(403)
+        if not connection or not upgrade or not key:
+            raise HTTPException(400)
 
     async def handshake(self):
         """Send the ``101 Switching Protocols`` response."""
         accept = self.accept_key(self.request.headers['Sec-WebSocket-Key'])
-        self.writer.write(('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
-                           'Connection: Upgrade\r\nSec-WebSocket-Accept: ' + accept +
-                           '\r\n\r\n').encode())
-        await self.writer.drain()
+        await self._raw_write(('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
+                               'Connection: Upgrade\r\nSec-WebSocket-Accept: ' + accept +
+                               '\r\n\r\n').encode())
+
+    async def _raw_write(self, data):
+        writer = self.writer
+        awrite = getattr(writer, 'awrite', None)
+        if awrite is not None:  # MicroPython streams and upstream-style test sockets
+            await awrite(data)
+        else:
+            writer.write(data)
+            await writer.drain()
 
     # -- frames ----------------------------------------------------------
 
@@ -164,8 +173,7 @@ class WebSocket:
     async def _write(self, frame):
         async with self._lock:
             try:
-                self.writer.write(frame)
-                await self.writer.drain()
+                await self._raw_write(frame)
             except (OSError, EOFError):
                 self.closed = True
                 raise WebSocketError('connection lost')
@@ -189,7 +197,7 @@ class WebSocket:
             elif n == 127:
                 n = int.from_bytes(await read(8), 'big')
             opcode = b0 & 0x0f
-            if b0 & 0x70 or not b1 & 0x80 or n > 0x7fffffffffffffff or \
+            if b0 & 0x70 or n > 0x7fffffffffffffff or \
                     (opcode >= 8 and (n > 125 or not b0 & 0x80)) or \
                     opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
                 await self._fail(1002, 'protocol error')
@@ -199,12 +207,12 @@ class WebSocket:
                     limit = Request.max_body_length
                 if limit and n + self._partial_len > limit:
                     await self._fail(1009, 'message too big')
-            key = await read(4)
+            key = await read(4) if b1 & 0x80 else None  # (upstream accepts unmasked frames)
             payload = await read(n) if n else b''
         except (EOFError, OSError):
             self.closed = True
             raise WebSocketError('connection lost')
-        return b0 & 0x80, opcode, _mask(payload, key)
+        return b0 & 0x80, opcode, _mask(payload, key) if key else payload
 
     _partial_len = 0
 
@@ -234,8 +242,7 @@ class WebSocket:
                 self.close_code = code
                 if not self.closed:
                     try:
-                        await self.close(1000 if code in (1005, 1002) or code < 1000
-                                         else code)
+                        await self.close()
                     except Exception:
                         pass
                 raise WebSocketError('connection closed')
@@ -273,10 +280,12 @@ class WebSocket:
         """Send a ping frame (the client answers with a pong)."""
         await self.send(data, self.PING)
 
-    async def close(self, code=1000, reason=''):
-        """Send a close frame (once); the connection ends when the handler returns."""
+    async def close(self, code=None, reason=''):
+        """Send a close frame (once; without a status code unless ``code`` is given, as
+        upstream's); the connection ends when the handler returns."""
         if not self.closed:
-            frame = self.encode_frame(self.CLOSE, _close_payload(code, reason))
+            frame = self.encode_frame(self.CLOSE, b'' if code is None else
+                                      _close_payload(code, reason))
             await self._write(frame)
             self.closed = True
 
@@ -287,9 +296,7 @@ async def websocket_upgrade(request, allowed_origins=None):
     For handlers that decide themselves whether to upgrade; raises HTTPException
     (400/403/426) when the request is not a valid WebSocket handshake.
     """
-    err = WebSocket.check_request(request, allowed_origins)
-    if err is not None:
-        raise HTTPException(err.status_code)
+    WebSocket.check_request(request, allowed_origins)
     ws = WebSocket(request)
     await ws.handshake()
 
@@ -311,9 +318,7 @@ def _print_exc(exc):
 def _wrap(f, allowed_origins):
     @wraps(f)
     async def handler(request, *args, **kwargs):
-        err = WebSocket.check_request(request, allowed_origins)
-        if err is not None:
-            return err
+        WebSocket.check_request(request, allowed_origins)
         ws = WebSocket(request)
         await ws.handshake()
         try:
