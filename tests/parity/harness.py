@@ -520,7 +520,7 @@ def compare_logged(ul, ol, mode, path="value"):
 # -- counts for the closing line ----------------------------------------------------------
 
 STATS = {"requests": {"cpython": 0, "micropython": 0}, "apps": set(), "api_names": 0,
-         "allowed": {}}
+         "api_names_mp": 0, "allowed": {}}
 
 
 def record_stats(cmp: Comparison):
@@ -546,6 +546,7 @@ def summary_line():
     total = sum(reqs.values())
     if not total and not STATS["api_names"]:
         return None
-    return ("parity: compared %d requests (%d cpython, %d micropython) across %d apps; API: %d names"
+    mp = STATS["api_names_mp"]
+    return ("parity: compared %d requests (%d cpython, %d micropython) across %d apps; API: %d names%s"
             % (total, reqs.get("cpython", 0), reqs.get("micropython", 0), len(STATS["apps"]),
-               STATS["api_names"]))
+               STATS["api_names"], " (%d also on micropython)" % mp if mp else ""))
