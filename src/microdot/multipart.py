@@ -364,3 +364,11 @@ def with_form_data(f):
 async def _close_all(files):
     for upload in files.values():
         await upload.close()
+
+
+def __getattr__(name):
+    """Upstream's re-exported ``AsyncBytesIO``, resolved on first use (PEP 562)."""
+    if name == 'AsyncBytesIO':
+        from microdot.streams import AsyncBytesIO
+        return AsyncBytesIO
+    raise AttributeError(name)
