@@ -19,16 +19,16 @@ class Template:
             XML templates is on unless ``autoescape`` is given).
         """
         kwargs.setdefault('autoescape', select_autoescape())
-        Template.jinja_env = Environment(loader=FileSystemLoader(template_dir),
-                                         enable_async=enable_async, **kwargs)
+        cls.jinja_env = Environment(loader=FileSystemLoader(template_dir),
+                                    enable_async=enable_async, **kwargs)
 
-    def __init__(self, template):
-        if Template.jinja_env is None:
-            Template.initialize()
+    def __init__(self, template, **kwargs):
+        if self.jinja_env is None:
+            self.initialize()
         #: The template's name.
         self.name = template
-        #: The ``jinja2.Template`` object.
-        self.template = Template.jinja_env.get_template(template)
+        #: The ``jinja2.Template`` object (``kwargs`` go to ``get_template()``).
+        self.template = self.jinja_env.get_template(template, **kwargs)
 
     def generate(self, *args, **kwargs):
         """Return a generator of the rendered text, in chunks."""
