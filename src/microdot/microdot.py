@@ -313,24 +313,6 @@ def abort(status_code, reason=None):
     raise HTTPException(status_code, reason)
 
 
-async def _read_lines(reader, max_line):
-    """A request head read line by line from a stream that is not a ConnectionReader
-    (nothing past the head is consumed), as one LF-separated bytes value."""
-    lines = []
-    while True:
-        line = await reader.readline()
-        if len(line) > max_line:  # the line with its end, as upstream counts it
-            raise HTTPException(431 if lines else 414)
-        line = line.rstrip(b'\r\n')
-        if not line:
-            if lines:
-                break
-            return None
-        lines.append(line)
-    lines.append(b'\n')
-    return b'\n'.join(lines)
-
-
 class Request:
     """An HTTP request, as handed to route functions and hooks."""
 
@@ -417,7 +399,8 @@ class Request:
         if isinstance(client_reader, ConnectionReader):
             head = await client_reader.read_head(max_line, cls.max_headers)
         else:
-            head = await _read_lines(client_reader, max_line)
+            from microdot.streams import read_lines
+            head = await read_lines(client_reader, max_line)
         if head is None:
             return None
         try:
@@ -655,13 +638,6 @@ class Request:
             self.after_request_handlers = []
         self.after_request_handlers.append(f)
         return f
-
-    @staticmethod
-    async def _safe_readline(stream):
-        line = await stream.readline()
-        if len(line) > Request.max_readline:
-            raise ValueError('line too long')
-        return line
 
 
 class Response:
@@ -1213,11 +1189,21 @@ class Microdot:
         ``options_handler`` is set) the headers of the automatic answer. Routes are
         tried in the order they were added.
         """
+        found = self._match(req)
+        if isinstance(found, tuple):
+            if len(found) == 2:  # (405, the last route whose pattern matched)
+                return 405, found[1][3], found[1][4]
+            return found[2], found[3], found[4]
+        return found, '', None
+
+    def _match(self, req):
+        """find_route() without a tuple per request: the matching url_map entry, the
+        automatic OPTIONS headers (a dict), 404, or (405, last matching entry)."""
         method = req.method
         if method != 'GET':
             method = method.upper()
             if method == 'OPTIONS' and self.options_handler:
-                return self.options_handler(req), '', None
+                return self.options_handler(req)
             if method == 'HEAD':
                 method = 'GET'
         if len(self.url_map) != self._count:  # url_map was changed directly
@@ -1237,11 +1223,10 @@ class Microdot:
             args = route[1].match(path)
             if args is not None and method in route[0]:
                 req.url_args = args
-                return route[2], route[3], route[4]
+                return route
         if found is not None:
-            route = found[1]
             req.url_args = {}
-            return route[2], route[3], route[4]
+            return found[1]
         # 404 or 405: the last route whose pattern matches names the prefix and subapp
         last = lits[-1] if lits else None
         for entry in self._dynamic:
@@ -1249,8 +1234,8 @@ class Microdot:
                 last = entry
         req.url_args = None
         if last is None:
-            return 404, '', None
-        return 405, last[1][3], last[1][4]
+            return 404
+        return 405, last[1]
 
     def allowed_methods(self, path):
         """The methods of the routes whose pattern matches ``path``, in route order."""
@@ -1341,11 +1326,14 @@ class Microdot:
             res = await self._safe_error(req, 413, 'Payload too large')
         else:
             try:
-                f, prefix, sub = self.find_route(req)
-                if prefix:
-                    req.url_prefix = prefix
-                if sub is not None:
-                    req.subapp = sub
+                f = self._match(req)
+                if isinstance(f, tuple):
+                    route = f[1] if len(f) == 2 else f
+                    if route[3]:
+                        req.url_prefix = route[3]
+                    if route[4] is not None:
+                        req.subapp = route[4]
+                    f = 405 if len(f) == 2 else route[2]
                 if isinstance(f, int):
                     res = await self.error_response(req, f, 'Not found')
                     if f == 405:  # RFC 9110 wants the allowed methods named

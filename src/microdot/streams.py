@@ -1,7 +1,7 @@
 """Body streams, imported on first use: in-memory and length-limited request bodies, and
 the writer for response bodies that are not plain bytes (files, generators, async
 iterators)."""
-from microdot.microdot import ticks_ms  # loaded already: this module is imported from it
+from microdot.microdot import ticks_ms, HTTPException  # loaded already: imported from it
 
 
 class AsyncBytesIO:
@@ -188,3 +188,21 @@ class AWriter:
         if parts:
             self.parts = []
             await self.stream.awrite(b''.join(parts))
+
+
+async def read_lines(reader, max_line):
+    """A request head read line by line from a stream that is not a ConnectionReader
+    (nothing past the head is consumed), as one LF-separated bytes value."""
+    lines = []
+    while True:
+        line = await reader.readline()
+        if len(line) > max_line:  # the line with its end, as upstream counts it
+            raise HTTPException(431 if lines else 414)
+        line = line.rstrip(b'\r\n')
+        if not line:
+            if lines:
+                break
+            return None
+        lines.append(line)
+    lines.append(b'\n')
+    return b'\n'.join(lines)
