@@ -1,3 +1,4 @@
+# (No commas or parentheses in the name: it passes through a compile definition.)
 # BOARD_VARIANT=QEMU: the OpenCores Ethernet MAC that QEMU emulates (network.LAN with
 # phy_type=network.PHY_OPENETH); Wi-Fi and BLE stay in the image (needs ESP-IDF's Wi-Fi blobs).
 list(APPEND SDKCONFIG_DEFAULTS
@@ -5,5 +6,5 @@ list(APPEND SDKCONFIG_DEFAULTS
 )
 
 list(APPEND MICROPY_DEF_BOARD
-    MICROPY_HW_BOARD_NAME="ESP32-C3 under QEMU (OpenCores Ethernet)"
+    MICROPY_HW_BOARD_NAME="ESP32-C3 under QEMU with OpenETH"
 )
