@@ -10,6 +10,8 @@ import os
 import sys
 
 HERE = __file__.rsplit('/', 1)[0] if '/' in __file__ else '.'
+if not HERE.startswith('/'):  # absolute, so lazy imports still work after a test's chdir
+    HERE = os.getcwd() + '/' + HERE
 ROOT = HERE + '/../..'
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT + '/src')
