@@ -315,12 +315,13 @@ def _print_exc(exc):
         traceback.print_exception(type(exc), exc, exc.__traceback__)
 
 
-def _wrap(f, allowed_origins):
+def websocket_wrapper(f, upgrade_function):
+    """A route handler that gets its WebSocket from ``await upgrade_function(request)``
+    and runs ``f(request, ws, **url_args)`` on it (``with_websocket`` is this with the
+    standard upgrade; upstream's building block for custom ones)."""
     @wraps(f)
     async def handler(request, *args, **kwargs):
-        WebSocket.check_request(request, allowed_origins)
-        ws = WebSocket(request)
-        await ws.handshake()
+        ws = await upgrade_function(request)
         try:
             await invoke_handler(f, request, ws, *args, **kwargs)
         except (WebSocketError, OSError, EOFError):
@@ -339,6 +340,15 @@ def _wrap(f, allowed_origins):
                 pass
         return Response.already_handled
     return handler
+
+
+def _wrap(f, allowed_origins):
+    async def upgrade(request):
+        WebSocket.check_request(request, allowed_origins)
+        ws = WebSocket(request)
+        await ws.handshake()
+        return ws
+    return websocket_wrapper(f, upgrade)
 
 
 def with_websocket(f=None, allowed_origins=None):
@@ -360,25 +370,4 @@ def __getattr__(name):
         return MUTED_SOCKET_ERRORS
     if name == 'print_exception':
         return _print_exc
-    if name == 'websocket_wrapper':
-        def websocket_wrapper(f, upgrade_function):
-            """Upstream's building block: a route handler that gets its WebSocket from
-            ``await upgrade_function(request)`` and runs ``f(request, ws, **url_args)``."""
-            @wraps(f)
-            async def handler(request, *args, **kwargs):
-                ws = await upgrade_function(request)
-                try:
-                    await invoke_handler(f, request, ws, *args, **kwargs)
-                except (WebSocketError, OSError, EOFError):
-                    pass  # the client went away
-                except Exception as exc:
-                    _print_exc(exc)
-                finally:
-                    try:
-                        await ws.close()
-                    except Exception:
-                        pass
-                return Response.already_handled
-            return handler
-        return websocket_wrapper
     raise AttributeError(name)
