@@ -1025,6 +1025,14 @@ class URLPattern:
         return 'URLPattern: ' + self.url_pattern
 
 
+def _as_response(res):
+    """An error handler's or hook's return value as a Response, converted as upstream
+    converts it at the end of dispatch."""
+    if isinstance(res, Response):
+        return res
+    return Response(*res) if isinstance(res, tuple) else Response(res)
+
+
 def _mro(cls):
     """The classes to look up error handlers for, most specific first."""
     mro = getattr(cls, '__mro__', None)
@@ -1316,12 +1324,13 @@ class Microdot:
             return await _invoke(handler, req)
         return reason or 'N/A', status_code
 
-    async def dispatch_request(self, req):
+    async def dispatch_request(self, req, refused=None):
         """Run the hooks and the route for a parsed request (None: one that could not
-        be parsed); always return a Response."""
+        be parsed, ``refused`` the HTTPException saying why); always return a Response."""
         handled = False
         if req is None:
-            res = await self._safe_error(None, 400, 'Bad request')
+            res = await self._safe_error(None, 400, 'Bad request') if refused is None else \
+                await self._safe_error(None, refused.status_code, refused.reason)
         elif req._too_large:
             res = await self._safe_error(req, 413, 'Payload too large')
         else:
@@ -1372,16 +1381,14 @@ class Microdot:
                         _print_exc(exc2)
                 if res is None:
                     res = await self._safe_error(req, 500, 'Internal server error')
-        if not isinstance(res, Response):
-            res = Response(*res) if isinstance(res, tuple) else Response(res)
+        res = _as_response(res)
         if not handled:
             for hook in self.get_request_handlers(req, 'after_error_request', True):
                 try:
                     res = await _invoke(hook, req, res) or res
                 except Exception as exc:
                     _print_exc(exc)
-            if not isinstance(res, Response):
-                res = Response(*res) if isinstance(res, tuple) else Response(res)
+            res = _as_response(res)
         if req is not None:
             g = req._g
             if g is not None and getattr(g, '_vary', None):
@@ -1390,8 +1397,7 @@ class Microdot:
         return res
 
     def _with_allow(self, res, path):
-        if not isinstance(res, Response):
-            res = Response(*res) if isinstance(res, tuple) else Response(res)
+        res = _as_response(res)
         if 'Allow' not in res.headers:
             allow = []
             for m in self.allowed_methods(path):
@@ -1412,25 +1418,7 @@ class Microdot:
         """The error response for ``status`` as a Response (``exc``: the HTTPException
         or a reason), for the adapters and the server's refusals."""
         reason = exc.reason if isinstance(exc, HTTPException) else exc
-        res = await self._safe_error(req, status, reason)
-        if not isinstance(res, Response):
-            res = Response(*res) if isinstance(res, tuple) else Response(res)
-        return res
-
-    async def _unparsed(self, exc):
-        """The response to a request that could not be parsed: its error handler is
-        called with None for the request, as are the after-error hooks."""
-        if exc.status_code == 400:
-            return await self.dispatch_request(None)
-        res = await self._error_response(None, exc.status_code, exc)
-        for hook in self.after_error_request_handlers:
-            try:
-                res = await _invoke(hook, None, res) or res
-            except Exception as exc2:
-                _print_exc(exc2)
-        if not isinstance(res, Response):
-            res = Response(*res) if isinstance(res, tuple) else Response(res)
-        return res
+        return _as_response(await self._safe_error(req, status, reason))
 
     async def handle_request(self, reader, writer):
         """Serve every request of one client connection (the asyncio server callback)."""
@@ -1459,7 +1447,7 @@ class Microdot:
                 except (HTTPException, ValueError) as exc:
                     if not isinstance(exc, HTTPException):
                         exc = HTTPException(400, 'Bad request')
-                    res = await self._unparsed(exc)
+                    res = await self.dispatch_request(None, exc)
                     await res._send(writer, False, '1.1')
                     await self._linger(reader)
                     break
