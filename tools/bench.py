@@ -707,6 +707,17 @@ def run(args, log=print) -> dict:
         log("  (no firmware/UNIX/micropython: frozen import heap not measured; "
             "build it with 'make BOARD=UNIX firmware')")
     log("  %s" % {k: v for k, v in mem.items() if k.startswith(("import", "bytecode", "cpython"))})
+    from tools import qemu_esp32  # the emulated ESP32-C3, when QEMU and its firmware are here
+
+    why = "skipped with --quick" if args.quick else qemu_esp32.available()
+    if why is None:
+        log("== ESP32-C3 (QEMU): heap and latency on firmware/ESP32_C3_QEMU")
+        try:
+            res["esp32_c3_qemu"] = qemu_esp32.bench(log=log)
+        except qemu_esp32.QemuError as exc:
+            log("warning: ESP32-C3 (QEMU) not measured: %s" % exc)
+    else:
+        log("  (ESP32-C3 (QEMU) not measured: %s)" % why)
     baremetal_section(args, res, upstream_dir, upstream_version, log)
     res["targets"] = [{"target": t, "met": m, "measured": v} for t, m, v in check_targets(res)]
     return res
@@ -753,6 +764,11 @@ def main(argv=None) -> int:
         print()
         print(format_table(res))
         print()
+        if res.get("esp32_c3_qemu"):
+            from tools.qemu_esp32 import format_bench
+
+            print(format_bench(res["esp32_c3_qemu"]))
+            print()
         for t in res["targets"]:
             print("%s %s (%s)" % ("MET " if t["met"] else "MISS", t["target"], t["measured"]))
         out = Path(args.json)
