@@ -1390,6 +1390,8 @@ class Microdot:
                     _print_exc(exc)
             res = _as_response(res)
         if req is not None:
+            if req.method == 'HEAD':
+                res.is_head = True  # as upstream sets it here (the server reads it too)
             g = req._g
             if g is not None and getattr(g, '_vary', None):
                 # extensions (CORS, CSRF, sessions) name the request headers they read

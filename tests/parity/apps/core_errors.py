@@ -179,6 +179,36 @@ async def key_error_raises(request, exc):
     raise RuntimeError('the handler itself fails')
 
 
+odd = Microdot()  # error handlers returning plain values: converted as upstream converts them
+
+
+@odd.errorhandler(404)
+async def odd_404(request):
+    return {'error': 'json from a 404 handler'}  # a dict alone: a 200 JSON response
+
+
+@odd.errorhandler(LookupError)
+async def odd_lookup(request, exc):
+    return 'a string from an exception handler'
+
+
+@odd.errorhandler(403)
+async def odd_403(request):
+    return 'forbidden', 403, {'X-Odd': '1'}
+
+
+@odd.route('/lookup')
+async def odd_lookup_route(request):
+    raise IndexError('i')
+
+
+@odd.route('/forbid')
+async def odd_forbid(request):
+    abort(403)
+
+
+app.mount(odd, url_prefix='/odd', local=True)
+
 plain = Microdot()  # no handlers: the default bodies
 
 
@@ -216,6 +246,7 @@ CASES = [
     ('GET', '/ok?x=%zz'), ('GET', '/ok?x=%'),
     ('POST', '/post-only', {'Content-Type': 'text/plain'}, 'x' * 17000),
     ('POST', '/post-only', {'Content-Type': 'text/plain'}, 'x' * 16384),
+    ('GET', '/odd/nothing'), ('GET', '/odd/lookup'), ('GET', '/odd/forbid'), ('HEAD', '/odd/forbid'),
     ('GET', '/plain/ok'), ('GET', '/plain/boom'), ('GET', '/plain/abort'), ('GET', '/plain/abort-reason'),
     {'method': 'GET', 'path': '/', 'name': 'no colon in a header line',
      'raw': b'GET /ok HTTP/1.1\r\nHost: x\r\nBroken header\r\n\r\n'},
