@@ -2,7 +2,7 @@
 accepted shapes (LF line ends, extra spaces, lower-case version, absolute and odd targets,
 any method token), header names in several cases and repeated, Content-Length forms, raw
 UTF-8 in the path; and options_handler switched off or replaced."""
-from microdot import Microdot
+from microdot import Microdot, abort
 
 app = Microdot()
 
@@ -11,6 +11,16 @@ app = Microdot()
 async def hdr(request):
     return {'headers': sorted([k, request.headers[k]] for k in request.headers if k != 'Host'),
             'method': request.method, 'path': request.path, 'hv': request.http_version}
+
+
+@app.route('/broken-handler')
+async def broken_handler(request):
+    abort(409)
+
+
+@app.errorhandler(409)
+async def raising_409_handler(request):
+    raise RuntimeError('the error handler fails')
 
 
 @app.route('/<path:p>', methods=['GET', 'POST', 'M-SEARCH', 'PURGE'])
@@ -54,6 +64,11 @@ CASES = [
     raw('four words in the request line', b'GET /x HTTP/1.1 extra\r\nHost: a\r\n\r\n'),
     raw('no version', b'GET /x\r\nHost: a\r\n\r\n'),
     raw('invalid UTF-8 in the path', b'GET /\xff\xfe HTTP/1.1\r\nHost: a\r\n\r\n'),
+    dict(raw('a chunked body', b'POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n'
+             b'Connection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n'), differs='D5'),
+    dict(raw('a blank line before the request line', b'\r\nGET /x HTTP/1.1\r\nHost: a\r\n'
+             b'Connection: close\r\n\r\n'), differs='D6'),
+    {'method': 'GET', 'path': '/broken-handler', 'differs': 'D7'},
 ]
 
 off = Microdot()
