@@ -29,21 +29,17 @@ class MultiDict(dict):
 
     def get(self, key, default=None, type=None):
         """The first value for ``key`` (converted with ``type``), or ``default``."""
-        if key not in self:
+        values = super().get(key)
+        if values is None:
             return default
-        value = self[key]
-        if type is not None:
-            value = type(value)
-        return value
+        return values[0] if type is None else type(values[0])
 
     def getlist(self, key, type=None):
         """Every value for ``key`` (converted with ``type``); [] when there is none."""
-        if key not in self:
+        values = super().get(key)
+        if values is None:
             return []
-        values = super().__getitem__(key)
-        if type is not None:
-            values = [type(value) for value in values]
-        return values
+        return values if type is None else [type(v) for v in values]
 
 
 def parse_qs(qs):
