@@ -320,8 +320,14 @@ class EmulatedBoard:
         raise QemuError("The app did not answer at %s within %d s (%s); watch the console with "
                         "`make monitor PORT=%s`." % (self.url + path, timeout, last, self.console))
 
+    def wait(self) -> None:
+        """Leave the console to others (make deploy/monitor PORT=...) until Ctrl-C or QEMU exits."""
+        while True:
+            self._check_alive()
+            time.sleep(0.5)
+
     def follow(self) -> None:
-        """Echo the console until Ctrl-C (or QEMU exits)."""
+        """Echo the console until Ctrl-C (or QEMU exits); nothing else can use it meanwhile."""
         with self.open_console() as link:
             buf = b""
             while True:
@@ -376,13 +382,24 @@ def boot(board: str, app: Optional[Path], http_port: Optional[int], serial: str,
     return eb
 
 
-def run(board: str, app: Path, http_port: Optional[int], serial: str, qemu: Optional[str]) -> int:
+def _hold(eb: EmulatedBoard, follow: bool) -> None:
+    if follow:
+        _say("echoing the console %s (FOLLOW=1)" % eb.console)
+        eb.follow()
+    link = eb.workdir / "console"
+    port = link.relative_to(ROOT) if eb.console.startswith("/dev/") and link.is_relative_to(ROOT) else eb.console
+    _say("console free for `make deploy PORT=%s`, `make wifi ... PORT=...`, `make monitor PORT=...`" % port)
+    eb.wait()
+
+
+def run(board: str, app: Path, http_port: Optional[int], serial: str, qemu: Optional[str],
+        follow: bool = False) -> int:
     eb = None
     try:
         eb = boot(board, app, http_port or DEFAULT_HTTP_PORT, serial, qemu)
         eb.wait_http("/")
-        _say("serving %s at %s/ (console: %s; Ctrl-C stops the board)" % (app, eb.url, eb.console))
-        eb.follow()
+        _say("serving %s at %s/ (Ctrl-C stops the board)" % (app, eb.url))
+        _hold(eb, follow)
     except KeyboardInterrupt:
         print()
         _say("stopped")
@@ -553,6 +570,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="host port forwarded to the board's port 5000 (env HTTP_PORT; run: 8080)")
     parser.add_argument("--serial", default=os.environ.get("SERIAL") or "pty", help="console: pty (default), tcp (a free port) or tcp:PORT")
     parser.add_argument("--qemu", default=None, help="qemu-system-riscv32 binary (default: PATH; env QEMU)")
+    parser.add_argument("--follow", action="store_true", default=bool(os.environ.get("FOLLOW")),
+                        help="echo the board's console (env FOLLOW=1; it is then busy for mpremote)")
     parser.add_argument("--report", type=Path, default=None, help="test-hw: JUnit XML path")
     args, rest = parser.parse_known_args(argv)
     if rest and rest[0] == "--":
@@ -572,7 +591,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             app = args.app or DEFAULT_APP
             if not (Path(app) / "main.py").is_file():
                 raise QemuError("APP '%s' has no main.py; pass APP=examples/hello or your app folder." % app)
-            return run(args.board, Path(app), args.http_port, args.serial, args.qemu)
+            return run(args.board, Path(app), args.http_port, args.serial, args.qemu, args.follow)
         if args.command == "test-hw":
             return test_hw(args.board, args.http_port, args.qemu, args.report, args.pytest_args)
         if args.command == "bench":
@@ -580,8 +599,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 0
         eb = boot(args.board, args.app, args.http_port, args.serial, args.qemu)
         try:
-            _say("board up; app port %s, console %s (Ctrl-C stops it)" % (eb.url, eb.console))
-            eb.follow()
+            _say("board up; app port %s (Ctrl-C stops it)" % eb.url)
+            _hold(eb, args.follow)
         except KeyboardInterrupt:
             return 0
         finally:
