@@ -288,7 +288,7 @@ def _no_firmware():
     try:
         esp32.Partition(esp32.Partition.RUNNING).get_next_update()
     except OSError:
-        return "this firmware has no OTA partition table; build it with OTA=1 and flash it once"
+        return "this firmware has no OTA partition table; build it with BOARD_VARIANT=OTA and flash it once"
     return None
 
 

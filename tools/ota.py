@@ -200,8 +200,8 @@ def check_image(path: Path, chip: str) -> bytes:
         data = path.read_bytes()
     except OSError:
         raise OtaError(
-            "No app image at '%s': build with `make firmware BOARD=... OTA=1` (it leaves %s there) "
-            "or pass IMAGE=path/to/micropython.bin." % (path, APP_IMAGE))
+            "No app image at '%s': build with `make firmware BOARD=ESP32_GENERIC BOARD_VARIANT=OTA` and "
+            "pass IMAGE= the %s in its build folder (firmware/.cache/*/build-<BOARD>-OTA/)." % (path, APP_IMAGE))
     from esptool.bin_image import LoadFirmwareImage
 
     try:

@@ -79,7 +79,7 @@ def test_pc_refuses_images_that_are_not_app_images(tmp_path):
     (tmp_path / "junk.bin").write_bytes(b"\x00" * 4096)
     with pytest.raises(O.OtaError, match="not an esp32 app image esptool can read"):
         O.check_image(tmp_path / "junk.bin", "esp32")
-    with pytest.raises(O.OtaError, match="make firmware BOARD=... OTA=1"):
+    with pytest.raises(O.OtaError, match="BOARD_VARIANT=OTA"):
         O.check_image(tmp_path / "missing.bin", "esp32")
     with pytest.raises(O.OtaError, match="another chip|not an esp32 app image"):
         O.check_image(esp_image(tmp_path / "s3.bin", "s3", chip="esp32s3"), "esp32")
