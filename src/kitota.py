@@ -108,11 +108,24 @@ def _makedirs(name):
             os.mkdir(path)
 
 
+def _is_dir(path):
+    try:
+        return os.stat(path)[0] & 0x4000 != 0
+    except OSError:
+        return False
+
+
 def _swap(pairs):
+    """Rename each staged file over its target; the names that failed."""
+    failed = []
     for src, dst in pairs:
         if _exists(src):
-            _makedirs(dst)
-            os.rename(src, dst)
+            try:
+                _makedirs(dst)
+                os.rename(src, dst)
+            except OSError:
+                failed.append(dst)
+    return failed
 
 
 def recover():
@@ -124,7 +137,10 @@ def recover():
     except (OSError, ValueError):
         pairs = None
     if pairs:
-        _swap(pairs)
+        try:
+            _swap(pairs)
+        except (TypeError, ValueError):
+            pass  # not a journal this kit wrote
     _clear_stage()
 
 
@@ -211,6 +227,8 @@ def begin_app(files):
             return _error(400, "bad [name, size, sha256] entry")
         if not good_name(name):
             return _error(400, "bad file name", name=name)
+        if _is_dir(name):
+            return _error(400, "a folder of that name is on the board", name=name)
         if size < 0 or len(sha) != 64:
             return _error(400, "bad size or sha256", name=name)
         if size > MAX_FILE:
@@ -270,10 +288,12 @@ def commit_app():
     with open(STAGE + "/swap.new", "w") as f:
         json.dump(pairs, f)
     os.rename(STAGE + "/swap.new", STAGE + "/swap.json")  # from here on, a reset finishes the swap
-    _swap(pairs)
+    failed = _swap(pairs)
     _remove(STAGE + "/swap.json")
     _app.clear()
     _restart_later()
+    if failed:
+        return _error(500, "could not replace some files; restarting", files=failed)
     return {"updated": [r[0] for r in rows], "restarting": True}
 
 

@@ -280,7 +280,8 @@ def test_oversized_or_bad_uploads_change_nothing(radio, tmp_path):
 
         sha = "a" * 64
         assert begin([["big.bin", 600 * 1024, sha]]).status_code == 413
-        for name in ("../evil.py", "/main.py", "wifi.json", "boot.py", ".ota/0", "a//b", "x\\y"):
+        (board.files / "adir").mkdir()
+        for name in ("../evil.py", "/main.py", "wifi.json", "boot.py", ".ota/0", "a//b", "x\\y", "adir"):
             r = begin([[name, 3, sha]])
             assert r.status_code == 400, name
         assert begin([["main.py", 3, "short"]]).status_code == 400
