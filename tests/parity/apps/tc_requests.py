@@ -44,24 +44,23 @@ async def gen(request):
     return chunks()
 
 
-class Countdown:
+class Chunks:
     """An async iterator body (MicroPython has no async generators)."""
-    def __init__(self, n):
-        self.n = n
+    def __init__(self, *parts):
+        self.parts = list(parts)
 
     def __aiter__(self):
         return self
 
     async def __anext__(self):
-        if self.n == 0:
+        if not self.parts:
             raise StopAsyncIteration
-        self.n -= 1
-        return str(self.n)
+        return self.parts.pop(0)
 
 
 @app.get('/aiter')
 async def aiter_body(request):
-    return Countdown(4)
+    return Chunks('3', b'2', '1', b'0')
 
 
 class Reader:
