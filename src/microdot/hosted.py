@@ -19,3 +19,17 @@ class HostedMicrodot(BaseMicrodot):
             super().shutdown()
         else:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+def reexported(name):
+    """The names upstream's asgi and wsgi modules re-export from the core and the WebSocket
+    extension, for their module ``__getattr__`` (resolved on first use)."""
+    if name in ('BaseMicrodot', 'URLPattern', 'AsyncBytesIO', 'abort', 'redirect', 'send_file',
+                'MUTED_SOCKET_ERRORS'):
+        from microdot import microdot as core
+        return core.Microdot if name == 'BaseMicrodot' else getattr(core, name)
+    if name in ('WebSocket', 'BaseWebSocket', 'websocket_upgrade', 'websocket_wrapper',
+                'with_websocket'):
+        from microdot import websocket
+        return websocket.WebSocket if name == 'BaseWebSocket' else getattr(websocket, name)
+    raise AttributeError(name)
