@@ -241,12 +241,5 @@ class Microdot(HostedMicrodot):
 
 def __getattr__(name):
     """The names upstream's module re-exports, resolved on first use (PEP 562)."""
-    if name in ('BaseMicrodot', 'URLPattern', 'AsyncBytesIO', 'abort', 'redirect', 'send_file',
-                'MUTED_SOCKET_ERRORS'):
-        from microdot import microdot as core
-        return core.Microdot if name == 'BaseMicrodot' else getattr(core, name)
-    if name in ('WebSocket', 'BaseWebSocket', 'websocket_upgrade', 'websocket_wrapper',
-                'with_websocket'):
-        from microdot import websocket
-        return websocket.WebSocket if name == 'BaseWebSocket' else getattr(websocket, name)
-    raise AttributeError(name)
+    from microdot.hosted import reexported
+    return reexported(name)
