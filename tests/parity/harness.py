@@ -355,6 +355,19 @@ def _short(value, n=300):
     return text if len(text) <= n else text[:n] + "...(%d chars)" % len(text)
 
 
+def show_pair(uv, ov, n=300):
+    """Both values, short; two long byte strings or strings are cut around where they part."""
+    if isinstance(uv, (bytes, str)) and type(uv) is type(ov) and max(len(uv), len(ov)) > n // 3:
+        at = next((i for i, (a, b) in enumerate(zip(uv, ov)) if a != b), min(len(uv), len(ov)))
+        start = max(0, at - 40)
+
+        def cut(v):
+            return "%s%r%s (%d long)" % ("..." if start else "", v[start:start + n // 3],
+                                         "..." if start + n // 3 < len(v) else "", len(v))
+        return "%s  [first difference at %d]" % (cut(uv), at), cut(ov)
+    return _short(uv, n), _short(ov, n)
+
+
 def compare_responses(up: dict, ours: dict, mode: str):
     """The differences between two response records, as (field, upstream, ours) triples."""
     diffs = []
@@ -482,7 +495,7 @@ def compare(up: Run, ours: Run, ids=None) -> Comparison:
             continue
         for field, uv, ov in diffs:
             cmp.fail("%s: %s differs\n    upstream: %s\n    ours:     %s"
-                     % (cmp.where(i, case), field, _short(uv), _short(ov)))
+                     % ((cmp.where(i, case), field) + show_pair(uv, ov)))
     if not cases and not up.logs:
         cmp.fail("%s: nothing compared (the app has no CASES and its script logged nothing)"
                  % cmp.where())
@@ -494,7 +507,7 @@ def compare(up: Run, ours: Run, ids=None) -> Comparison:
         for field, uv, ov in compare_logged(ul, ol, up.mode):
             label = ul[0] if ul and isinstance(ul[0], str) else "#%d" % n
             cmp.fail("%s: script log %d (%s): %s differs\n    upstream: %s\n    ours:     %s"
-                     % (cmp.where(), n, label, field, _short(uv), _short(ov)))
+                     % ((cmp.where(), n, label, field) + show_pair(uv, ov)))
     return cmp
 
 

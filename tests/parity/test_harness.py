@@ -301,6 +301,13 @@ def test_compare_rules():
     assert cmp(_res(), _res(status=204, body=b""), "http") == [("status", 200, 204), ("body", b"x", b"")]
 
 
+def test_long_values_are_shown_where_they_part():
+    up, ours = harness.show_pair(b"a" * 500 + b"X" + b"b" * 10, b"a" * 500 + b"Y" + b"b" * 10)
+    assert up.startswith("...b'aaaa") and "[first difference at 500]" in up and "X" in up
+    assert "Y" in ours and "(511 long)" in ours
+    assert harness.show_pair(1, 2) == ("1", "2")
+
+
 def test_exceptions_compare_by_text():
     assert harness.compare_results({"exc": "ValueError: x"}, {"exc": "ValueError: x"}, "http") == []
     assert harness.compare_results({"exc": "RemoteDisconnected: x"}, {"res": _res()}, "http") == \
