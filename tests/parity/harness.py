@@ -1,6 +1,6 @@
 """Run a parity app under one implementation in a subprocess, and compare two runs.
 
-``run_app(libdir, app, mode, runtime)`` starts tests/parity/driver.py on CPython or
+``run_app(impl, libdir, app, mode, runtime)`` starts tests/parity/driver.py on CPython or
 MicroPython with ``libdir`` (src/ or the oracle's directory) first on its path and returns a
 ``Run``: the app's cases and, per case, the response as a plain record. In 'http' mode the
 server is started once and every case is sent with a fresh http.client connection; in
@@ -8,7 +8,8 @@ server is started once and every case is sent with a fresh http.client connectio
 
 ``compare(up, ours, ...)`` applies the rules of the parity contract (status, body, every
 header upstream sends with the same value, no extra header except framing and the
-RFC 9110 ones) and returns the differences not covered by a case's ``differs`` IDs.
+RFC 9110 ones) and returns a ``Comparison``: the count of compared requests and one
+readable line per difference not covered by a case's ``differs`` IDs.
 """
 import base64
 import http.client
