@@ -10,7 +10,6 @@ the ``websocket`` scope is bridged to the byte streams the WebSocket extension r
 writes (``request.sock``), translating its frames to and from ASGI messages.
 """
 import asyncio
-from urllib.parse import quote
 
 from microdot.hosted import HostedMicrodot
 from microdot.microdot import Request, Response, NoCaseDict, \
@@ -42,13 +41,8 @@ def _scope_headers(scope):
 
 
 def _scope_url(scope):
-    raw = scope.get('raw_path')
-    if raw:
-        path = _text(raw)
-    else:
-        path = quote(scope.get('path') or '/', safe="/:@!$&'()*+,;=-._~")
-    if '?' in path:  # some servers include the query in raw_path
-        path = path.split('?', 1)[0]
+    # (as upstream) the decoded path of the scope, then the query string as sent
+    path = scope.get('path') or '/'
     qs = scope.get('query_string') or b''
     return path + '?' + _text(qs) if qs else path
 
@@ -90,11 +84,12 @@ class _ReceiveStream:
                 pass
             data, self.buf = self.buf, b''
             return data
-        if not self.buf and n:
-            try:
-                await self._fill()
-            except EOFError:
-                return b''
+        try:
+            # (as upstream's) up to n bytes: fewer only at the end of the body
+            while len(self.buf) < n and await self._fill():
+                pass
+        except EOFError:
+            pass
         data, self.buf = self.buf[:n], self.buf[n:]
         return data
 
@@ -373,45 +368,50 @@ class Microdot(HostedMicrodot):
         return req
 
     async def _read_body(self, scope, receive, headers):
-        """Return (body, stream) for the request, like the built-in server does."""
+        """Return (body, stream, too_large) for the request, like the built-in server."""
         cl = headers.get('Content-Length')
         stream = _ReceiveStream(receive, Request.max_content_length)
         if cl is not None:
             if not cl.isdigit():
                 raise HTTPException(400)
             length = int(cl)
-            if length > Request.max_content_length:
-                raise HTTPException(413)
             if length > Request.max_body_length:
-                stream.limit = length
-                return b'', stream
+                # streamed; past max_content_length dispatch answers 413, as upstream's
+                too_large = length > Request.max_content_length
+                if not too_large:
+                    stream.limit = length
+                return b'', stream, too_large
             try:
-                return await stream.readexactly(length), None
+                return await stream.readexactly(length), None, False
             except EOFError:
                 raise HTTPException(400)
         body = await stream.read()
         if body:
             headers['Content-Length'] = str(len(body))
-        return body, None
+        return body, None, False
 
     async def _asgi_http(self, scope, receive, send):
         try:
             headers = _scope_headers(scope)
-            body, stream = await self._read_body(scope, receive, headers)
+            body, stream, too_large = await self._read_body(scope, receive, headers)
             req = self._request(scope, body, stream, headers=headers)
         except HTTPException as exc:
             res = await self._error_response(
                 Request(self, None, 'GET', '/', '1.1', NoCaseDict()), exc.status_code, exc)
-            await self._asgi_send_response(res, send, receive, False)
+            await self._asgi_send_response(res, send, receive)
             return
+        if too_large:
+            req._too_large = True
         res = await self.dispatch_request(req)
         if res is Response.already_handled:
             return
-        await self._asgi_send_response(res, send, receive, req.method == 'HEAD')
+        await self._asgi_send_response(res, send, receive)
         if self.debug:
             print('%s %s %d' % (req.method, req.path, res.status_code))
 
-    async def _asgi_send_response(self, res, send, receive, is_head):
+    async def _asgi_send_response(self, res, send, receive):
+        # the messages upstream sends: the start, each chunk of the body with
+        # more_body=True, then an empty last one (the server drops a HEAD's body)
         res.complete()
         headers = []
         for name, value in res.headers.items():
@@ -423,11 +423,12 @@ class Microdot(HostedMicrodot):
         await send({'type': 'http.response.start', 'status': res.status_code,
                     'headers': headers})
         body = res.body
-        no_body = is_head or res.status_code in (204, 304) or res.status_code < 200
-        if isinstance(body, (bytes, bytearray)) or no_body:
+        if isinstance(body, (bytes, bytearray)):
             res._close_body()
-            await send({'type': 'http.response.body',
-                        'body': b'' if no_body else bytes(body), 'more_body': False})
+            if body:
+                await send({'type': 'http.response.body', 'body': bytes(body),
+                            'more_body': True})
+            await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
             return
         # a streamed body: stop when the client disconnects
         streamer = asyncio.ensure_future(self._asgi_stream(res, send))
@@ -448,9 +449,10 @@ class Microdot(HostedMicrodot):
     @staticmethod
     async def _asgi_stream(res, send):
         async for chunk in res.body_iter():
-            if chunk:
-                await send({'type': 'http.response.body', 'body': bytes(chunk),
-                            'more_body': True})
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            await send({'type': 'http.response.body', 'body': bytes(chunk),
+                        'more_body': True})
         await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
 
     @staticmethod
