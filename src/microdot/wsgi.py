@@ -12,7 +12,6 @@ WebSocket routes need the raw connection, which WSGI does not give: use ``microd
 """
 import asyncio
 import threading
-from urllib.parse import quote, unquote_to_bytes
 
 from microdot.hosted import HostedMicrodot
 from microdot.microdot import Request, Response, NoCaseDict, \
@@ -22,7 +21,6 @@ _HOP_BY_HOP = ('connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'prox
                'te', 'trailer', 'proxy-authenticate', 'proxy-authorization')
 
 
-_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class _InputStream:
@@ -98,26 +96,12 @@ def _environ_headers(environ):
 
 
 def _environ_url(environ):
-    path = environ.get('PATH_INFO') or '/'
-    # PATH_INFO is percent-decoded (as latin-1 text), which loses the difference between
-    # "/" and "%2F": use the raw request target when the server gives one that agrees
-    raw = environ.get('RAW_URI') or environ.get('REQUEST_URI')
-    url = None
-    if raw:
-        raw = raw.split('?', 1)[0]
-        if '://' in raw:
-            raw = '/' + raw.split('/', 3)[3] if raw.count('/') >= 3 else '/'
-        script = environ.get('SCRIPT_NAME') or ''
-        try:
-            decoded = unquote_to_bytes(raw).decode('latin-1')
-        except ValueError:
-            decoded = None
-        if decoded == script + path:
-            url = raw[len(quote(script.encode('latin-1'), safe=_SAFE)):] if script else raw
-            if not url.startswith('/'):
-                url = None
-    if url is None:
-        url = quote(path.encode('latin-1'), safe=_SAFE)
+    # (as upstream) SCRIPT_NAME + PATH_INFO as the server decoded them, then the query
+    url = (environ.get('SCRIPT_NAME') or '') + (environ.get('PATH_INFO') or '')
+    try:  # WSGI passes the path's bytes as latin-1 text: restore UTF-8 (D101)
+        url = url.encode('latin-1').decode()
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
     qs = environ.get('QUERY_STRING')
     return url + '?' + qs if qs else url
 
@@ -181,20 +165,21 @@ class Microdot(HostedMicrodot):
                 continue
             for v in value if isinstance(value, list) else (value,):
                 headers.append((name, str(v)))
-        reason = res.reason or res.reason_for(res.status_code)
+        # (as upstream) a reason only for 200 unless the response sets one
+        reason = res.reason or ('OK' if res.status_code == 200 else 'N/A')
         start_response('%d %s' % (res.status_code, reason), headers)
         body = res.body
-        if method == 'HEAD' or res.status_code in (204, 304) or res.status_code < 200:
+        if method == 'HEAD':  # not written after the head by servers that would (D100)
             _ResponseIterator(loop, res).close()
-            return [b'']
+            return []
         if isinstance(body, (bytes, bytearray)):
-            return [bytes(body)]
+            return [bytes(body)] if body else []
         return _ResponseIterator(loop, res)
 
     async def _wsgi_dispatch(self, environ):
         try:
             headers = _environ_headers(environ)
-            body, stream = await self._wsgi_body(environ, headers)
+            body, stream, too_large = await self._wsgi_body(environ, headers)
             client = environ.get('REMOTE_ADDR')
             port = environ.get('REMOTE_PORT')
             req = Request(self, (client, int(port) if port and port.isdigit() else 0),
@@ -202,6 +187,8 @@ class Microdot(HostedMicrodot):
                           environ.get('SERVER_PROTOCOL', 'HTTP/1.1')[5:] or '1.1', headers,
                           body=body, stream=stream, scheme=environ.get('wsgi.url_scheme'))
             req.environ = environ
+            if too_large:
+                req._too_large = True  # dispatch answers 413, as upstream's
         except HTTPException as exc:
             res = await self._error_response(
                 Request(self, None, 'GET', '/', '1.1', NoCaseDict()), exc.status_code, exc)
@@ -213,30 +200,29 @@ class Microdot(HostedMicrodot):
 
     @staticmethod
     async def _wsgi_body(environ, headers):
+        """Return (body, stream, too_large) for the request."""
         file = environ.get('wsgi.input')
         cl = headers.get('Content-Length')
         if cl is not None:
             if not cl.isdigit():
                 raise HTTPException(400)
             length = int(cl)
-            if length > Request.max_content_length:
-                raise HTTPException(413)
             if not length or file is None:
-                return b'', None
+                return b'', None, False
             stream = _InputStream(file, length, None)
             if length > Request.max_body_length:
-                return b'', stream
+                return b'', stream, length > Request.max_content_length
             try:
-                return await stream.readexactly(length), None
+                return await stream.readexactly(length), None, False
             except EOFError:
                 raise HTTPException(400)
         if file is None or not environ.get('wsgi.input_terminated'):
-            return b'', None
+            return b'', None, False
         # a chunked request the server de-chunked: read it whole, within the limit
         body = await _InputStream(file, None, Request.max_content_length).read()
         if body:
             headers['Content-Length'] = str(len(body))
-        return body, None
+        return body, None, False
 
 
 def __getattr__(name):
