@@ -334,9 +334,10 @@ class Microdot(HostedMicrodot):
         elif kind == 'websocket':
             await self._asgi_websocket(scope, receive, send)
         elif kind == 'lifespan':
-            await self._asgi_lifespan(scope, receive, send)
+            await self.handle_lifespan(scope, receive, send)
 
-    async def _asgi_lifespan(self, scope, receive, send):
+    async def handle_lifespan(self, scope, receive, send):
+        """Answer the server's ``lifespan`` startup and shutdown messages."""
         while True:
             msg = await receive()
             kind = msg['type']

@@ -13,6 +13,11 @@ class HostedMicrodot(BaseMicrodot):
         self.embedded_server = True
         return await super().start_server(*args, **kwargs)
 
+    def run(self, host='0.0.0.0', port=5000, debug=False, **options):
+        """Serve with the built-in server (normally an ASGI/WSGI server runs the app)."""
+        self.embedded_server = True
+        super().run(host=host, port=port, debug=debug, **options)
+
     def shutdown(self):
         """Stop the server: the built-in one, or the server process hosting this app."""
         if self.embedded_server:

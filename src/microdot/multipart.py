@@ -155,7 +155,7 @@ class FormDataIter:
     by default, as upstream Microdot has none: set them to refuse bigger forms (413).
     """
     #: Bytes read from the request body at a time.
-    buffer_size = 512
+    buffer_size = 256
     #: Most parts (fields + files) in one form, or None.
     max_parts = None
     #: Largest plain (non-file) field value in bytes, or None.
