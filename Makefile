@@ -80,7 +80,7 @@ size: $(STAMP) ## Show image size and free space of firmware/BOARD/
 clean: ## Remove build outputs under firmware/ and caches
 	python3 -m tools.clean
 
-test-hw: $(STAMP) ## Run the hardware suite: DEVICE=http://ip:port, PORT= (find IP), or the virtual board
+test-hw: $(STAMP) ## Run the hardware suite: DEVICE=http://ip:port, PORT= (find IP), or the virtual board (BOARD=ESP32_C3_QEMU: under QEMU)
 	$(PY) -m tools.smoke --board $(BOARD) $(if $(DEVICE),--device $(DEVICE)) $(if $(PORT),--port $(PORT)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON))
 
 smoke: $(STAMP) ## Deploy the smoke app to the board on PORT and run the hardware suite against it
