@@ -168,3 +168,39 @@ def test_computed_attributes_can_still_be_assigned():
     assert req.client_addr == ('10.0.0.3', 1) and req.content_type == 'application/json'
     plain = Request(None, None, 'GET', '/', '1.1', {})
     assert plain.url == '/' and plain.client_addr is None and plain.http_version == '1.1'
+
+
+class _LineReader:
+    """A stream offering readline/read/readexactly only (like an asyncio StreamReader)."""
+    def __init__(self, data):
+        self.data = data
+
+    async def readline(self):
+        i = self.data.find(b'\n')
+        i = len(self.data) if i < 0 else i + 1
+        line, self.data = self.data[:i], self.data[i:]
+        return line
+
+    async def read(self, n=-1):
+        n = len(self.data) if n < 0 else n
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+    async def readexactly(self, n):
+        out = await self.read(n)
+        if len(out) < n:
+            raise EOFError()
+        return out
+
+
+async def test_create_reads_a_plain_stream_line_by_line():
+    app = make_echo_app()
+    reader = _LineReader(b'POST /echo?a=1 HTTP/1.1\r\nContent-Type: text/plain\r\n'
+                         b'Content-Length: 2\r\n\r\nhiNEXT')
+    req = await Request.create(app, reader, None, ('10.0.0.1', 1))
+    assert req.method == 'POST' and req.path == '/echo' and req.args['a'] == '1'
+    assert req.body == b'hi' and req.client_addr == ('10.0.0.1', 1)
+    assert reader.data == b'NEXT'  # nothing past the request was taken
+    assert await Request.create(app, _LineReader(b''), None, None) is None
+    res = await app.dispatch_request(req)
+    assert res.status_code == 200 and b'"body": "hi"' in res.body

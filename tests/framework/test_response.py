@@ -295,3 +295,25 @@ def test_mime_map_covers_web_assets():
     for ext in ('html', 'css', 'js', 'json', 'svg', 'png', 'jpg', 'gif', 'ico', 'woff2',
                 'txt', 'wasm', 'webp', 'mjs'):
         assert ext in TYPES
+
+
+async def test_write_to_a_stream_with_only_awrite():
+    class AWriter:
+        def __init__(self):
+            self.data = b''
+
+        async def awrite(self, data):
+            self.data += data
+
+    out = AWriter()
+    await Response('body', 201, {'X-A': 'b'}).write(out)
+    head, _, body = out.data.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.1 201 Created\r\n') and b'\r\nX-A: b' in head
+    assert b'\r\nContent-Length: 4' in head and body == b'body'
+
+    def gen():
+        yield 'a'
+        yield b'b'
+    out = AWriter()
+    await Response(gen()).write(out)
+    assert out.data.endswith(b'\r\n\r\nab')
