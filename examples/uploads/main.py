@@ -13,7 +13,7 @@ is removed) and at most MAX_FILES files are kept (507 until one is deleted).
 import os
 
 from microdot import Microdot, Request, Response, redirect
-from microdot.multipart import FileUpload, FormDataIter
+from microdot.multipart import FileUpload, FormDataIter, secure_filename
 
 UPLOAD_DIR = 'uploads'
 MAX_FILE = 32 * 1024
@@ -94,7 +94,7 @@ async def upload(request):
     async for field, value in FormDataIter(request):
         if not isinstance(value, FileUpload) or field != 'file':
             continue
-        name = safe_name(value.filename)
+        name = safe_name(secure_filename(value.filename))  # filename is as the client sent it
         if not name:
             continue  # an empty file input
         path = UPLOAD_DIR + '/' + name
