@@ -61,6 +61,6 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter):
-    for line in (harness.allowed_line(), harness.summary_line()):
+    for line in (harness.unshown_line(), harness.allowed_line(), harness.summary_line()):
         if line:
             terminalreporter.write_line(line)

@@ -444,6 +444,7 @@ class Comparison:
         self.app, self.mode, self.runtime = app, mode, runtime
         self.compared = 0
         self.allowed = []   # (case, ids) whose listed differences showed
+        self.listed = {}    # case index -> its label, for every case that lists a difference
         self.failures = []  # readable lines
 
     def where(self, i=None, case=None):
@@ -477,6 +478,8 @@ def compare(up: Run, ours: Run, ids=None) -> Comparison:
         cmp.fail("%s: upstream saw %d cases, ours %d" % (cmp.where(), len(cases), len(ours.cases)))
     for i, case in enumerate(cases):
         listed = _as_ids(case.get("differs"))
+        if listed:
+            cmp.listed[i] = "%s (%s)" % (describe_case(case), ", ".join(listed))
         unknown = [d for d in listed if d not in ids]
         if unknown:
             cmp.fail("%s: differs=%s not found in docs/compat.md (add the row or fix the case)"
@@ -534,7 +537,7 @@ def compare_logged(ul, ol, mode, path="value"):
 # -- counts for the closing line ----------------------------------------------------------
 
 STATS = {"requests": {"cpython": 0, "micropython": 0}, "apps": set(), "api_names": 0,
-         "api_names_mp": 0, "allowed": {}}
+         "api_names_mp": 0, "allowed": {}, "listed": {}, "shown": set()}
 
 
 def record_stats(cmp: Comparison):
@@ -543,6 +546,22 @@ def record_stats(cmp: Comparison):
     for _, ids in cmp.allowed:
         for d in ids:
             STATS["allowed"][d] = STATS["allowed"].get(d, 0) + 1
+    shown = {i for i, _ in cmp.allowed}
+    for i, label in cmp.listed.items():
+        key = (cmp.app, i)
+        STATS["listed"][key] = label
+        if i in shown:
+            STATS["shown"].add(key)
+
+
+def unshown_line():
+    """Cases that list a difference no run of theirs showed (stale listings), or None."""
+    stale = sorted(k for k in STATS["listed"] if k not in STATS["shown"])
+    if not stale:
+        return None
+    return ("parity: %d case(s) list a difference that showed in none of their runs: %s"
+            % (len(stale), "; ".join("%s case %d %s" % (a, i, STATS["listed"][(a, i)])
+                                     for a, i in stale)))
 
 
 def allowed_line():

@@ -312,3 +312,19 @@ def test_exceptions_compare_by_text():
     assert harness.compare_results({"exc": "ValueError: x"}, {"exc": "ValueError: x"}, "http") == []
     assert harness.compare_results({"exc": "RemoteDisconnected: x"}, {"res": _res()}, "http") == \
         [("exception", "RemoteDisconnected: x", "(none)")]
+
+
+def test_a_listed_difference_that_never_shows_is_reported(monkeypatch):
+    monkeypatch.setitem(harness.STATS, "listed", {})
+    monkeypatch.setitem(harness.STATS, "shown", set())
+    monkeypatch.setitem(harness.STATS, "allowed", {})
+    monkeypatch.setitem(harness.STATS, "requests", {"cpython": 0, "micropython": 0})
+    monkeypatch.setitem(harness.STATS, "apps", set())
+    for shows in (True, False):  # the same case over two runs: shown in one is enough
+        cmp = harness.Comparison("app_a", "http", "cpython")
+        cmp.listed = {0: "GET / (D1)", 1: "GET /x (D2)"}
+        cmp.allowed = [(0, ["D1"])] if shows else []
+        harness.record_stats(cmp)
+    assert harness.unshown_line() == \
+        "parity: 1 case(s) list a difference that showed in none of their runs: app_a case 1 GET /x (D2)"
+    assert harness.allowed_line() == "parity: 1 responses differed as docs/compat.md lists (D1 x1)"
