@@ -8,6 +8,6 @@ metadata(
 package(
     "microdot",
     files=("__init__.py", "microdot.py", "helpers.py", "streams.py", "sendfile.py", "chunked.py",
-           "cookies.py", "multidict.py", "urlregex.py"),
+           "cookies.py", "multidict.py", "urlregex.py", "aliases.py"),
     base_path="../../src",
 )

@@ -1636,27 +1636,15 @@ class Microdot:
             stop.set()
 
 
+
 def __getattr__(name):
-    """Upstream's module-level names the core itself does not use, made on first use
-    (PEP 562), so importing the core costs no heap for them."""
-    if name == 'MultiDict' or name == 'urlencode':
-        return getattr(__import__('microdot.multidict', None, None, [name]), name)
-    if name == 'AsyncBytesIO':
-        from microdot.streams import AsyncBytesIO
-        return AsyncBytesIO
-    if name == 'MUTED_SOCKET_ERRORS':
-        return [32, 54, 104, 128]  # EPIPE, ECONNRESET (BSD, Linux), closed socket
-    if name == 'mro':
-        return _mro
-    if name == 'print_exception':
-        return _print_exc
-    if name == 'iscoroutine' or name == 'iscoroutinefunction':
-        try:
-            import inspect
-            return getattr(inspect, name)
-        except ImportError:  # MicroPython
-            pass
-        if name == 'iscoroutine':
-            return lambda obj: hasattr(obj, 'send') and hasattr(obj, 'throw')
-        return lambda f: type(f) is _GEN_TYPE
-    raise AttributeError(name)
+    """Upstream's module-level names the core does not use itself (MultiDict, urlencode,
+    AsyncBytesIO, MUTED_SOCKET_ERRORS, mro, print_exception, iscoroutine...), resolved on
+    first use from microdot/aliases.py (PEP 562): importing the core costs no heap for them."""
+    if name[0] == '_':
+        raise AttributeError(name)
+    from microdot import aliases
+    value = getattr(aliases, name, aliases)
+    if value is aliases:
+        raise AttributeError(name)
+    return value
