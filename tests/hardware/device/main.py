@@ -221,7 +221,10 @@ async def user_file(request, name, rest):
 
 @app.post('/json')
 async def json_echo(request):
-    data = request.json
+    try:
+        data = request.json
+    except ValueError:  # a body that is not JSON raises, as in upstream Microdot
+        abort(400)
     if data is None:
         abort(415)
     if BROKEN == 'json':
