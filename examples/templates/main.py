@@ -12,6 +12,7 @@ import sys
 import time
 
 from microdot import Microdot
+from microdot.microdot import urldecode
 from microdot.utemplate import Template
 
 HTML = {'Content-Type': 'text/html; charset=utf-8'}
@@ -50,6 +51,7 @@ async def index(request):
 
 @app.get('/hello/<name>')
 async def hello(request, name):
+    name = urldecode(name)  # URL arguments arrive percent-encoded, as in upstream Microdot
     return Template('hello.html').render(escape(name[:40]), board_info()), HTML
 
 
