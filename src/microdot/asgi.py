@@ -10,6 +10,7 @@ the ``websocket`` scope is bridged to the byte streams the WebSocket extension r
 writes (``request.sock``), translating its frames to and from ASGI messages.
 """
 import asyncio
+import os  # noqa: F401 (upstream's module has it: tests patch microdot.asgi.os.kill)
 
 from microdot.hosted import HostedMicrodot
 from microdot.microdot import Request, Response, NoCaseDict, \
@@ -60,7 +61,7 @@ class _ReceiveStream:
     async def _fill(self):
         while self.more:
             msg = await self.receive()
-            if msg['type'] == 'http.disconnect':
+            if msg is None or msg['type'] == 'http.disconnect':  # (None: as upstream reads it)
                 self.more = False
                 raise EOFError()
             if msg['type'] != 'http.request':
@@ -352,8 +353,6 @@ class Microdot(HostedMicrodot):
                     await invoke_handler(callback, scope)
             except Exception as exc:
                 await send({'type': 'lifespan.' + phase + '.failed', 'message': repr(exc)})
-                if phase == 'startup':
-                    return
             else:
                 await send({'type': 'lifespan.' + phase + '.complete'})
             if phase == 'shutdown':
@@ -362,7 +361,7 @@ class Microdot(HostedMicrodot):
     def _request(self, scope, body=b'', stream=None, sock=None, headers=None):
         client = scope.get('client')
         req = Request(self, tuple(client) if client else None, scope.get('method', 'GET'),
-                      _scope_url(scope), scope.get('http_version', '1.1'),
+                      _scope_url(scope), 'HTTP/' + scope.get('http_version', '1.1'),
                       headers if headers is not None else _scope_headers(scope),
                       body=body, stream=stream, sock=sock, scheme=scope.get('scheme'))
         req.asgi_scope = scope
@@ -458,8 +457,10 @@ class Microdot(HostedMicrodot):
 
     @staticmethod
     async def _asgi_wait_disconnect(receive):
-        while (await receive())['type'] != 'http.disconnect':
-            pass
+        while True:
+            msg = await receive()
+            if msg is None or msg['type'] == 'http.disconnect':
+                return
 
     async def _asgi_websocket(self, scope, receive, send):
         msg = await receive()

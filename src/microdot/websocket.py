@@ -96,7 +96,7 @@ class WebSocket:
 
     def __init__(self, request):
         self.request = request
-        self.reader, self.writer = request.sock
+        self.reader, self.writer = request.sock if request is not None else (None, None)
         self.closed = False        # a close frame was sent (no more sends)
         self.close_code = None     # code of the close frame received from the client
         self._lock = asyncio.Lock()
@@ -275,6 +275,37 @@ class WebSocket:
         if isinstance(data, str):
             data = data.encode()
         await self._write(self.encode_frame(opcode, bytes(data)))
+
+    # upstream's frame helpers, for code and tests written against them
+    def _process_websocket_frame(self, opcode, payload):
+        """(opcode to answer with or None, message or None) for one received frame."""
+        if opcode == self.TEXT:
+            return None, payload.decode()
+        if opcode == self.CLOSE:
+            raise WebSocketError('Websocket connection closed')
+        if opcode == self.PING:
+            return self.PONG, payload
+        if opcode == self.PONG:
+            return None, None
+        return None, payload
+
+    @classmethod
+    def _encode_websocket_frame(cls, opcode, payload):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        return bytearray(cls.encode_frame(opcode, bytes(payload)))
+
+    @classmethod
+    def _parse_frame_header(cls, header):
+        """(fin, opcode, has_mask, length) of a 2-byte frame header; length -2 or -8
+        means a 16- or 64-bit length follows."""
+        fin = header[0] & 0x80
+        opcode = header[0] & 0x0f
+        if not fin or opcode == cls.CONT:
+            raise WebSocketError('Continuation frames not supported')
+        length = header[1] & 0x7f
+        return fin, opcode, header[1] & 0x80, -2 if length == 126 else \
+            -8 if length == 127 else length
 
     async def ping(self, data=b''):
         """Send a ping frame (the client answers with a pong)."""

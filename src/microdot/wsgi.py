@@ -11,6 +11,7 @@ response bodies that are iterators are handed to the server chunk by chunk.
 WebSocket routes need the raw connection, which WSGI does not give: use ``microdot.asgi``.
 """
 import asyncio
+import os  # noqa: F401 (upstream's module has it: tests patch microdot.wsgi.os.kill)
 import threading
 
 from microdot.hosted import HostedMicrodot
@@ -184,7 +185,7 @@ class Microdot(HostedMicrodot):
             port = environ.get('REMOTE_PORT')
             req = Request(self, (client, int(port) if port and port.isdigit() else 0),
                           environ.get('REQUEST_METHOD', 'GET'), _environ_url(environ),
-                          environ.get('SERVER_PROTOCOL', 'HTTP/1.1')[5:] or '1.1', headers,
+                          environ.get('SERVER_PROTOCOL', 'HTTP/1.1'), headers,  # as upstream
                           body=body, stream=stream, scheme=environ.get('wsgi.url_scheme'))
             req.environ = environ
             if too_large:

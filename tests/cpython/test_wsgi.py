@@ -65,7 +65,7 @@ def test_environ_and_request_data():
         assert res.json() == {
             "name": "a b", "path": "/info/a b", "args": ["1", "\u00e9"], "qs": "x=1&x=%C3%A9",
             "method": "GET", "wsgi": [1, 0], "proto": "HTTP/1.1", "ua": "t/1", "custom": "v",
-            "cookies": {"k": "v", "j": "w"}, "client": "127.0.0.1", "scheme": "http", "http": "1.1",
+            "cookies": {"k": "v", "j": "w"}, "client": "127.0.0.1", "scheme": "http", "http": "HTTP/1.1",
         }
         res = requests.post(url + "/json", json={"a": [1, 2]}, timeout=5)
         assert res.json() == {"got": {"a": [1, 2]}, "len": len(b'{"a": [1, 2]}'), "type": "application/json"}
