@@ -406,3 +406,24 @@ def test_app_shutdown_stops_uvicorn_process(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_lifespan_goes_on_after_a_failed_startup():
+    # (as upstream) a failed startup is reported and the shutdown message still answered
+    async def startup(scope):
+        raise KeyError("scope")
+
+    app = Microdot(lifespan_startup=startup, lifespan_shutdown=lambda scope: 1 / 0)
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent = []
+
+    async def receive():
+        return incoming.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app({"type": "lifespan"}, receive, send))
+    assert sent == [{"type": "lifespan.startup.failed", "message": "KeyError('scope')"},
+                    {"type": "lifespan.shutdown.failed",
+                     "message": "ZeroDivisionError('division by zero')"}]

@@ -376,3 +376,20 @@ async def test_echo_over_real_socket_and_clean_disconnect():
             await asyncio.sleep(0.02)
         assert log == ['finally']
         assert not app._conns  # the connection slot was released
+
+
+def test_upstream_frame_helpers():
+    ws = WebSocket(None)  # (as upstream) a WebSocket can be made without a request
+    assert ws._process_websocket_frame(WebSocket.TEXT, b'caf\xc3\xa9') == (None, 'caf\u00e9')
+    assert ws._process_websocket_frame(WebSocket.BINARY, b'\x00') == (None, b'\x00')
+    assert ws._process_websocket_frame(WebSocket.PING, b'p') == (WebSocket.PONG, b'p')
+    assert ws._process_websocket_frame(WebSocket.PONG, b'p') == (None, None)
+    with raises(WebSocketError):
+        ws._process_websocket_frame(WebSocket.CLOSE, b'')
+    frame = WebSocket._encode_websocket_frame(WebSocket.TEXT, 'x' * 200)
+    assert frame[:4] == bytearray(b'\x81\x7e\x00\xc8') and len(frame) == 204
+    assert WebSocket._parse_frame_header(frame[:2]) == (0x80, WebSocket.TEXT, 0, -2)
+    assert WebSocket._parse_frame_header(b'\x82\x05') == (0x80, WebSocket.BINARY, 0, 5)
+    assert WebSocket._parse_frame_header(b'\x81\xff')[3] == -8
+    with raises(WebSocketError):
+        WebSocket._parse_frame_header(b'\x01\x05')  # not final: fragments unsupported here
