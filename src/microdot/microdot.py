@@ -171,8 +171,8 @@ class NoCaseDict(dict):
             self[key] = default
         return self[key]
 
-    def update(self, other=(), **kwargs):
-        for key, value in other.items() if hasattr(other, 'items') else other:
+    def update(self, other_dict=(), **kwargs):
+        for key, value in other_dict.items() if hasattr(other_dict, 'items') else other_dict:
             self[key] = value
         for key, value in kwargs.items():
             self[key] = value
@@ -1580,8 +1580,26 @@ class Microdot:
 
     # -- server ------------------------------------------------------------
 
-    async def start_server(self, host='0.0.0.0', port=5000, debug=False, ssl=None):
-        """Start the web server as a coroutine; returns after :meth:`shutdown`."""
+    async def start_server(self, host='0.0.0.0', port=5000, debug=False, ssl=None,
+                           start_serving=True):
+        """Start the web server as a coroutine; returns after :meth:`shutdown`.
+
+        With ``start_serving=False`` (CPython only, as upstream) it returns the asyncio
+        server without accepting connections yet: call its ``serve_forever()``.
+        """
+        if not start_serving:
+            if _MICROPYTHON:
+                raise ValueError('start_serving must be True')
+            self.debug = debug
+            self.ssl = ssl
+            self.shutdown_requested = False
+            self._loop = asyncio.get_running_loop()
+            kw = {'ssl': ssl} if ssl else {}
+            self.server = await asyncio.start_server(self.handle_request, host, port,
+                                                     backlog=self.backlog, start_serving=False,
+                                                     **kw)
+            self._watch = asyncio.create_task(self._watchdog())  # ends with the loop
+            return self.server
         self.debug = debug
         self.ssl = ssl
         self.shutdown_requested = False
@@ -1629,6 +1647,9 @@ class Microdot:
         self.shutdown_requested = True
         stop = self._stop
         if stop is None:
+            server = self.server  # start_server(start_serving=False): close it, as upstream
+            if server is not None and self._loop is not None:
+                self._loop.call_soon_threadsafe(server.close)
             return
         if self._loop is not None:
             self._loop.call_soon_threadsafe(stop.set)

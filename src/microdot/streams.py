@@ -31,6 +31,20 @@ class AsyncBytesIO:
         buf[:len(chunk)] = chunk
         return len(chunk)
 
+    async def readuntil(self, separator=b'\n'):
+        i = self.data.find(separator, self.pos)
+        return await self.read(-1 if i < 0 else i + len(separator) - self.pos)
+
+    async def awrite(self, data):
+        """Write at the current position, as an io.BytesIO does."""
+        end = self.pos + len(data)
+        self.data = self.data[:self.pos] + bytes(data) + self.data[end:]
+        self.pos = end
+        return len(data)
+
+    async def aclose(self):
+        pass
+
     def close(self):
         pass
 
