@@ -55,19 +55,33 @@ class WebSocketError(Exception):
     pass
 
 
+_MASK_STEP = const(512)  # bytes XORed as one big integer
+
+
 def _mask(data, key):
     """XOR ``data`` with the 4-byte masking ``key`` (same operation masks and unmasks)."""
     n = len(data)
     if not n:
         return b''
-    k = key * (n // 4 + 1)
     if n < 16:
         out = bytearray(data)
         for i in range(n):
-            out[i] ^= k[i]
+            out[i] ^= key[i & 3]
         return bytes(out)
-    # one big-integer XOR is much faster than a byte loop on both runtimes
-    return (int.from_bytes(data, 'big') ^ int.from_bytes(k[:n], 'big')).to_bytes(n, 'big')
+    if n <= _MASK_STEP:
+        k = key * (n // 4 + 1)
+        # one big-integer XOR is much faster than a byte loop on both runtimes
+        return (int.from_bytes(data, 'big') ^ int.from_bytes(k[:n], 'big')).to_bytes(n, 'big')
+    # a large message a slice at a time, so the temporary integers stay small (a
+    # fragmented heap may have no room for several copies of a 50 KB payload)
+    out = bytearray(n)
+    full = int.from_bytes(key * (_MASK_STEP // 4), 'big')
+    for i in range(0, n, _MASK_STEP):
+        part = data[i:i + _MASK_STEP]
+        m = len(part)
+        k = full if m == _MASK_STEP else int.from_bytes((key * (m // 4 + 1))[:m], 'big')
+        out[i:i + m] = (int.from_bytes(part, 'big') ^ k).to_bytes(m, 'big')
+    return bytes(out)
 
 
 def _close_payload(code, reason=''):
