@@ -80,7 +80,10 @@ class Login:
             self._update_remember_cookie(request, 30 if remember is True else int(remember),
                                          user.id)
         target = request.args.get('next', redirect_url)
-        return redirect(target if target.startswith('/') else redirect_url)
+        # a local path only: '//host' and '/\host' lead a browser to another site (docs/compat.md D106)
+        if target[:1] != '/' or target[1:2] in ('/', '\\'):
+            target = redirect_url
+        return redirect(target)
 
     async def logout_user(self, request):
         """Log the current user out (and expire a remember-me cookie the client sent)."""

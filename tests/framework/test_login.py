@@ -98,7 +98,9 @@ async def test_bad_password_and_next_urls():
     assert (await client.get('/')).status_code == 302
     # (as upstream) a next URL that does not start with / falls back to redirect_url
     for target, location in (('https%3A%2F%2Fevil.example%2F', '/'), ('evil', '/'),
-                             ('%2Fok%3Fa%3D1', '/ok?a=1')):
+                             ('%2Fok%3Fa%3D1', '/ok?a=1'),
+                             # scheme-relative URLs are other sites (docs/compat.md D106)
+                             ('%2F%2Fevil.example%2F', '/'), ('%2F%5Cevil.example', '/')):
         client = TestClient(make_app())
         res = await client.post('/login?next=' + target, headers=dict(FORM),
                                 body='username=david&password=bye')

@@ -84,6 +84,8 @@ CASES = [
     ('GET', '/'), ('GET', '/fresh'), ('GET', '/who'),
     ('GET', '/?a=1&b=two%20words'), ('GET', '/fresh?x=a+b'),
     ('GET', '/login'), ('GET', '/login?next=/fresh'), ('GET', '/login?next=http://evil.example/'),
+    {'method': 'GET', 'path': '/login?next=//evil.example/', 'differs': 'D106'},
+    {'method': 'GET', 'path': '/login?next=/%5Cevil.example/', 'differs': 'D106'},
     ('GET', '/login?uid=8&next=%2Fwho%3Fx%3D1'),
     ('GET', '/', _c('session=' + FRESH)), ('GET', '/fresh', _c('session=' + FRESH)),
     ('GET', '/', _c('session=' + STALE)), ('GET', '/fresh', _c('session=' + STALE)),
