@@ -1051,7 +1051,9 @@ def _mro(cls):
 class Microdot:
     """An application: routes, hooks and the web server that serves them."""
 
-    #: Most client connections served at once; more get a 503 and are closed.
+    #: Most client connections served at once. At the cap a newcomer evicts the oldest
+    #: connection that has not sent a complete request head, else the oldest idle
+    #: keep-alive one; it gets a 503 only when every slot is serving a request.
     max_connections = 16
     #: Seconds a client has to send a complete request (head and body).
     request_timeout = 10
