@@ -305,12 +305,22 @@ def soft_reset(port: str, follow: float = 3.0, echo=print) -> str:
     return text
 
 
+#: Seconds one mpremote call may take (a board that stopped answering would block forever).
+MPREMOTE_TIMEOUT = 300
+
+
 def run_mpremote(argv: List[str], capture: bool = False) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(
             argv,
             stdout=subprocess.PIPE if capture else None,
             stderr=subprocess.STDOUT if capture else None,
+            timeout=MPREMOTE_TIMEOUT if capture else None,
+        )
+    except subprocess.TimeoutExpired:
+        raise DeployError(
+            "The board on '%s' stopped answering mpremote for %d s: press its reset button and try "
+            "again." % (argv[4] if len(argv) > 4 else "?", MPREMOTE_TIMEOUT)
         )
     except OSError as exc:
         raise DeployError("Cannot run mpremote: %s; run `make setup`." % exc.strerror)

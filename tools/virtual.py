@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from tools import boards
+from tools import appdeps, boards
 
 ROOT = boards.ROOT
 CACHE = ROOT / ".cache" / "virtual"
@@ -178,22 +178,64 @@ def _compile(mpy_cross: str, source: Path, target: str, dest: Path) -> None:
 
 def stage(board: str, app: Path, dest: Path, extensions: Optional[Sequence[str]],
           framework: bool = True) -> List[str]:
-    """Fill ``dest`` with ``lib/`` (compiled modules) and ``app/`` (a copy of the app).
-
-    Returns the module paths staged into lib/.
+    """Fill ``dest`` with ``firmware/`` (the modules the board's firmware freezes, compiled; it
+    plays the part of ``.frozen``), an empty ``lib/`` (the board's /lib) and ``app/`` (a copy of
+    the app). Returns the module paths staged into firmware/.
     """
     staged = []
-    lib = dest / "lib"
-    lib.mkdir(parents=True, exist_ok=True)
+    firmware = dest / "firmware"
+    firmware.mkdir(parents=True, exist_ok=True)
+    (dest / "lib").mkdir(parents=True, exist_ok=True)
     if framework:
         mpy_cross = find_mpy_cross()
         for source, target in boards.frozen_sources(board, list(extensions or []) or "none"):
-            out = lib / (target[:-3] + ".mpy")
+            out = firmware / (target[:-3] + ".mpy")
             _compile(mpy_cross, source, target, out)
             staged.append(target)
     shutil.copytree(str(app), str(dest / "app"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
     return staged
+
+
+def stage_deploy(app: Path, dest: Path, has: Sequence[str]) -> List[str]:
+    """What ``make deploy`` copies to the board's /lib for ``app`` when the firmware holds the
+    modules ``has`` (dotted names): compiled into ``dest/lib/``. Returns their module paths."""
+    try:
+        missing = appdeps.missing_files(appdeps.needs(app), has)
+    except appdeps.AppDepsError as exc:
+        raise VirtualError(str(exc))
+    mpy_cross = find_mpy_cross() if missing else None
+    for source, target in missing:
+        _compile(mpy_cross, source, target, dest / "lib" / (target[:-3] + ".mpy"))
+    return [t for _, t in missing]
+
+
+def firmware_modules(micropython: str) -> List[str]:
+    """The kit modules a kit-built binary has frozen in (dotted names), asked of the binary."""
+    from tools import deploy
+
+    names = sorted(appdeps.module_index())
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, MICROPYPATH=".frozen")
+        try:
+            out = subprocess.run([micropython, "-c", deploy.firmware_script(names)], cwd=tmp, env=env,
+                                 capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise VirtualError("Cannot run MicroPython binary '%s': %s." % (micropython, exc))
+    try:
+        return deploy.parse_firmware(out.stdout).has
+    except deploy.DeployError as exc:
+        raise VirtualError(str(exc))
+
+
+def micropython_version(micropython: str) -> str:
+    """'1.29.0-preview' for the binary (what the virtual board runs)."""
+    code = "import sys;v=sys.implementation.version;print('.'.join(str(x) for x in v[:3])+('-'+v[3] if len(v)>3 and v[3] else ''))"
+    try:
+        out = subprocess.run([micropython, "-c", code], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise VirtualError("Cannot run MicroPython binary '%s': %s." % (micropython, exc))
+    return out.stdout.strip() or "?"
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,12 +368,14 @@ def micropython_command(micropython: str, main: Path, heap: Optional[str] = DEFA
 
 def micropython_env(lib: Path, host: str, port: int, board: str,
                     extra: Optional[Dict[str, str]] = None,
-                    extra_paths: Sequence[Path] = ()) -> Dict[str, str]:
-    """Environment for the board: only .frozen, the staged lib/ and ``extra_paths`` (an app's
-    ``host/`` stand-ins) on the module path; PORT tells an example where to listen."""
+                    extra_paths: Sequence[Path] = (), firmware: Optional[Path] = None) -> Dict[str, str]:
+    """Environment for the board: only .frozen, the staged ``firmware`` (in front, as .frozen is
+    on a board), lib/ and ``extra_paths`` (an app's ``host/`` stand-ins) on the module path;
+    PORT tells an example where to listen."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMOKE_")}
+    first = [".frozen"] + ([str(firmware)] if firmware is not None else [])
     env.update({
-        "MICROPYPATH": os.pathsep.join([".frozen", str(lib)] + [str(p) for p in extra_paths]),
+        "MICROPYPATH": os.pathsep.join(first + [str(lib)] + [str(p) for p in extra_paths]),
         "PORT": str(port),
         "SMOKE_HOST": host,
         "SMOKE_PORT": str(port),
@@ -355,8 +399,11 @@ class VirtualBoard:
     def __init__(self, board: str = "UNIX", app=SMOKE_APP, micropython: Optional[str] = None,
                  port: Optional[int] = None, netns: str = "auto", extensions=None,
                  env: Optional[Dict[str, str]] = None, heap: Optional[str] = DEFAULT_HEAP,
-                 timeout: float = 20.0, output=None, quiet: bool = False):
+                 timeout: float = 20.0, output=None, quiet: bool = False, firmware: str = "kit"):
         self.board = boards.load_board(board).name
+        if firmware not in ("kit", "stock"):
+            raise VirtualError("--firmware must be kit or stock, not '%s'." % firmware)
+        self.firmware = firmware  # stock: MicroPython without the kit (make deploy brings it all)
         self.app = Path(app).resolve()
         if not (self.app / "main.py").is_file():
             raise VirtualError("App folder '%s' has no main.py; pass --app with a folder holding one." % app)
@@ -381,7 +428,9 @@ class VirtualBoard:
         self.frozen = None           # __file__ of the frozen microdot, if the binary has one
         self.extensions: Optional[List[str]] = None   # what the image holds (None: unknown)
         self.left_out: List[str] = []
-        self.staged: List[str] = []
+        self.staged: List[str] = []   # modules in the (stand-in) firmware
+        self.added: List[str] = []    # modules make deploy would copy to /lib for the app
+        self.version = None           # MicroPython version of the binary
         self.network_note = ""
 
     def _note(self, msg: str) -> None:
@@ -402,11 +451,15 @@ class VirtualBoard:
         return self
 
     def _start(self) -> None:
+        self.version = micropython_version(self.micropython)
         self.frozen = frozen_framework(self.micropython)
         if self.frozen:
             self.extensions = built_extensions(self.micropython)
+            has = firmware_modules(self.micropython)
             self._note("virtual board: %s has the framework frozen in (%s); nothing to stage"
                        % (self.micropython, self.frozen))
+        elif self.firmware == "stock":
+            self.extensions, has = [], []
         else:
             self.extensions, self.left_out = available_extensions(self.board, self.requested_extensions)
             if self.left_out:
@@ -416,14 +469,25 @@ class VirtualBoard:
         board_dir.mkdir(parents=True, exist_ok=True)
         self.workdir = Path(tempfile.mkdtemp(prefix="run-%d-" % os.getpid(), dir=str(board_dir)))
         self.staged = stage(self.board, self.app, self.workdir, self.extensions,
-                            framework=not self.frozen)
+                            framework=not self.frozen and self.firmware == "kit")
+        if not self.frozen and self.firmware == "kit":
+            has = [appdeps.module_name(t) for t in self.staged]
+        self.added = stage_deploy(self.app, self.workdir, has)
+        if self.added:
+            index = appdeps.module_index()
+            names = sorted({index[appdeps.module_name(t)].fragment for t in self.added},
+                           key=lambda f: (f != boards.CORE, f))
+            self._note("%s needs %s, which %s lacks: %d module(s) in /lib, as `make deploy` copies them"
+                       % (self.app.name, ", ".join(names), "stock MicroPython" if self.firmware == "stock"
+                          else "%s's firmware" % self.board, len(self.added)))
         self._network()
         # An app's host/ folder holds stand-ins for machine, network, dht...: on the path here
         # only (never deployed to a device, see tools.deploy).
         host_dir = self.workdir / "app" / "host"
         env = micropython_env(self.workdir / "lib", "0.0.0.0" if self.ns else "127.0.0.1",
                               self.port, self.board, self.extra_env,
-                              extra_paths=[host_dir] if host_dir.is_dir() else [])
+                              extra_paths=[host_dir] if host_dir.is_dir() else [],
+                              firmware=self.workdir / "firmware")
         argv = micropython_command(self.micropython, self.workdir / "app" / "main.py", self.heap)
         if self.ns:
             argv = self.ns.wrap(argv)
@@ -546,6 +610,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="own network namespace: auto (if allowed), on, off")
     parser.add_argument("--extensions", help='extensions instead of the board\'s defaults ("websocket sse")')
     parser.add_argument("--heap", default=DEFAULT_HEAP, help="MicroPython heap size (default %s)" % DEFAULT_HEAP)
+    parser.add_argument("--firmware", choices=("kit", "stock"), default="kit",
+                        help="kit: BOARD's default kit firmware; stock: MicroPython without the kit "
+                        "(either way the app gets what `make deploy` would copy)")
     args = parser.parse_args(argv)
     from tools import qemu_esp32  # boards that run under QEMU (board.json "qemu") boot there
 
@@ -561,12 +628,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         vb = VirtualBoard(args.board, app=app, micropython=args.micropython, port=args.port,
                           netns=args.netns, extensions=args.extensions, heap=args.heap,
-                          output=sys.stdout)
-        print("== virtual board %s: %s with %s" % (vb.board, app, vb.micropython), flush=True)
+                          output=sys.stdout, firmware=args.firmware)
+        print("== virtual board %s%s: %s with %s" % (
+            vb.board, " (stock MicroPython)" if args.firmware == "stock" else "", app, vb.micropython),
+            flush=True)
         vb.start()
-        what = "frozen framework" if vb.frozen else "%d staged module(s)" % len(vb.staged)
+        if vb.frozen:
+            what = "frozen framework"
+        elif args.firmware == "stock":
+            what = "no kit firmware"
+        else:
+            what = "%d firmware module(s)" % len(vb.staged)
+        if vb.added:
+            what += " + %d in /lib for the app" % len(vb.added)
+        from tools.build import MICROPY_VERSION
+
+        print("== MicroPython %s (the unix port%s; board firmware is built from MicroPython %s)" % (
+            vb.version, "" if vb.frozen else " from the PyPI wheel", MICROPY_VERSION), flush=True)
         print("== serving %s on %s (%s, %s) - press Ctrl-C to stop" % (app, vb.url, what, vb.network_note),
               flush=True)
+        print("== open %s/ in a browser%s" % (vb.url, "; it is in its own network namespace: "
+              "NETNS=0 serves on 127.0.0.1" if vb.ns else ""), flush=True)
         while vb.proc is not None and vb.proc.poll() is None:
             time.sleep(0.2)
         code = vb.proc.returncode if vb.proc is not None else 0

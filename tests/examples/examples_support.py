@@ -21,14 +21,17 @@ def _skip_reason():
 
 
 @contextlib.contextmanager
-def running(name, **kwargs):
-    """``with running('gpio') as vb:`` - the example served by MicroPython; ``vb.url``."""
+def running(name, board="UNIX", **kwargs):
+    """``with running('gpio') as vb:`` - the example served by MicroPython; ``vb.url``.
+
+    ``board``/``firmware="stock"``: the virtual board holds what that board has after `make deploy`.
+    """
     from tools.virtual import VirtualBoard
 
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    with VirtualBoard("UNIX", app=EXAMPLES / name, quiet=True, **kwargs) as vb:
+    with VirtualBoard(board, app=EXAMPLES / name, quiet=True, **kwargs) as vb:
         try:
             yield vb
         except BaseException:

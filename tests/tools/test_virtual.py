@@ -67,6 +67,8 @@ def test_environment_puts_only_frozen_and_staged_lib_on_the_path(tmp_path, monke
     monkeypatch.setenv("SMOKE_BREAK", "json")  # a stray setting from the caller is dropped
     env = V.micropython_env(tmp_path / "lib", "0.0.0.0", 5000, "UNIX")
     assert env["MICROPYPATH"] == ".frozen" + os.pathsep + str(tmp_path / "lib")
+    env = V.micropython_env(tmp_path / "lib", "0.0.0.0", 5000, "UNIX", firmware=tmp_path / "fw")
+    assert env["MICROPYPATH"].split(os.pathsep) == [".frozen", str(tmp_path / "fw"), str(tmp_path / "lib")]
     assert "src" not in env["MICROPYPATH"]
     assert env["SMOKE_PORT"] == "5000" and env["SMOKE_HOST"] == "0.0.0.0"
     assert "SMOKE_BREAK" not in env
@@ -83,10 +85,11 @@ def test_stage_compiles_exactly_the_frozen_sources(tmp_path, probe_app):
     staged = V.stage("ESP32_GENERIC", probe_app, tmp_path / "run", exts)
     expected = [t for _, t in B.frozen_sources("ESP32_GENERIC", exts)]
     assert staged == expected
-    files = sorted(p.relative_to(tmp_path / "run" / "lib").as_posix()
-                   for p in (tmp_path / "run" / "lib").rglob("*") if p.is_file())
+    files = sorted(p.relative_to(tmp_path / "run" / "firmware").as_posix()
+                   for p in (tmp_path / "run" / "firmware").rglob("*") if p.is_file())
     assert files == sorted(t[:-3] + ".mpy" for t in expected)
-    for f in (tmp_path / "run" / "lib").rglob("*.mpy"):
+    assert not list((tmp_path / "run" / "lib").iterdir())  # the board's /lib starts empty
+    for f in (tmp_path / "run" / "firmware").rglob("*.mpy"):
         assert f.read_bytes()[:2] == b"M\x06"  # .mpy v6 header from mpy-cross
     assert (tmp_path / "run" / "app" / "main.py").read_text() == PROBE_APP
 
@@ -156,13 +159,24 @@ def test_loopback_when_asked(probe_app):
 def test_crashing_app_reports_its_output(tmp_path):
     app = tmp_path / "bad"
     app.mkdir()
-    (app / "main.py").write_text("print('starting')\nimport microdot.nonexistent_thing\n")
+    (app / "main.py").write_text("print('starting')\nimport nonexistent_thing\n")
     vb = V.VirtualBoard("UNIX", app=app, quiet=True, timeout=10)
     with pytest.raises(V.VirtualError) as err:
         vb.start()
     msg = str(err.value)
     assert "exited with status 1 before listening" in msg
     assert "starting" in msg and "ImportError" in msg
+    assert vb.proc is None and not vb.workdir.exists()
+
+
+def test_unknown_kit_module_is_named_before_the_board_starts(tmp_path):
+    app = tmp_path / "bad"
+    app.mkdir()
+    (app / "main.py").write_text("import microdot.nonexistent_thing\n")
+    vb = V.VirtualBoard("UNIX", app=app, quiet=True, timeout=10)
+    with pytest.raises(V.VirtualError, match=r"^main.py:1 imports microdot.nonexistent_thing, which the kit "
+                                             r"does not have; known modules: .*microdot.sse"):
+        vb.start()
     assert vb.proc is None and not vb.workdir.exists()
 
 
