@@ -238,6 +238,33 @@ def with_app(board: Union[B.Board, str], requested: B.Requested, app: Union[str,
     return B.resolve_extensions(board, base + added, root), added
 
 
+def freezable(app: Union[str, Path], freeze_main: bool) -> bool:
+    """Whether the app has modules to freeze (not just a main.py left to `make deploy`)."""
+    app = Path(app)
+    if freeze_main or app.is_file() or (app / "__init__.py").is_file():
+        return True
+    return any(
+        (e.is_file() and e.suffix == ".py" and e.name not in B.BOOT_FILES)
+        or (e.is_dir() and (e / "__init__.py").is_file() and e.name != HOST_DIR)
+        for e in app.iterdir() if not e.name.startswith(".")
+    ) if app.is_dir() else True
+
+
+def selection(board: Union[B.Board, str], requested: B.Requested, app: Union[str, Path, None],
+              freeze_main: bool = False, root: Union[str, Path, None] = None
+              ) -> Tuple[List[str], List[str], Optional[Union[str, Path]]]:
+    """(extensions, those added for the app, the app to freeze or None) for a build or check.
+
+    An app folder holding only main.py adds its extensions but is not frozen itself (it is
+    deployed with `make deploy`; FREEZE_MAIN=1 freezes it)."""
+    try:
+        names, added = with_app(board, requested, app, root)
+    except AppDepsError as exc:
+        raise B.BoardError(str(exc))
+    frozen = app if app is not None and freezable(app, freeze_main) else None
+    return names, added, frozen
+
+
 def firmware_fragments(board: Union[B.Board, str, None], root: Union[str, Path, None] = None) -> List[str]:
     """The fragments a board's default kit firmware freezes (core first); [] for stock MicroPython."""
     if board is None:

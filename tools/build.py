@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from tools import appdeps
 from tools import boards as B
 from tools import docker_engine as D
 
@@ -965,7 +966,15 @@ def build(
     root = Path(root).resolve()
     try:
         board = B.load_board(board_name, root)
-        names = B.resolve_extensions(board, extensions, root)
+        names, added, frozen_app = appdeps.selection(board, extensions, app, freeze_main, root)
+        if app is not None:
+            echo("APP %s imports %s%s." % (
+                app, ", ".join(added) or "nothing beyond the selection",
+                " from the kit: added to the frozen extensions" if added else ""))
+            if frozen_app is None:
+                echo("APP %s has only main.py: not frozen (deploy it with `make deploy APP=%s`, or "
+                     "pass FREEZE_MAIN=1)." % (app, app))
+        app = frozen_app
         sources = B.frozen_sources(board, names, app, freeze_main, root)
     except B.BoardError as exc:
         raise BuildError(str(exc))

@@ -249,6 +249,7 @@ class Report:
     stock: List[Compiled] = field(default_factory=list)
     stock_count: Optional[int] = None
     checkout: Optional[str] = None
+    added: List[str] = field(default_factory=list)  # extensions the app's imports added
 
     @property
     def total_source(self) -> int:
@@ -274,14 +275,16 @@ def check(
     root: Union[str, Path, None] = None,
 ) -> Report:
     """Resolve, compile and (with ``micropy_dir``) evaluate the manifest for one selection."""
+    from tools import appdeps
+
     b = B.load_board(board, root)
-    names = B.resolve_extensions(b, extensions, root)
+    names, added, app = appdeps.selection(b, extensions, app, freeze_main, root)
     sources = B.frozen_sources(b, names, app, freeze_main, root)
     own = compiler is None
     comp = compiler or Compiler()
     try:
         compiled = [comp.compile(src, mod, b.mpy_cross_args, b.name, b.root) for src, mod in sources]
-        report = Report(b, names, compiled)
+        report = Report(b, names, compiled, added=added)
         if micropy_dir is not None:
             with tempfile.TemporaryDirectory(prefix="kit-manifest-") as tmp:
                 manifest = B.write_manifest(b, names, Path(tmp) / "manifest.py", app, freeze_main, root)
@@ -315,6 +318,8 @@ def format_report(report: Report) -> str:
         "%s (%s, %s; mpy-cross %s) freezes: %s"
         % (b.name, b.port, b.mcu, arch, ", ".join(["core"] + report.extensions))
     ]
+    if report.added:
+        lines.append("  added for the app's imports: %s" % ", ".join(report.added))
     width = max([len("module")] + [len(c.module) for c in report.modules] + [len("total")])
     lines.append("  %-*s  %10s  %10s" % (width, "module", "source B", ".mpy B"))
     for c in report.modules:

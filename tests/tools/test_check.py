@@ -121,7 +121,7 @@ def test_app_that_does_not_compile(tree, tmp_path, capsys):
     app.mkdir()
     (app / "views.py").write_text("x = = 1\n")
     assert C.main(["--root", str(tree), "--board", "UNIX", "--extensions", "none", "--app", str(app)]) == 1
-    assert "views.py' does not compile for UNIX: SyntaxError" in capsys.readouterr().err
+    assert "views.py' line 1 has a syntax error (invalid syntax); fix it before" in capsys.readouterr().err
 
 
 def test_over_budget_fails(tree, capsys):
@@ -213,3 +213,14 @@ def test_checkout_without_micropython_lib(tmp_path, compiler):
     (fake / "tools" / "manifestfile.py").write_text((Path(MICROPY_DIR) / "tools/manifestfile.py").read_text())
     with pytest.raises(C.CheckError, match="has no micropython-lib; run `git submodule update"):
         C.check("UNIX", "none", micropy_dir=fake, compiler=compiler)
+
+
+def test_app_imports_add_extensions_and_a_main_only_app_is_not_frozen():
+    from tools import check as C
+
+    with C.Compiler() as comp:
+        report = C.check("ESP32_GENERIC", None, app=str(C.B.ROOT / "examples" / "login"), compiler=comp)
+    assert report.added == ["csrf", "login"]
+    assert {"microdot/csrf.py", "microdot/login.py"} <= {c.module for c in report.modules}
+    assert "main.py" not in {c.module for c in report.modules}  # deployed, not frozen
+    assert "added for the app's imports: csrf, login" in C.format_report(report)
