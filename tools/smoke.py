@@ -248,6 +248,39 @@ def wait_for(url: str, timeout: float = 60) -> dict:
                      "output with 'make monitor'." % (url, timeout, last))
 
 
+def preflight(url: str, timeout: float = 5) -> dict:
+    """Check that something answers at ``url`` and that it is the smoke app; its info.
+
+    Raises SmokeError with one sentence saying what to do (no test runs against the wrong target).
+    """
+    import socket
+    import urllib.error
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    hint = ("pass the board's address as DEVICE=http://<ip>:5000 (it prints it on the serial "
+            "console: make monitor), or PORT=/dev/ttyUSB0 to deploy the smoke app and find it")
+    try:
+        with opener.open(url + "/__smoke/info", timeout=timeout) as r:
+            body = r.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise SmokeError("%s answers but is not the smoke app (404 for /__smoke/info): deploy it "
+                             "with `make smoke PORT=/dev/ttyUSB0`, or run `make test-hw PORT=...`." % url)
+        raise SmokeError("%s answers /__smoke/info with HTTP %d: redeploy the smoke app with "
+                         "`make smoke PORT=...`." % (url, exc.code))
+    except (urllib.error.URLError, socket.timeout, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SmokeError("Nothing answers at %s (%s): %s." % (url, reason, hint))
+    try:
+        info = json.loads(body.decode("utf-8"))
+        if not isinstance(info, dict):
+            raise ValueError
+    except ValueError:
+        raise SmokeError("%s answers but is not the smoke app (/__smoke/info is not its JSON): deploy "
+                         "it with `make smoke PORT=/dev/ttyUSB0`." % url)
+    return info
+
+
 # --------------------------------------------------------------------------------------------
 # CLI
 
@@ -299,15 +332,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             url = args.device or "http://%s:%d" % (ip, DEVICE_PORT)
             wait_for(url.rstrip("/"))
             expect = None
-        elif args.device:
+        elif args.device and not args.port:
             url = args.device.rstrip("/")
             if "://" not in url:
                 url = "http://" + url
+            preflight(url)
             expect = None
-        elif args.port:
-            ip = find_ip(args.port)
+        elif args.port:  # a board on serial: give it the smoke app, then find it
+            ip = None if args.device else find_ip(args.port)
+            deploy(args.port, APP)
             reset(args.port)
-            url = "http://%s:%d" % (ip, DEVICE_PORT)
+            url = args.device.rstrip("/") if args.device else "http://%s:%d" % (ip, DEVICE_PORT)
+            url = url if "://" in url else "http://" + url
             wait_for(url)
             expect = None
         else:

@@ -134,3 +134,39 @@ def test_suite_passes_on_the_kit_built_unix_firmware(tmp_path, capsys):
     rows, _ = _rows(report)
     assert rows["test_info::test_framework_is_compiled_or_frozen_not_source"]["result"] == "PASS"
     assert sum(r["result"] == "PASS" for r in rows.values()) >= 40
+
+
+def test_device_where_nothing_answers_fails_in_one_line(capsys):
+    import socket
+
+    with socket.socket() as s:  # a port of ours that refuses connections
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert S.main(["--board", "ESP32_GENERIC", "--device", "http://127.0.0.1:%d" % port]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Nothing answers at http://127.0.0.1:%d (" % port)
+    assert "PORT=" in lines[0] and "DEVICE=" in lines[0]
+
+
+def test_make_test_hw_against_a_closed_port_is_short_and_fails():
+    import subprocess
+
+    proc = subprocess.run(["make", "-s", "test-hw", "DEVICE=http://127.0.0.1:9"], cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+    assert 1 <= len(lines) <= 3, lines
+    assert any("Nothing answers at http://127.0.0.1:9" in l for l in lines)
+
+
+def test_device_that_is_not_the_smoke_app(capsys):
+    from tools import virtual as V
+
+    hello = ROOT / "examples" / "hello"
+    with V.VirtualBoard("UNIX", app=hello, netns="off", quiet=True) as vb:
+        assert S.main(["--device", vb.url]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not the smoke app (404 for /__smoke/info)" in err
+    assert "make smoke PORT=" in err
