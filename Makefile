@@ -15,6 +15,8 @@ ERASE ?=
 SSID ?=
 PASSWORD ?=
 FREEZE_MAIN ?=
+NETNS ?=
+STOCK ?=
 PYTEST_ARGS ?=
 OTA_TOKEN ?=
 FIRMWARE ?=
@@ -44,14 +46,14 @@ test-mp: $(STAMP) ## Run the framework tests on the MicroPython unix port only
 test-py: $(STAMP) ## Run the pytest suite on CPython only
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed (BOARD=ESP32_C3_QEMU: under QEMU)
-	$(PY) -m tools.virtual --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON))
+run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed; BOARD=X: what X has after make deploy (STOCK=1: stock MicroPython), NETNS=0: on 127.0.0.1 (BOARD=ESP32_C3_QEMU: under QEMU)
+	$(PY) -m tools.virtual --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off) $(if $(STOCK),--firmware stock)
 
 boards: $(STAMP) ## List the boards with port, chip and default extensions
 	$(PY) -m tools.boards
 
 check: $(STAMP) ## Compile what BOARD would freeze with mpy-cross and print sizes (no Docker)
-	$(PY) -m tools.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
+	$(PY) -m tools.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
 
 firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MICROPY_DIR=: your checkout)
 	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT))
@@ -59,7 +61,7 @@ firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MI
 flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
 	$(PY) -m tools.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(BAUD),--baud $(BAUD)) $(if $(ERASE),--erase)
 
-deploy: $(STAMP) ## Copy APP's changed files to the board with mpremote and soft-reset (PORT=)
+deploy: $(STAMP) ## Copy APP's changed files, and the kit modules its firmware lacks (to /lib), with mpremote; soft-reset (PORT=)
 	$(PY) -m tools.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT))
 
 ota: $(STAMP) ## Update APP over Wi-Fi (DEVICE=http://ip:port, OTA_TOKEN=; FIRMWARE=1: the ESP32 firmware of BOARD, IMAGE=)
@@ -81,7 +83,7 @@ clean: ## Remove build outputs under firmware/ and caches
 	python3 -m tools.clean
 
 test-hw: $(STAMP) ## Run the hardware suite: DEVICE=http://ip:port, PORT= (find IP), or the virtual board (BOARD=ESP32_C3_QEMU: under QEMU)
-	$(PY) -m tools.smoke --board $(BOARD) $(if $(DEVICE),--device $(DEVICE)) $(if $(PORT),--port $(PORT)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON))
+	$(PY) -m tools.smoke --board $(BOARD) $(if $(DEVICE),--device $(DEVICE)) $(if $(PORT),--port $(PORT)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off)
 
 smoke: $(STAMP) ## Deploy the smoke app to the board on PORT and run the hardware suite against it
 	$(PY) -m tools.smoke --board $(BOARD) --deploy $(if $(PORT),--port $(PORT)) $(if $(DEVICE),--device $(DEVICE))
