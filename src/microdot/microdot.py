@@ -1498,7 +1498,10 @@ class Microdot:
         except asyncio.CancelledError:
             if waiting.get(key) == 2:  # made room before it sent a request: say so
                 await self._refuse(reader, writer, False)
-        except Exception as exc:  # a client that went away mid-response
+        except OSError as exc:  # a client that went away mid-response: one line, no traceback
+            if self.debug:
+                print('client went away mid-response (OSError %s)' % (exc.args[0] if exc.args else '?'))
+        except Exception as exc:
             if self.debug:
                 _print_exc(exc)
         finally:
