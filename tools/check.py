@@ -370,6 +370,48 @@ def run_matrix(micropy_dir=None, out=sys.stdout, root=None) -> int:
     return failures
 
 
+DOC_START = "<!-- boards:start -->"
+DOC_END = "<!-- boards:end -->"
+
+
+def boards_table(root=None) -> str:
+    """The README's board table, every figure computed: board.json facts and the kit's bytecode
+    with each board's defaults (compiled with mpy-cross for that board)."""
+    lines = [
+        "| board | port | chip (esptool) | flash offset | mpy-cross arch | default extensions | "
+        "frozen bytecode (defaults) | app partition |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    with Compiler() as comp:
+        for b in B.load_boards(root):
+            report = check(b, None, compiler=comp, root=root)
+            arch = " ".join(a.split("=", 1)[1] for a in b.mpy_cross_args if a.startswith("-march=")) or "x64"
+            chip = b.chip or ("- (UF2)" if b.port == "rp2" else "-")
+            part = "%d KB" % (b.app_partition_size // 1024) if b.app_partition_size else "-"
+            name = "`%s`%s" % (b.name, " (virtual board)" if b.port == "unix" else "")
+            lines.append("| %s | %s | %s | %s | %s | %s | %d KB | %s |" % (
+                name, b.port, chip, b.flash_offset or "-", arch, " ".join(b.extensions),
+                round(report.total_mpy / 1024.0), part))
+    return "\n".join(lines)
+
+
+def update_doc(path: Union[str, Path], table: str) -> bool:
+    """Replace what is between the board markers in ``path``; True if the file changed."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if text.count(DOC_START) != 1 or text.count(DOC_END) != 1 or text.index(DOC_START) > text.index(DOC_END):
+        raise CheckError("'%s' needs one %s ... %s pair around the board table." % (path, DOC_START, DOC_END))
+    head, rest = text.split(DOC_START, 1)
+    _, tail = rest.split(DOC_END, 1)
+    new = head + DOC_START + "\n" + table + "\n" + DOC_END + tail
+    if new == text:
+        return False
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(str(tmp), str(path))
+    return True
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.check",
@@ -394,8 +436,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--matrix", action="store_true", help="check every board with every named selection (CI)"
     )
+    parser.add_argument("--update-doc", action="append", default=[], metavar="FILE",
+                        help="rewrite the board table between the boards:start/end markers in FILE")
     args = parser.parse_args(argv)
     try:
+        if args.update_doc:
+            for path in args.update_doc:  # every file's markers are checked before anything is written
+                text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
+                if text is None or text.count(DOC_START) != 1 or text.count(DOC_END) != 1:
+                    raise CheckError("'%s' needs one %s ... %s pair around the board table." % (path, DOC_START, DOC_END))
+            table = boards_table(args.root)
+            for path in args.update_doc:
+                print("%s: %s" % (path, "board table updated" if update_doc(path, table) else "board table up to date"))
+            return 0
         if args.micropy_dir is not None and not Path(args.micropy_dir).is_dir():
             raise CheckError("MICROPY_DIR '%s' is not a folder; point it at a MicroPython checkout." % args.micropy_dir)
         if args.matrix:

@@ -224,3 +224,34 @@ def test_app_imports_add_extensions_and_a_main_only_app_is_not_frozen():
     assert {"microdot/csrf.py", "microdot/login.py"} <= {c.module for c in report.modules}
     assert "main.py" not in {c.module for c in report.modules}  # deployed, not frozen
     assert "added for the app's imports: csrf, login" in C.format_report(report)
+
+
+def test_update_doc_rewrites_only_between_the_markers(tmp_path, capsys):
+    from tools import check as C
+
+    doc = tmp_path / "doc.md"
+    doc.write_text("intro\n%s\nold table\n%s\noutro\n" % (C.DOC_START, C.DOC_END))
+    assert C.main(["--update-doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert text.startswith("intro\n" + C.DOC_START + "\n| board |") and text.endswith(C.DOC_END + "\noutro\n")
+    assert "old table" not in text
+    row = [l for l in text.splitlines() if l.startswith("| `ESP32_GENERIC` |")][0]
+    with C.Compiler() as comp:
+        kb = round(C.check("ESP32_GENERIC", None, compiler=comp).total_mpy / 1024.0)
+    assert row.split(" | ")[6] == "%d KB" % kb
+    assert "board table updated" in capsys.readouterr().out
+    assert C.main(["--update-doc", str(doc)]) == 0 and "up to date" in capsys.readouterr().out
+    bad = tmp_path / "bad.md"
+    bad.write_text("no markers\n")
+    assert C.main(["--update-doc", str(doc), "--update-doc", str(bad)]) == 1
+    assert "needs one <!-- boards:start -->" in capsys.readouterr().err
+    assert bad.read_text() == "no markers\n"
+
+
+def test_readme_board_table_lists_every_board_between_markers():
+    from tools import check as C
+
+    text = (C.B.ROOT / "README.md").read_text()
+    table = text.split(C.DOC_START, 1)[1].split(C.DOC_END, 1)[0]
+    for name in C.B.board_names():
+        assert "| `%s`" % name in table, name
