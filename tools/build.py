@@ -909,9 +909,45 @@ class Log:
         self.file.close()
 
 
-def run_native(step: Step, log: Log) -> int:
+def source_state(root: Path) -> Dict[str, object]:
+    """The commit a build comes from and its SOURCE_DATE_EPOCH (the commit's time, unless the
+    environment sets one), so two builds of one commit embed the same date."""
+    state: Dict[str, object] = {"commit": None, "dirty": None, "source_date_epoch": None}
+
+    def git(*args: str) -> Optional[str]:
+        try:
+            res = subprocess.run(["git", "-C", str(root)] + list(args), capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout.strip() if res.returncode == 0 else None
+
+    state["commit"] = git("rev-parse", "HEAD")
+    if state["commit"]:
+        status = git("status", "--porcelain", "--untracked-files=no", "--", "src", "manifests", "boards")
+        state["dirty"] = bool(status) if status is not None else None
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env and env.isdigit():
+        state["source_date_epoch"] = int(env)
+    elif state["commit"]:
+        stamp = git("log", "-1", "--format=%ct", "HEAD")
+        state["source_date_epoch"] = int(stamp) if stamp and stamp.isdigit() else None
+    return state
+
+
+def rebuild_command(board: B.Board, extensions: Sequence[str], app: Optional[str], freeze_main: bool) -> str:
+    """The make command that builds the same selection again."""
+    parts = ["make", "BOARD=%s" % board.name, "firmware", 'EXTENSIONS="%s"' % (" ".join(extensions) or "none")]
+    if app:
+        parts.append("APP=%s" % app)
+    if freeze_main:
+        parts.append("FREEZE_MAIN=1")
+    return " ".join(parts)
+
+
+def run_native(step: Step, log: Log, env: Optional[Dict[str, str]] = None) -> int:
     try:
-        proc = subprocess.Popen(step.argv, cwd=step.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(step.argv, cwd=step.cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, **env) if env else None)
     except OSError as exc:
         raise BuildError("Cannot run `%s`: %s; install it or fix PATH." % (step.argv[0], exc.strerror))
     try:
@@ -1021,6 +1057,12 @@ def build(
         digest,
     )
     plan.versions = {"micropython": micropy_version, "idf": idf_version if board.port == "esp32" else None}
+    source = source_state(root)
+    build_env = {}
+    if source["source_date_epoch"] is not None:
+        build_env["SOURCE_DATE_EPOCH"] = str(source["source_date_epoch"])
+        if plan.run is not None:
+            plan.run.environment.update(build_env)
 
     out_dir, stage = plan.out_dir, plan.stage_dir
     if stage.exists():
@@ -1088,7 +1130,7 @@ def build(
                 code = engine.run(spec, log)
             else:
                 log("$ " + D.command_line(step.argv))
-                code = run_native(step, log)
+                code = run_native(step, log, build_env)
             if code != 0:
                 overflow = overflow_message(board, "\n".join(log.tail))
                 if overflow:
@@ -1112,6 +1154,9 @@ def build(
                 % (produced, (out_dir / "build.log").relative_to(root))
             )
         info = build_info(plan, sources, root, started, time.time(), app)
+        info["source"] = source
+        info["rebuild"] = rebuild_command(board, names, app, freeze_main)
+        info["make"] = plan.steps[-1].argv
         size_check(board, info["image_bytes"])
         info.update(esp32_collect(board, plan.build_dir, stage, log))
         shutil.copy2(str(produced), str(stage / board.firmware))

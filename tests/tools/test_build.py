@@ -484,3 +484,39 @@ def test_app_outside_project_cannot_go_into_the_container(tmp_path):
     (app / "helper.py").write_text("X = 1\n")
     with pytest.raises(T.BuildError, match=r"^APP '.*elsewhere' is outside the project, which is all the build container sees"):
         T.build("UNIX", "none", app=str(app), root=kit)
+
+
+def test_source_state_takes_the_commit_time_unless_the_environment_sets_one(monkeypatch):
+    import subprocess as sp
+    from tools import build as BLD
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    state = BLD.source_state(root)
+    head = sp.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    ct = sp.run(["git", "-C", str(root), "log", "-1", "--format=%ct"], capture_output=True, text=True).stdout.strip()
+    assert state["commit"] == head and state["source_date_epoch"] == int(ct)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert BLD.source_state(root)["source_date_epoch"] == 1700000000
+    board = BLD.B.load_board("RPI_PICO_W")
+    assert BLD.rebuild_command(board, ["pubsub", "sse"], "examples/sse", True) == (
+        'make BOARD=RPI_PICO_W firmware EXTENSIONS="pubsub sse" APP=examples/sse FREEZE_MAIN=1')
+    assert BLD.rebuild_command(board, [], None, False).endswith('EXTENSIONS="none"')
+
+
+def test_two_native_unix_builds_of_one_commit_are_identical(tmp_path):
+    import os
+    from tools import build as BLD
+
+    checkout = os.environ.get("MICROPY_DIR")
+    if not checkout:
+        pytest.skip("set MICROPY_DIR to a MicroPython v1.28.0 checkout to run this")
+    digests = []
+    for _ in range(2):
+        path, info = BLD.build("UNIX", None, native=True, micropy_dir=checkout, echo=lambda line: None)
+        assert info["source"]["source_date_epoch"] is not None and info["rebuild"].startswith("make BOARD=UNIX")
+        digests.append(info["sha256"])
+        # the next build starts from a clean build folder, as a second machine would
+        build_dir = Path(checkout) / "ports" / "unix" / BLD.build_dir_name(BLD.B.load_board("UNIX"))
+        BLD.shutil.rmtree(str(build_dir), ignore_errors=True)
+    assert digests[0] == digests[1]
