@@ -90,8 +90,8 @@ def imports_in(source: str, filename: str = "<app>") -> List[Import]:
         tree = ast.parse(source, filename)
     except SyntaxError as exc:
         raise AppDepsError(
-            "'%s' line %s has a syntax error (%s); fix it before building or deploying."
-            % (filename, exc.lineno, exc.msg)
+            "'%s' does not parse: SyntaxError: %s (line %s); fix it before building or deploying."
+            % (filename, exc.msg, exc.lineno)
         )
     found: List[Import] = []
 

@@ -121,7 +121,7 @@ def test_app_that_does_not_compile(tree, tmp_path, capsys):
     app.mkdir()
     (app / "views.py").write_text("x = = 1\n")
     assert C.main(["--root", str(tree), "--board", "UNIX", "--extensions", "none", "--app", str(app)]) == 1
-    assert "views.py' line 1 has a syntax error (invalid syntax); fix it before" in capsys.readouterr().err
+    assert "views.py' does not parse: SyntaxError: invalid syntax (line 1); fix it before" in capsys.readouterr().err
 
 
 def test_over_budget_fails(tree, capsys):
