@@ -341,20 +341,8 @@ class EmulatedBoard:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except OSError:
-            proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                proc.kill()
-            proc.wait(5)
+        from tools.virtual import stop_process_group
+        stop_process_group(proc)
 
     def __enter__(self) -> "EmulatedBoard":
         return self.start()

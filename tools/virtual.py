@@ -47,6 +47,25 @@ DEFAULT_HEAP = "512K"
 NETNS_PREFIX = "mdkit"
 
 
+
+def stop_process_group(proc, wait: float = 5) -> None:
+    """End a process started with start_new_session=True and everything it started:
+    SIGTERM to its group, SIGKILL after ``wait`` seconds (nothing when it already ended)."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except OSError:
+        proc.terminate()
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        proc.wait(wait)
+
 class VirtualError(Exception):
     """The virtual board could not be set up or did not come up."""
 
@@ -560,19 +579,7 @@ class VirtualBoard:
     def stop(self) -> None:
         """Stop the process, delete the namespace and the staging folder (safe to call twice)."""
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except OSError:
-                proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    proc.kill()
-                proc.wait(5)
+        stop_process_group(proc)
         if self._log is not None:
             self._log.close()
             self._log = None
