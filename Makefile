@@ -11,6 +11,7 @@ MICROPY_DIR ?=
 MICROPYTHON ?=
 NATIVE ?=
 BOARD_VARIANT ?=
+OTA ?=
 ERASE ?=
 SSID ?=
 PASSWORD ?=
@@ -55,8 +56,8 @@ boards: $(STAMP) ## List the boards with port, chip and default extensions
 check: $(STAMP) ## Compile what BOARD would freeze with mpy-cross and print sizes (no Docker)
 	$(PY) -m tools.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
 
-firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MICROPY_DIR=: your checkout)
-	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT))
+firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MICROPY_DIR=: your checkout; OTA=1: the OTA variant)
+	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT)) $(if $(OTA),--ota)
 
 flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
 	$(PY) -m tools.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(BAUD),--baud $(BAUD)) $(if $(ERASE),--erase)

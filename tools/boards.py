@@ -55,7 +55,8 @@ _BOARD_FIELDS = {
 #: relative to the kit's board folder (passed as BOARD_DIR=); ``noblobs_variant`` the variant
 #: for an ESP-IDF without the Wi-Fi blobs; ``min_micropython`` the oldest MicroPython version
 #: it builds with ("1.29.0-preview"); ``flash_size`` of the merged image; ``qemu`` how to
-#: emulate it (tools/qemu_esp32.py).
+#: emulate it (tools/qemu_esp32.py); ``ota_variant`` MicroPython's variant of the board with
+#: an OTA partition table (two app slots), which ``make firmware OTA=1`` builds.
 _OPTIONAL_FIELDS = {
     "base_board": str,
     "board_dir": str,
@@ -63,6 +64,7 @@ _OPTIONAL_FIELDS = {
     "min_micropython": str,
     "flash_size": str,
     "qemu": dict,
+    "ota_variant": str,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -100,6 +102,7 @@ class Board:
     min_micropython: Optional[str] = None
     flash_size: Optional[str] = None
     qemu: Optional[dict] = field(default=None, compare=False)
+    ota_variant: Optional[str] = None
 
     @property
     def root(self) -> Path:
@@ -118,6 +121,19 @@ class Board:
         if self.port == "unix":
             return self.port_dir(micropy_dir) / "variants" / (self.variant or "standard")
         return self.port_dir(micropy_dir) / "boards" / str(self.board)
+
+
+def ota_variant(board: Board, micropy_version: str) -> str:
+    """The variant ``board`` builds for firmware OTA (board.json ``ota_variant``); BoardError if none."""
+    if board.port != "esp32":
+        raise BoardError(
+            "Board '%s' (%s) has no firmware OTA in MicroPython; build it without OTA=1 and update "
+            "its app with `make ota APP=...`." % (board.name, board.port))
+    if not board.ota_variant:
+        raise BoardError(
+            "Board '%s' has no OTA variant in MicroPython %s; build ESP32_GENERIC with OTA=1, or give "
+            "this board a partition table with two app slots." % (board.name, micropy_version))
+    return board.ota_variant
 
 
 def _root(root: Union[str, Path, None]) -> Path:

@@ -489,8 +489,10 @@ def size_check(board: B.Board, image_bytes: int) -> None:
 # esp32 specifics: board folders of the kit, variants, the MicroPython version a board needs,
 # ESP-IDF's Wi-Fi blobs, the merged flash image and the QEMU eFuse image
 
-#: What an esp32 build leaves in firmware/<BOARD>/ besides the firmware.
+#: What an esp32 build leaves in firmware/<BOARD>/ besides the firmware: the merged image,
+#: the app image alone (what `make ota FIRMWARE=1` sends) and, under QEMU, the eFuse image.
 FLASH_IMAGE = "flash_image.bin"
+APP_IMAGE = "micropython.bin"
 QEMU_EFUSE = "qemu_efuse.bin"
 #: ESP-IDF's prebuilt Wi-Fi libraries (components/esp_wifi/lib/<chip>/, from the
 #: espressif/esp32-wifi-lib submodule): every image with network.WLAN links them.
@@ -606,6 +608,18 @@ def with_variant(board: B.Board, variant: Optional[str]) -> B.Board:
     return dataclasses.replace(board, variant=variant, build_output="%s/%s" % (folder, PurePosixPath(board.build_output).name))
 
 
+def ota_build_variant(board: B.Board, variant: Optional[str], micropy_version: str) -> str:
+    """The variant an OTA=1 build of ``board`` uses; BuildError if it has none or BOARD_VARIANT= differs."""
+    try:
+        ota = B.ota_variant(board, micropy_version)
+    except B.BoardError as exc:
+        raise BuildError(str(exc))
+    if variant and variant != ota:
+        raise BuildError(
+            "OTA=1 builds %s's variant %s, not BOARD_VARIANT=%s: drop one of them." % (board.name, ota, variant))
+    return ota
+
+
 def esp32_board(
     board: B.Board,
     variant: Optional[str],
@@ -706,11 +720,11 @@ def esp32_outputs(board: B.Board) -> List[str]:
     """Files an esp32 build adds to firmware/<BOARD>/."""
     if board.port != "esp32":
         return []
-    return [FLASH_IMAGE] + ([QEMU_EFUSE] if board.qemu else [])
+    return [FLASH_IMAGE, APP_IMAGE] + ([QEMU_EFUSE] if board.qemu else [])
 
 
 def esp32_collect(board: B.Board, build_dir: Path, stage: Path, log: Callable[[str], None]) -> dict:
-    """Write the merged image (and copy the eFuse image) into ``stage``; their build-info."""
+    """Write the merged image, copy the app image (and the eFuse image) into ``stage``; their build-info."""
     if board.port != "esp32":
         return {}
     out = stage / FLASH_IMAGE
@@ -735,14 +749,20 @@ def esp32_collect(board: B.Board, build_dir: Path, stage: Path, log: Callable[[s
             ],
         },
     }
+    app = build_dir / APP_IMAGE
+    if not app.is_file():
+        raise BuildError("The build left no %s: see build.log and report it." % app)
+    shutil.copy2(str(app), str(stage / APP_IMAGE))
+    info["app_image"] = {"file": APP_IMAGE, "bytes": app.stat().st_size, "sha256": sha256_file(app)}
     if board.qemu:
         efuse = build_dir / QEMU_EFUSE
         if not efuse.is_file():
             raise BuildError("The eFuse step left no %s: see build.log and report it." % efuse)
         shutil.copy2(str(efuse), str(stage / QEMU_EFUSE))
         info["qemu_efuse"] = {"file": QEMU_EFUSE, "bytes": efuse.stat().st_size, "sha256": sha256_file(efuse)}
-    log("    %s: %d bytes (%s, %s)%s" % (
+    log("    %s: %d bytes (%s, %s); %s: %d bytes%s" % (
         FLASH_IMAGE, out.stat().st_size, size, ", ".join("0x%x %s" % (o, PurePosixPath(n).name) for o, n in pairs),
+        APP_IMAGE, info["app_image"]["bytes"],
         "; %s: %d bytes" % (QEMU_EFUSE, info["qemu_efuse"]["bytes"]) if board.qemu else ""))
     return info
 
@@ -993,8 +1013,12 @@ def build(
     jobs: Optional[int] = None,
     echo: Callable[[str], None] = print,
     variant: Optional[str] = None,
+    ota: bool = False,
 ) -> Tuple[Path, dict]:
-    """Build ``board_name``; return (firmware path, build-info). Raises BuildError."""
+    """Build ``board_name``; return (firmware path, build-info). Raises BuildError.
+
+    ``ota`` builds the board's OTA variant (board.json ``ota_variant``: two app slots), whose
+    firmware/<BOARD>/micropython.bin `make ota FIRMWARE=1` sends."""
     started = time.time()
     micropy_version = micropy_version or os.environ.get("MICROPY_VERSION") or MICROPY_VERSION
     idf_version = idf_version or os.environ.get("IDF_VERSION") or IDF_VERSION
@@ -1002,6 +1026,8 @@ def build(
     root = Path(root).resolve()
     try:
         board = B.load_board(board_name, root)
+        if ota:
+            variant = ota_build_variant(board, variant, micropy_version)
         names, added, frozen_app = appdeps.selection(board, extensions, app, freeze_main, root)
         if app is not None:
             echo("APP %s imports %s%s." % (
@@ -1221,6 +1247,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--micropy-dir", default=os.environ.get("MICROPY_DIR") or None, help="your MicroPython checkout")
     parser.add_argument("--native", action="store_true", help="build on the host, without Docker")
     parser.add_argument("--variant", default=None, help="esp32: BOARD_VARIANT (default: board.json's)")
+    parser.add_argument("--ota", action="store_true", help="esp32: build the OTA variant (two app slots) for `make ota FIRMWARE=1`")
     parser.add_argument("--size", action="store_true", help="print the sizes of the last build and exit")
     parser.add_argument("--network", default=None, help="Docker network for builds (env DOCKER_NETWORK)")
     parser.add_argument("--jobs", type=int, default=None, help="parallel compile jobs (default: CPU count)")
@@ -1239,6 +1266,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             network=args.network,
             jobs=args.jobs,
             variant=args.variant,
+            ota=args.ota,
         )
     except BuildError as exc:
         print("error: %s" % exc, file=sys.stderr)

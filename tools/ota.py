@@ -28,10 +28,11 @@ from urllib.parse import urlsplit
 
 from tools import boards as B
 from tools import deploy as S
+from tools.build import APP_IMAGE as BUILD_APP_IMAGE
 
 ROOT = B.ROOT
 PIECE = 4096
-APP_IMAGE = "micropython.bin"
+APP_IMAGE = BUILD_APP_IMAGE  # what an esp32 build copies into firmware/<BOARD>/ (tools/build.py)
 _APP_DESC = b"\x32\x54\xcd\xab"
 
 
@@ -200,8 +201,8 @@ def check_image(path: Path, chip: str) -> bytes:
         data = path.read_bytes()
     except OSError:
         raise OtaError(
-            "No app image at '%s': build with `make firmware BOARD=ESP32_GENERIC BOARD_VARIANT=OTA` and "
-            "pass IMAGE= the %s in its build folder (firmware/.cache/*/build-<BOARD>-OTA/)." % (path, APP_IMAGE))
+            "No app image at '%s': build one with `make firmware BOARD=ESP32_GENERIC OTA=1` (it writes "
+            "firmware/<BOARD>/%s), or pass IMAGE=." % (path, APP_IMAGE))
     from esptool.bin_image import LoadFirmwareImage
 
     try:
@@ -224,6 +225,10 @@ def update_firmware(dev: Device, board: B.Board, image: Optional[str] = None, wa
     from tools.build import sha256_file
 
     path = Path(image) if image else ROOT / "firmware" / board.name / APP_IMAGE
+    if image is None and not path.is_file():
+        how = ("`make firmware BOARD=%s OTA=1`" % board.name if board.ota_variant
+               else "a build of %s with a partition table of two app slots" % board.name)
+        raise OtaError("No app image at '%s': %s writes it there (or pass IMAGE=)." % (path.relative_to(ROOT) if ROOT in path.parents else path, how))
     data = check_image(path, board.chip)
     info = dev.expect("GET", "/info")
     if not info.get("firmware"):

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,6 +41,37 @@ def test_esp32_make_argv_names_board_and_absolute_manifest():
         "BOARD=ESP32_GENERIC",
         "FROZEN_MANIFEST=/project/firmware/ESP32_GENERIC/.build/manifest.py",
     ]
+
+
+def test_ota_builds_the_boards_ota_variant():
+    generic = board("ESP32_GENERIC")
+    assert generic.ota_variant == "OTA" and T.ota_build_variant(generic, None, "v1.28.0") == "OTA"
+    assert T.ota_build_variant(generic, "OTA", "v1.28.0") == "OTA"
+    ota = T.with_variant(generic, T.ota_build_variant(generic, None, "v1.28.0"))
+    make = T.make_plan(ota, []).steps[0].argv
+    assert "BOARD=ESP32_GENERIC" in make and "BOARD_VARIANT=OTA" in make
+    assert ota.build_output == "build-ESP32_GENERIC-OTA/firmware.bin"
+    with pytest.raises(T.BuildError, match="OTA=1 builds ESP32_GENERIC's variant OTA, not BOARD_VARIANT=SPIRAM"):
+        T.ota_build_variant(generic, "SPIRAM", "v1.28.0")
+    for name in ("ESP32_GENERIC_C3", "ESP32_GENERIC_S3"):
+        with pytest.raises(T.BuildError) as exc:
+            T.ota_build_variant(board(name), None, "v1.28.0")
+        assert str(exc.value).startswith("Board '%s' has no OTA variant in MicroPython v1.28.0; " % name)
+        assert "\n" not in str(exc.value)
+    with pytest.raises(T.BuildError, match=r"'RPI_PICO_W' \(rp2\) has no firmware OTA"):
+        T.ota_build_variant(board("RPI_PICO_W"), None, "v1.28.0")
+
+
+def test_ota_flag_reaches_the_build_and_fails_in_one_line(tmp_path, capsys):
+    assert T.main(["--board", "ESP32_GENERIC_C3", "--ota", "--micropy-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Board 'ESP32_GENERIC_C3' has no OTA variant") and err.count("\n") == 1
+    assert not (tmp_path / "ports").exists()
+    dry = subprocess.run(["make", "-n", "firmware", "OTA=1", "BOARD=ESP32_GENERIC"], cwd=str(T.ROOT),
+                         capture_output=True, text=True)
+    assert dry.returncode == 0 and "--board ESP32_GENERIC" in dry.stdout and "--ota" in dry.stdout
+    dry = subprocess.run(["make", "-n", "firmware"], cwd=str(T.ROOT), capture_output=True, text=True)
+    assert "--ota" not in dry.stdout
 
 
 def test_rp2_make_argv_runs_parallel():

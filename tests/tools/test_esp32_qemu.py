@@ -6,6 +6,7 @@ merge-bin), QEMU's command line, kitnet's Ethernet path. The last part needs the
 environment (`. <ROOT>/env.sh` from esp32c3-qemu.sh and `make BOARD=ESP32_C3_QEMU firmware
 NATIVE=1 MICROPY_DIR=...`) and skips with one line without it.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -203,7 +204,7 @@ def test_native_build_writes_merged_image_efuse_and_build_info(tmp_path, host_en
     path, info = T.build(BOARD, "none", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
     out = kit / "firmware" / BOARD
     assert sorted(p.name for p in out.iterdir()) == [
-        "build-info.json", "build.log", "firmware.bin", "flash_image.bin", "qemu_efuse.bin"]
+        "build-info.json", "build.log", "firmware.bin", "flash_image.bin", "micropython.bin", "qemu_efuse.bin"]
     log = "\n".join(lines)
     assert "board dir %s variant QEMU_NOBLOBS" % (kit / "boards" / BOARD).resolve() in log
     merged = (out / "flash_image.bin").read_bytes()
@@ -216,6 +217,10 @@ def test_native_build_writes_merged_image_efuse_and_build_info(tmp_path, host_en
     assert info["flash_image"]["bytes"] == len(merged) and info["flash_image"]["flash_size"] == "4MB"
     assert [s["offset"] for s in info["flash_image"]["segments"]] == ["0x0", "0x8000", "0x10000"]
     assert info["qemu_efuse"]["bytes"] == 128 and info["image_bytes"] == len(b"APPLICATION")
+    # The app image alone, for `make ota FIRMWARE=1`.
+    assert (out / "micropython.bin").read_bytes() == b"APPLICATION"
+    assert info["app_image"] == {"file": "micropython.bin", "bytes": 11,
+                                 "sha256": hashlib.sha256(b"APPLICATION").hexdigest()}
     assert not (out / ".build").exists()
 
 

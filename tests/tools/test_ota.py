@@ -79,10 +79,28 @@ def test_pc_refuses_images_that_are_not_app_images(tmp_path):
     (tmp_path / "junk.bin").write_bytes(b"\x00" * 4096)
     with pytest.raises(O.OtaError, match="not an esp32 app image esptool can read"):
         O.check_image(tmp_path / "junk.bin", "esp32")
-    with pytest.raises(O.OtaError, match="BOARD_VARIANT=OTA"):
+    with pytest.raises(O.OtaError, match="OTA=1"):
         O.check_image(tmp_path / "missing.bin", "esp32")
     with pytest.raises(O.OtaError, match="another chip|not an esp32 app image"):
         O.check_image(esp_image(tmp_path / "s3.bin", "s3", chip="esp32s3"), "esp32")
+
+
+def test_firmware_defaults_to_the_app_image_the_build_copied(tmp_path, monkeypatch):
+    monkeypatch.setattr(O, "ROOT", tmp_path)  # a project without builds
+    with pytest.raises(O.OtaError) as exc:
+        O.update_firmware(None, O.B.load_board("ESP32_GENERIC"))  # fails before talking to a board
+    msg = str(exc.value)
+    assert msg.startswith("No app image at 'firmware/ESP32_GENERIC/micropython.bin': ")
+    assert "`make firmware BOARD=ESP32_GENERIC OTA=1`" in msg and "IMAGE=" in msg and "\n" not in msg
+    with pytest.raises(O.OtaError, match="ESP32_GENERIC_C3 with a partition table of two app slots"):
+        O.update_firmware(None, O.B.load_board("ESP32_GENERIC_C3"))
+    out = tmp_path / "firmware" / "ESP32_GENERIC"
+    out.mkdir(parents=True)
+    (out / "micropython.bin").write_bytes(b"\x00" * 4096)  # there, but not an image: it was read
+    with pytest.raises(O.OtaError, match="micropython.bin' is not an esp32 app image"):
+        O.update_firmware(None, O.B.load_board("ESP32_GENERIC"))
+    with pytest.raises(O.OtaError, match="other.bin"):  # IMAGE= still wins
+        O.update_firmware(None, O.B.load_board("ESP32_GENERIC"), str(tmp_path / "other.bin"))
 
 
 def test_cli_errors_are_one_line(capsys, monkeypatch):
