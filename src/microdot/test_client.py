@@ -130,6 +130,29 @@ def _sse_events(body):
     return events
 
 
+def _read_set_cookie(header):
+    """(name, value, path, expired) of one Set-Cookie header: the path lower-cased and '/'
+    unless given; expired for Max-Age <= 0 (or unreadable) and for delete_cookie()'s 1970 date."""
+    name, rest = header.split('=', 1)
+    parts = rest.split(';')
+    path = '/'
+    expired = False
+    for attr in parts[1:]:
+        key, sep, arg = attr.strip().lower().partition('=')
+        if not sep:
+            continue
+        if key == 'path':
+            path = arg
+        elif key == 'expires':
+            expired = expired or '1 jan 1970' in arg
+        elif key == 'max-age':
+            try:
+                expired = expired or int(arg) <= 0
+            except ValueError:
+                expired = True
+    return name, parts[0], path, expired
+
+
 class TestResponse:
     """A response received by :class:`TestClient`.
 
@@ -141,25 +164,31 @@ class TestResponse:
     (dicts with ``data``, ``data_json``, ``event``, ``event_id`` and ``retry``).
     """
     __test__ = False  # not a pytest test class
+    # what an empty response (a HEAD, an upgraded connection) leaves unset
+    status_code = reason = body = text = json = events = None
 
-    def __init__(self):
-        self.status_code = None
-        self.reason = None
-        self.headers = {}
-        self.body = None
-        self.text = None
-        self.json = None
-        self.events = None
+    def __init__(self, status_code=None, reason=None, headers=None, body=None):
+        self.status_code = status_code
+        self.reason = reason
+        self.headers = {} if headers is None else headers
+        if body is None:
+            return
+        self.body = body
+        try:
+            self.text = body.decode()
+        except ValueError:
+            pass
+        kind = self.headers.get('Content-Type', '').split(';')[0]
+        if kind == 'application/json':
+            self.json = json.loads(self.text)
+        elif kind == 'text/event-stream':
+            self.events = _sse_events(body)
 
     @classmethod
     async def create(cls, res):
         """Make a TestResponse from a (completed) ``Response``, reading its body."""
-        self = cls()
-        self.status_code = res.status_code
-        self.reason = res.reason
-        self.headers = headers = res.headers
         if res.is_head:
-            return self
+            return cls(res.status_code, res.reason, res.headers)
         chunks = []
         it = res.body_iter()
         try:
@@ -175,18 +204,7 @@ class TestResponse:
             done = close()
             if hasattr(done, 'send'):  # an async close()
                 await done
-        body = self.body = b''.join(chunks)
-        try:
-            self.text = body.decode()
-        except ValueError:
-            pass
-        if 'Content-Type' in headers:
-            ctype = headers['Content-Type'].split(';')[0]
-            if ctype == 'application/json':
-                self.json = json.loads(self.text)
-            elif ctype == 'text/event-stream':
-                self.events = _sse_events(body)
-        return self
+        return cls(res.status_code, res.reason, res.headers, b''.join(chunks))
 
 
 class TestClient:
@@ -248,34 +266,14 @@ class TestClient:
     def _store_cookies(self, res):
         """Update the jar from the response's Set-Cookie headers, as Microdot 2.x does."""
         jar = self.cookies
-        for cookie in res.headers.get('Set-Cookie', []):
-            name, rest = cookie.split('=', 1)
-            options = rest.split(';')
-            path = '/'
-            expired = False
-            for option in options[1:]:
-                option = option.strip().lower()
-                if option.startswith('max-age='):
-                    try:
-                        age = int(option[8:])
-                    except ValueError:
-                        age = 0
-                    if age <= 0:
-                        expired = True
-                elif option.startswith('expires='):
-                    if '1 jan 1970' in option[8:]:  # the date delete_cookie() sends
-                        expired = True
-                elif option.startswith('path='):
-                    path = option[5:]
-            if expired:
-                if name in jar:
-                    current = jar[name]
-                    if path == (current[1] if isinstance(current, tuple) else '/'):
-                        del jar[name]
-            elif path == '/':
-                jar[name] = options[0]
-            else:
-                jar[name] = (options[0], path)
+        for header in res.headers.get('Set-Cookie', []):
+            name, value, path, expired = _read_set_cookie(header)
+            if not expired:
+                jar[name] = value if path == '/' else (value, path)
+            elif name in jar:
+                held = jar[name]
+                if path == (held[1] if isinstance(held, tuple) else '/'):
+                    del jar[name]
 
     async def request(self, method, path, headers=None, body=None, sock=None):
         """Send a request; return a :class:`TestResponse`.
