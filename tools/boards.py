@@ -56,7 +56,9 @@ _BOARD_FIELDS = {
 #: for an ESP-IDF without the Wi-Fi blobs; ``min_micropython`` the oldest MicroPython version
 #: it builds with ("1.29.0-preview"); ``flash_size`` of the merged image; ``qemu`` how to
 #: emulate it (tools/qemu_esp32.py); ``ota_variant`` MicroPython's variant of the board with
-#: an OTA partition table (two app slots), which ``make firmware OTA=1`` builds.
+#: an OTA partition table (two app slots), which ``make firmware OTA=1`` builds, with
+#: ``ota_noblobs_variant`` its counterpart without the Wi-Fi blobs and
+#: ``ota_app_partition_size`` the size of each of its app slots.
 _OPTIONAL_FIELDS = {
     "base_board": str,
     "board_dir": str,
@@ -65,6 +67,8 @@ _OPTIONAL_FIELDS = {
     "flash_size": str,
     "qemu": dict,
     "ota_variant": str,
+    "ota_noblobs_variant": str,
+    "ota_app_partition_size": int,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -103,6 +107,8 @@ class Board:
     flash_size: Optional[str] = None
     qemu: Optional[dict] = field(default=None, compare=False)
     ota_variant: Optional[str] = None
+    ota_noblobs_variant: Optional[str] = None
+    ota_app_partition_size: Optional[int] = None
 
     @property
     def root(self) -> Path:

@@ -620,6 +620,18 @@ def ota_build_variant(board: B.Board, variant: Optional[str], micropy_version: s
     return ota
 
 
+def ota_board(board: B.Board, variant: Optional[str], micropy_version: str) -> B.Board:
+    """``board`` as an OTA=1 build makes it: its OTA variant (whose blob-free counterpart, if
+    board.json names one, replaces it where ESP-IDF lacks the Wi-Fi blobs) and the size of one
+    app slot as the partition the image must fit."""
+    ota = with_variant(board, ota_build_variant(board, variant, micropy_version))
+    return dataclasses.replace(
+        ota,
+        noblobs_variant=board.ota_noblobs_variant,
+        app_partition_size=board.ota_app_partition_size or board.app_partition_size,
+    )
+
+
 def esp32_board(
     board: B.Board,
     variant: Optional[str],
@@ -1027,7 +1039,7 @@ def build(
     try:
         board = B.load_board(board_name, root)
         if ota:
-            variant = ota_build_variant(board, variant, micropy_version)
+            board, variant = ota_board(board, variant, micropy_version), None
         names, added, frozen_app = appdeps.selection(board, extensions, app, freeze_main, root)
         if app is not None:
             echo("APP %s imports %s%s." % (

@@ -110,13 +110,16 @@ def test_board_is_its_own_micropython_board_folder():
         "esp32", "esp32c3", "ESP32_GENERIC_C3", "QEMU", "QEMU_NOBLOBS")
     folder = b.board_dir("/nowhere")
     assert folder == B.BOARDS_DIR / BOARD
-    assert sorted(T.board_variants(b, None)) == ["QEMU", "QEMU_NOBLOBS"]
+    assert sorted(T.board_variants(b, None)) == ["QEMU", "QEMU_NOBLOBS", "QEMU_NOBLOBS_OTA", "QEMU_OTA"]
     # The variants reach the sdkconfig through MicroPython's SDKCONFIG_DEFAULTS, from this folder.
-    for variant in ("QEMU", "QEMU_NOBLOBS"):
+    for variant in ("QEMU", "QEMU_NOBLOBS", "QEMU_OTA", "QEMU_NOBLOBS_OTA"):
         text = (folder / ("mpconfigvariant_%s.cmake" % variant)).read_text()
         assert "${CMAKE_CURRENT_LIST_DIR}/sdkconfig.qemu" in text
+        assert ("sdkconfig.noblobs" in text) == ("NOBLOBS" in variant)
+        assert ("sdkconfig.ota" in text) == variant.endswith("OTA")
     assert "CONFIG_ETH_USE_OPENETH=y" in (folder / "sdkconfig.qemu").read_text()
     assert "CONFIG_APP_NO_BLOBS=y" in (folder / "sdkconfig.noblobs").read_text()
+    assert 'CONFIG_PARTITION_TABLE_CUSTOM_FILENAME="partitions-4MiB-ota.csv"' in (folder / "sdkconfig.ota").read_text()
     assert "ESP32_GENERIC_C3/mpconfigboard.cmake" in (folder / "mpconfigboard.cmake").read_text()
 
 
@@ -157,9 +160,31 @@ def test_variant_follows_the_wifi_blobs(tmp_path):
     assert T.esp32_board(board(), "QEMU", None, True, "v1.29.0", idf_path=str(without)).variant == "QEMU"
     with pytest.raises(T.BuildError) as exc:
         T.esp32_board(board(), "OTA", None, True, "v1.29.0")
-    assert "has no variant 'OTA' (it has: QEMU, QEMU_NOBLOBS)" in str(exc.value)
+    assert "has no variant 'OTA' (it has: QEMU, QEMU_NOBLOBS, QEMU_NOBLOBS_OTA, QEMU_OTA)" in str(exc.value)
     with pytest.raises(T.BuildError):
         T.esp32_board(B.load_board("UNIX"), "QEMU", None, True, "v1.29.0")
+
+
+def test_ota_build_has_two_slots_and_its_own_blob_free_variant(tmp_path):
+    ota = T.ota_board(board(), None, "v1.29.0")
+    assert (ota.variant, ota.noblobs_variant) == ("QEMU_OTA", "QEMU_NOBLOBS_OTA")
+    assert ota.build_output == "build-ESP32_C3_QEMU-QEMU_OTA/firmware.bin"
+    # One slot of partitions-4MiB-ota.csv (0x180000), not the single app partition (0x1F0000).
+    assert ota.app_partition_size == 0x180000 < board().app_partition_size
+    with pytest.raises(T.BuildError) as exc:
+        T.size_check(ota, 0x180000 + 1)
+    assert "its app partition holds 1572864 (over by 1)" in str(exc.value)
+    notes = []
+    without = fake_idf(tmp_path / "a", blobs=False)
+    b = T.esp32_board(ota, None, None, True, "v1.29.0", notes.append, idf_path=str(without))
+    assert b.variant == "QEMU_NOBLOBS_OTA" and b.build_output == "build-ESP32_C3_QEMU-QEMU_NOBLOBS_OTA/firmware.bin"
+    assert "building variant QEMU_NOBLOBS_OTA" in notes[0]
+    assert T.esp32_board(ota, None, None, True, "v1.29.0", idf_path=str(fake_idf(tmp_path / "b"))).variant == "QEMU_OTA"
+    make = T.make_plan(b, [], native=True, micropy_dir=tmp_path / "mp").steps[1].argv
+    assert "BOARD_VARIANT=QEMU_NOBLOBS_OTA" in make
+    # ESP32_GENERIC's OTA variant needs the blobs (no blob-free counterpart) and has 1.5 MiB slots too.
+    generic = T.ota_board(B.load_board("ESP32_GENERIC"), None, "v1.28.0")
+    assert (generic.variant, generic.noblobs_variant, generic.app_partition_size) == ("OTA", None, 0x180000)
 
 
 def test_min_micropython_is_checked_in_one_line(tmp_path):
