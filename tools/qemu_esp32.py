@@ -429,6 +429,34 @@ IMPORT_FREE = gc.mem_free()
 app = Microdot()
 
 
+def kept(build):  # heap a part of the kit keeps once it is set up (None: not in this image)
+    gc.collect()
+    before = gc.mem_free()
+    try:
+        held = build()
+    except ImportError:
+        return None, None
+    gc.collect()
+    return before - gc.mem_free(), held
+
+
+def ota_routes():
+    import kitota
+    return kitota.install(Microdot(), token='bench-token')
+
+
+def portal_app():
+    import network
+    import kitdns
+    import kitnet
+    import kitportal
+    return kitportal.make_app(network, 'microdot-BENCH', '192.168.4.1', '/bench-none.json'), kitdns, kitnet
+
+
+OTA_HEAP, _ota = kept(ota_routes)
+PORTAL_HEAP, _portal = kept(portal_app)
+
+
 @app.route('/')
 async def index(request):
     return 'Hello, World!'
@@ -437,7 +465,7 @@ async def index(request):
 @app.route('/__heap')
 async def heap(request):
     return {'boot_free': BOOT_FREE, 'import_free': IMPORT_FREE, 'free': gc.mem_free(),
-            'total': gc.mem_free() + gc.mem_alloc()}
+            'total': gc.mem_free() + gc.mem_alloc(), 'ota': OTA_HEAP, 'portal': PORTAL_HEAP}
 
 
 @app.route('/__gc/off')
@@ -513,6 +541,8 @@ def bench(board: str = "ESP32_C3_QEMU", requests: int = 50, qemu: Optional[str] 
             "heap_free_boot": heap["boot_free"],
             "heap_free_after_import": heap["import_free"],
             "heap_per_request": round(per_request),
+            "heap_ota": heap.get("ota"),
+            "heap_portal": heap.get("portal"),
             "latency_ms_keepalive_median": round(statistics.median(keep), 2),
             "latency_ms_keepalive_p90": round(sorted(keep)[int(len(keep) * 0.9) - 1], 2),
             "latency_ms_new_connection_median": round(statistics.median(fresh), 2),
@@ -522,12 +552,18 @@ def bench(board: str = "ESP32_C3_QEMU", requests: int = 50, qemu: Optional[str] 
         eb.stop()
 
 
+def _bytes_or_absent(value: Optional[int], extension: str) -> str:
+    return "%d B" % value if value is not None else "not in this image (EXTENSIONS=\"... %s\")" % extension
+
+
 def format_bench(res: dict) -> str:
     rows = [
         ("heap (MicroPython, total)", "%d B" % res["heap_total"]),
         ("heap free after boot", "%d B" % res["heap_free_boot"]),
         ("heap free after import microdot (frozen)", "%d B" % res["heap_free_after_import"]),
         ("heap allocated per request (GET /, keep-alive)", "%d B" % res["heap_per_request"]),
+        ("heap kept by the ota extension (kitota.install)", _bytes_or_absent(res.get("heap_ota"), "ota")),
+        ("heap kept by the set-up portal (kitportal.make_app)", _bytes_or_absent(res.get("heap_portal"), "wifi")),
         ("latency, keep-alive (median / p90)", "%.1f / %.1f ms" % (
             res["latency_ms_keepalive_median"], res["latency_ms_keepalive_p90"])),
         ("latency, new connection per request (median)", "%.1f ms" % res["latency_ms_new_connection_median"]),

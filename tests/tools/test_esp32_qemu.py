@@ -375,3 +375,43 @@ def test_emulated_board_serves_hello_to_the_host():
             body = r.read().decode()
         assert r.status == 200 and "Hello from Microdot!" in body
     assert eb.proc is None
+
+
+# -- the bench app, on the MicroPython unix port ------------------------------------------------
+
+
+def _run_bench_app(tmp_path, paths):
+    """BENCH_APP on the unix port up to its server (the figures /__heap would give, printed)."""
+    from tools import virtual as V
+
+    try:
+        mp = V.find_micropython()
+    except V.VirtualError as exc:
+        pytest.skip("no micropython: %s" % exc)
+    script = Q.BENCH_APP.replace("app.run(port=5000)", "print('HEAP', OTA_HEAP, PORTAL_HEAP, IMPORT_FREE < BOOT_FREE)")
+    assert script != Q.BENCH_APP
+    prelude = "import sys\nsys.path[:0] = %r\n" % [str(p) for p in paths]
+    (tmp_path / "bench_app.py").write_text(prelude + script)
+    out = subprocess.run([mp, str(tmp_path / "bench_app.py")], capture_output=True, text=True, timeout=60,
+                         cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    line = [l for l in out.stdout.splitlines() if l.startswith("HEAP ")][-1].split()
+    return [None if v == "None" else int(v) if v.isdigit() else v for v in line[1:]]
+
+
+def test_bench_app_measures_what_the_ota_extension_and_the_portal_keep(tmp_path):
+    host = ROOT / "tests" / "tools" / "cablefree_device" / "host"  # stand-in network module
+    ota, portal, imported = _run_bench_app(tmp_path, [ROOT / "src", host])
+    assert imported == "True"
+    # Real figures, and of the size the modules suggest (kilobytes, not bytes or megabytes).
+    assert 1000 < ota < 60000 and 1000 < portal < 80000
+    # Without the modules in the image the rows say so instead of a number.
+    only_core = tmp_path / "core"
+    shutil.copytree(str(ROOT / "src" / "microdot"), str(only_core / "microdot"))
+    ota, portal, _ = _run_bench_app(tmp_path, [only_core])
+    assert ota is None and portal is None
+    text = Q.format_bench({"board": BOARD, "requests": 5, "heap_total": 1, "heap_free_boot": 1,
+                           "heap_free_after_import": 1, "heap_per_request": 1, "heap_ota": None,
+                           "heap_portal": 1234, "latency_ms_keepalive_median": 1.0,
+                           "latency_ms_keepalive_p90": 1.0, "latency_ms_new_connection_median": 1.0})
+    assert 'not in this image (EXTENSIONS="... ota")' in text and "1234 B" in text
