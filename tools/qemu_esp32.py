@@ -280,12 +280,13 @@ class EmulatedBoard:
         raise QemuError("The board printed no MicroPython prompt within %d s (last output: %s); see %s."
                         % (timeout, " | ".join(tail) or "none", self.workdir / "qemu.log"))
 
-    def provision(self) -> None:
-        """What `make wifi` stores: /wifi.json and the kitnet block in /boot.py (over the console)."""
+    def provision(self, ota_token: Optional[str] = None) -> None:
+        """What `make wifi [OTA_TOKEN=...]` stores: /wifi.json and the kitnet block in /boot.py
+        (over the console)."""
         from tools import wifi
 
         try:
-            wifi.store(LAN_SSID, "", port=self.console)
+            wifi.store(LAN_SSID, "", port=self.console, ota_token=ota_token or None)
         except (wifi.WifiError, wifi.S.DeployError) as exc:
             raise QemuError("Storing the network set-up on the board failed: %s" % exc)
 
@@ -363,8 +364,10 @@ def boot(board: str, app: Optional[Path], http_port: Optional[int], serial: str,
     eb.start()
     _say("MicroPython prompt after %.1f s; console %s" % (time.monotonic() - t0, eb.console))
     if app is not None:
-        _say("storing the network set-up (/wifi.json, kitnet in /boot.py) over the console")
-        eb.provision()
+        token = os.environ.get("OTA_TOKEN") or None
+        _say("storing the network set-up (/wifi.json%s, kitnet in /boot.py) over the console"
+             % (" with OTA_TOKEN" if token else ""))
+        eb.provision(token)
         _say("deploying %s over the console" % app)
         eb.deploy(app)
     return eb
@@ -387,6 +390,9 @@ def run(board: str, app: Path, http_port: Optional[int], serial: str, qemu: Opti
         eb = boot(board, app, http_port or DEFAULT_HTTP_PORT, serial, qemu)
         eb.wait_http("/")
         _say("serving %s at %s/ (Ctrl-C stops the board)" % (app, eb.url))
+        if os.environ.get("OTA_TOKEN"):
+            _say("an app with kitota.install(app) updates with `make ota DEVICE=%s OTA_TOKEN=... APP=...` "
+                 "(FIRMWARE=1 BOARD=%s: the firmware of an OTA=1 build)" % (eb.url, board))
         _hold(eb, follow)
     except KeyboardInterrupt:
         print()
