@@ -7,7 +7,13 @@ port with the board's modules compiled by mpy-cross), so plain ``pytest`` includ
 Each test records its latency (``latency_ms``, the duration of its exchanges with the board) as
 a JUnit property; the board's free heap at the start and end of the run is recorded as suite
 properties (``heap_free_before``/``heap_free_after``). ``python -m tools.smoke`` prints both.
+
+The OTA tests that need the board's token get it from ``--ota-token`` (default: $OTA_TOKEN); the
+virtual board is given one (that token, else a random one) in a wifi.json of its own.
 """
+import json
+import os
+import secrets
 import socket
 
 import pytest
@@ -32,6 +38,10 @@ def pytest_addoption(parser):
         ("--hw-expect", dict(default=None, metavar="EXTS",
                              help="comma-separated extensions the image must hold ('none': core "
                                   "only); the virtual board knows this by itself")),
+        ("--ota-token", dict(default=os.environ.get("OTA_TOKEN") or None, metavar="TOKEN",
+                             help="the board's OTA token (make wifi OTA_TOKEN=...), for the OTA "
+                                  "tests that need it (default: $OTA_TOKEN; the virtual board "
+                                  "gets this one or a random one)")),
     ]
     for name, kwargs in options:
         try:
@@ -43,11 +53,12 @@ def pytest_addoption(parser):
 class Target:
     """Where the smoke app runs and what its image is expected to hold."""
 
-    def __init__(self, url, kind, expected=None, vb=None):
+    def __init__(self, url, kind, expected=None, vb=None, ota_token=None):
         self.url = url.rstrip("/")
         self.kind = kind  # "device" or "virtual"
         self.expected = expected
         self.vb = vb
+        self.ota_token = ota_token  # the board's OTA token, when known
         rest = self.url.split("://", 1)[-1].split("/", 1)[0]
         host, _, port = rest.rpartition(":")
         self.host = host or rest
@@ -60,25 +71,32 @@ class Target:
 
 
 @pytest.fixture(scope="session")
-def target(request):
+def target(request, tmp_path_factory):
     device = request.config.getoption("--device", default=None)
+    token = request.config.getoption("--ota-token", default=None) or None
     expect = request.config.getoption("--hw-expect", default=None)
     expected = None
     if expect is not None:
         expected = [] if expect.strip().lower() in ("", "none") else \
             [e for e in expect.replace(" ", ",").split(",") if e]
     if device:
-        yield Target(device, "device", expected)
+        yield Target(device, "device", expected, ota_token=token)
         return
     board = request.config.getoption("--hw-board", default="UNIX") or "UNIX"
     binary = request.config.getoption("--hw-micropython", default=None)
+    # the board's /wifi.json holds its OTA token; the smoke app reads this file instead (SMOKE_WIFI)
+    token = token or secrets.token_hex(16)
+    wifi = tmp_path_factory.mktemp("virtual-board") / "wifi.json"
+    wifi.write_text(json.dumps({"ota_token": token}), encoding="utf-8")
     try:
-        vb = virtual.VirtualBoard(board, app=virtual.SMOKE_APP, micropython=binary, quiet=True)
+        vb = virtual.VirtualBoard(board, app=virtual.SMOKE_APP, micropython=binary, quiet=True,
+                                  env={"SMOKE_WIFI": str(wifi)})
         vb.start()
     except virtual.VirtualError as exc:
         pytest.fail("The virtual board did not start: %s" % exc, pytrace=False)
     try:
-        yield Target(vb.url, "virtual", expected if expected is not None else vb.extensions, vb)
+        yield Target(vb.url, "virtual", expected if expected is not None else vb.extensions, vb,
+                     ota_token=token)
     finally:
         vb.stop()
 

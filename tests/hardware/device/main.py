@@ -5,9 +5,11 @@ unix port. The hardware suite in tests/hardware/ talks to it over the network.
 
 Settings come from environment variables where the port has them (the unix port), else the
 defaults below: SMOKE_HOST (0.0.0.0), SMOKE_PORT (5000), SMOKE_BOARD (board name for
-/__smoke/info), SMOKE_BREAK (name of one route to break on purpose, to prove the suite can fail).
+/__smoke/info), SMOKE_BREAK (name of one route to break on purpose, to prove the suite can fail),
+SMOKE_WIFI (the file holding the OTA token instead of /wifi.json).
 
 Routes of an extension that is not in the image answer 501, and the suite skips their tests.
+The OTA routes (/ota/..., kitota) are kitota's own: without it they answer 404.
 """
 import gc
 import os
@@ -55,7 +57,7 @@ from microdot import Microdot, Request, Response, abort, send_file  # noqa: E402
 EXTENSIONS = ('auth', 'cors', 'csrf', 'login', 'multipart', 'pubsub', 'session', 'sse',
               'static', 'test_client', 'utemplate', 'websocket')
 MODULES = ['microdot', 'microdot.microdot', 'microdot.helpers'] + \
-    ['microdot.' + e for e in EXTENSIONS] + ['kitnet', 'utemplate']
+    ['microdot.' + e for e in EXTENSIONS] + ['kitnet', 'kitota', 'utemplate']
 
 with_websocket = with_sse = with_form_data = Session = with_session = None
 CORS = BasicAuth = PubSub = Static = None
@@ -91,6 +93,10 @@ try:
     from microdot.static import Static
 except ImportError:
     pass
+try:
+    import kitota
+except ImportError:
+    kitota = None
 
 Request.max_content_length = 16 * 1024
 Request.max_body_length = 16 * 1024
@@ -136,6 +142,12 @@ def _hex(data):
 
 # -- info -----------------------------------------------------------------------------------
 
+def _extensions():
+    out = dict((e, ORIGINS['microdot.' + e] != 'missing') for e in EXTENSIONS)
+    out['ota'] = kitota is not None
+    return out
+
+
 @app.get('/__smoke/info')
 async def info(request):
     try:
@@ -165,7 +177,7 @@ async def info(request):
         'board': BOARD or machine,
         'ip': ip,
         'modules': ORIGINS,
-        'extensions': dict((e, ORIGINS['microdot.' + e] != 'missing') for e in EXTENSIONS),
+        'extensions': _extensions(),
         'heap': {'boot_free': _BOOT_FREE, 'free_before_gc': before, 'free': after,
                  'alloc': alloc},
         'uptime_ms': _diff(_ticks(), _START),
@@ -464,6 +476,14 @@ else:
     @app.get('/files/<path:path>')
     async def files(request, path):
         return _missing('static')
+
+
+# -- OTA updates ------------------------------------------------------------------------------
+
+if kitota is not None:
+    # /ota/...: every request needs the ota_token stored in /wifi.json (none stored: all 401).
+    # Nothing here commits an update; kitota also confirms a new ESP32 firmware once it answers.
+    kitota.install(app, path=_env('SMOKE_WIFI'))
 
 
 # -- errors --------------------------------------------------------------------------------
