@@ -211,6 +211,28 @@ def start(portal=True, path=None):
     return None
 
 
+def run_main(main="main.py"):
+    """What the kit's frozen main.py does after a normal boot: the set-up portal when the board
+    is not on a network (it ends in a restart), then ``main``, the app, as MicroPython runs
+    main.py; with none yet, the ota extension's wait for `make ota` to send it."""
+    if start() is None:
+        _print("kitnet: not on a network; starting %s anyway" % main)
+    try:
+        f = open(main)
+    except OSError:
+        try:
+            import kitota
+        except ImportError:
+            return
+        kitota.serve()
+        return
+    src = f.read()
+    f.close()
+    code = compile(src, main, "exec")
+    del src
+    exec(code, {"__name__": "__main__"})
+
+
 def _lan(network, timeout):
     """Start QEMU's OpenCores Ethernet (where the firmware has it, Wi-Fi does not exist)."""
     global _wlan, _ip

@@ -185,6 +185,9 @@ class EmulatedBoard:
     answers at ``eb.url``; ``eb.console`` is the serial device (a pty path or socket:// URL).
     """
 
+    #: Seconds of console silence after which a boot that gives no prompt is interrupted.
+    QUIET = 4.0
+
     def __init__(self, board: str, http_port: Optional[int] = None, serial: str = "pty",
                  qemu: Optional[str] = None, root: Path = ROOT, echo=print):
         self.board = qemu_board(board)
@@ -262,20 +265,31 @@ class EmulatedBoard:
         return serial.serial_for_url(self.console, baudrate=115200, timeout=timeout)
 
     def wait_prompt(self, timeout: float = BOOT_TIMEOUT) -> str:
-        """Wait for MicroPython's REPL prompt on the console; return what the board printed."""
+        """Wait for MicroPython's REPL prompt on the console; return what the board printed.
+
+        A firmware whose boot keeps running (the frozen boot.py serving ``kitota.serve()`` on a
+        board without main.py, a frozen main.py) is interrupted with Ctrl-C, as mpremote does,
+        once its console has been quiet for QUIET seconds: never while it is still printing
+        (the first boot formats the filesystem)."""
         data = b""
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
         with self.open_console() as link:
             link.write(b"\r\n")
-            next_poke = time.monotonic() + 2
+            next_poke = last_output = time.monotonic() + 2
             while time.monotonic() < deadline:
                 self._check_alive()
-                data += link.read(4096)
+                chunk = link.read(4096)
+                now = time.monotonic()
+                if chunk:
+                    data += chunk
+                    last_output = now
                 if b">>> " in data:
                     return data.decode("utf-8", "replace")
-                if time.monotonic() > next_poke:  # the banner may have gone by before we listened
-                    link.write(b"\r\n")
-                    next_poke = time.monotonic() + 2
+                if now > next_poke:  # the banner may have gone by before we listened
+                    busy = now - start > 2 * self.QUIET and now - last_output > self.QUIET
+                    link.write(b"\x03\r\n" if busy else b"\r\n")
+                    next_poke = now + 2
         tail = data.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise QemuError("The board printed no MicroPython prompt within %d s (last output: %s); see %s."
                         % (timeout, " | ".join(tail) or "none", self.workdir / "qemu.log"))

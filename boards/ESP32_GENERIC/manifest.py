@@ -8,4 +8,4 @@ options.defaults(extensions=("cors", "session", "sse", "websocket", "wifi"))
 add_library("microdot", "../../manifests")
 require("core", library="microdot")
 for name in options.extensions:
-    require(name, library="microdot")
+    require(name, library="microdot", app_main=options.app_main)

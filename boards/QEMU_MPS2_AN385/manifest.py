@@ -10,4 +10,4 @@ options.defaults(extensions=("test_client",))
 add_library("microdot", "../../manifests")
 require("core", library="microdot")
 for name in options.extensions:
-    require(name, library="microdot")
+    require(name, library="microdot", app_main=options.app_main)

@@ -1,8 +1,9 @@
 # The kit's boot.py, frozen into the firmware by the wifi fragment. A frozen boot.py runs
 # instead of the one on the filesystem, so it runs /boot.py first (yours, with the block
-# `make wifi` adds), then kitnet.start(): join the stored network, or open the set-up portal
-# (microdot-XXXX) when there is none or it failed. Without a main.py yet, a firmware with the
-# ota extension waits for `make ota` to send the first app. main.py runs afterwards as usual.
+# `make wifi` adds), then joins the stored network. It never blocks: MicroPython also runs
+# boot.py at the soft reset mpremote makes in its raw REPL (`make wifi`, `make deploy`,
+# `mpremote cp`), which would wait forever for a server started here. The set-up portal and
+# the wait for a first app run from the kit's main.py, which only a normal boot runs.
 try:
     _f = open("boot.py")
 except OSError:
@@ -18,10 +19,4 @@ try:
 except ImportError:
     pass
 else:
-    if kitnet.start() is not None:
-        try:
-            import kitota
-        except ImportError:
-            pass
-        else:
-            kitota.serve()
+    kitnet.start(portal=False)

@@ -255,7 +255,25 @@ def test_frozen_sources_lists_core_then_extensions(tree):
         (src / "kitportal.py", "kitportal.py"),
         (src / "kitdns.py", "kitdns.py"),
         (src / "kitboot/boot.py", "boot.py"),
+        (src / "kitboot/main.py", "main.py"),
     ]
+
+
+def test_an_app_frozen_with_its_main_replaces_the_kits_main(tree, tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text("print('mine')\n")
+    (app / "helper.py").write_text("X = 1\n")
+    got = B.frozen_sources("ESP32_GENERIC", "wifi", app=app, freeze_main=True, root=tree)
+    mains = [s for s, t in got if t == "main.py"]
+    assert mains == [(app / "main.py").resolve()] or mains == [app / "main.py"]
+    assert ("boot.py" in [t for _, t in got])  # the kit's boot.py stays
+    text = B.manifest_text("ESP32_GENERIC", "wifi", tmp_path / "m.py", app=app, freeze_main=True, root=tree)
+    assert "app_main=True" in text.splitlines()[3]
+    # Without FREEZE_MAIN the kit's main.py is frozen and the app's is not.
+    got = B.frozen_sources("ESP32_GENERIC", "wifi", app=app, root=tree)
+    assert [s for s, t in got if t == "main.py"] == [tree / "src" / "kitboot" / "main.py"]
+    assert "app_main" not in B.manifest_text("ESP32_GENERIC", "wifi", tmp_path / "m.py", app=app, root=tree)
 
 
 def test_frozen_sources_utemplate_includes_the_package(tree):
@@ -332,7 +350,7 @@ def test_write_manifest_uses_relative_paths(tree, tmp_path):
     out = B.write_manifest("ESP32_GENERIC", "sse login", dest, app=app, freeze_main=True, root=tree)
     assert out == dest
     text = dest.read_text()
-    assert 'include("../../../boards/ESP32_GENERIC/manifest.py", extensions=("login", "session", "sse",))' in text
+    assert 'include("../../../boards/ESP32_GENERIC/manifest.py", extensions=("login", "session", "sse",), app_main=True)' in text
     assert 'module("main.py", base_path="../../../../myapp")' in text
     assert 'module("views.py", base_path="../../../../myapp")' in text
     for path in re.findall(r'"([^"]*/[^"]*)"', text):

@@ -48,6 +48,7 @@ async def index(request):
     return "app v1"
 
 
+print("app v1 ready")
 app.run(port=5000)
 '''
 
@@ -171,8 +172,9 @@ def test_unconfirmed_firmware_is_rolled_back_at_the_next_reset(eb, dev):
         link.reset_input_buffer()
         O.update_firmware(dev, board, wait=0)  # to ota_0; restarts without waiting for it
         dev.close()
-        # The new firmware boots and starts the app, but nothing has asked it anything yet.
-        _read_until(link, b"kitnet:", 180)
+        # The new firmware boots and starts the app (kitota installed, the server about to
+        # listen), but nothing has asked it anything yet.
+        _read_until(link, b"app v1 ready", 180)
         link.write(b"\x03\x03")  # stop it and reset the chip before it answered a request
         _read_until(link, b">>> ", 30)
         link.write(b"import machine; machine.reset()\r\n")

@@ -1,8 +1,9 @@
 """The device side of tests/tools/test_portal.py and test_ota.py on the virtual board.
 
-On a board the kit's frozen boot.py runs before main.py; the unix port runs no boot.py, so this
-file imports it (the frozen copy staged from src/kitboot/boot.py) after pointing the portal at
-unprivileged ports. Then it is an ordinary app with OTA updates.
+On a board the kit's frozen boot.py runs, then the kit's frozen main.py (kitnet.run_main():
+portal, then /main.py); the unix port runs neither, so this file imports boot (the frozen copy
+staged from src/kitboot/boot.py) after pointing the portal at unprivileged ports and does
+what the kit's main.py does. Then it is an ordinary app with OTA updates.
 """
 import os
 
@@ -27,11 +28,12 @@ FIRST = os.getenv("KIT_APP_MAIN")  # the first-app test: the board's "main.py" i
 if FIRST:
     kitota.APP_MAIN = FIRST
 
-import boot  # noqa: E402  (joins the stored network or runs the portal, which restarts)
+import boot  # noqa: E402  (joins the stored network; never blocks)
 
 if FIRST:
-    exec(open(FIRST).read())  # what the board does with main.py after boot.py
+    kitnet.run_main(FIRST)  # what the kit's frozen main.py does: portal, then main.py or kitota.serve()
     raise SystemExit(1)
+kitnet.start()  # the kit's main.py first: the portal, which restarts, when not on a network
 
 from microdot import Microdot  # noqa: E402
 
