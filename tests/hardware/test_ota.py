@@ -104,7 +104,7 @@ def test_refused_writes_change_nothing(http, url, target, info, ota):
             refused(http.request(method, url + path, headers=headers, timeout=10, **kwargs))
     refused(http.get(url + "/ota/info", timeout=10))
     assert http.get(url + "/", timeout=10).text == "Microdot smoke app\n"
-    assert http.get(url + "/files/smoke.txt", timeout=10).status_code == 200
+    assert http.get(url + "/static/smoke.txt", timeout=10).status_code == 200  # a file on the board, read back
     still_up(http, url, info)
 
 
