@@ -217,12 +217,15 @@ def needs(app: Union[str, Path], root: Union[str, Path, None] = None) -> Needs:
 
 
 def fragment_files(names: Iterable[str], root: Union[str, Path, None] = None) -> List[Tuple[Path, str]]:
-    """(source, target) of every file the fragments ``names`` freeze, core first."""
+    """(source, target) of every module the fragments ``names`` freeze, core first.
+
+    The start-up scripts (the wifi fragment's boot.py and main.py) are left out: an app never
+    imports them, and importing one to see whether the firmware has it would run it."""
     fragments = B.load_fragments(root)
     order = [B.CORE] + sorted(n for n in names if n != B.CORE) if B.CORE in names else sorted(names)
     out: List[Tuple[Path, str]] = []
     for name in order:
-        out.extend(fragments[name].files)
+        out.extend(row for row in fragments[name].files if row[1] not in B.BOOT_FILES)
     return out
 
 
