@@ -375,15 +375,19 @@ def boot(board: str, app: Optional[Path], http_port: Optional[int], serial: str,
     eb = EmulatedBoard(board, http_port=http_port, serial=serial, qemu=qemu)
     _say("booting %s under %s (%s)" % (eb.flash.relative_to(ROOT), Path(eb.qemu).name, eb.board.qemu.get("machine")))
     t0 = time.monotonic()
-    eb.start()
-    _say("MicroPython prompt after %.1f s; console %s" % (time.monotonic() - t0, eb.console))
-    if app is not None:
-        token = os.environ.get("OTA_TOKEN") or None
-        _say("storing the network set-up (/wifi.json%s, kitnet in /boot.py) over the console"
-             % (" with OTA_TOKEN" if token else ""))
-        eb.provision(token)
-        _say("deploying %s over the console" % app)
-        eb.deploy(app)
+    try:
+        eb.start()
+        _say("MicroPython prompt after %.1f s; console %s" % (time.monotonic() - t0, eb.console))
+        if app is not None:
+            token = os.environ.get("OTA_TOKEN") or None
+            _say("storing the network set-up (/wifi.json%s, kitnet in /boot.py) over the console"
+                 % (" with OTA_TOKEN" if token else ""))
+            eb.provision(token)
+            _say("deploying %s over the console" % app)
+            eb.deploy(app)
+    except BaseException:
+        eb.stop()  # the caller never gets the board: stop QEMU here
+        raise
     return eb
 
 

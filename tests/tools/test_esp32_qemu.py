@@ -300,6 +300,32 @@ def test_runner_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert Q.emulated(BOARD) and not Q.emulated("ESP32_GENERIC_C3") and not Q.emulated("NOPE")
 
 
+def test_boot_stops_the_emulator_when_the_set_up_fails(monkeypatch, tmp_path):
+    events = []
+
+    class Board:
+        def __init__(self, board, **kwargs):
+            self.flash, self.qemu, self.console = ROOT / "firmware" / "x.bin", "qemu", "/dev/null"
+            self.board = B.load_board(BOARD)
+
+        def start(self):
+            events.append("start")
+
+        def provision(self, token=None):
+            events.append("provision")
+
+        def deploy(self, app):
+            raise Q.QemuError("Deploying failed: the board stopped answering.")
+
+        def stop(self):
+            events.append("stop")
+
+    monkeypatch.setattr(Q, "EmulatedBoard", Board)
+    with pytest.raises(Q.QemuError, match="Deploying failed"):
+        Q.boot(BOARD, tmp_path, None, "pty", None)
+    assert events == ["start", "provision", "stop"]
+
+
 # -- kitnet on the emulated board --------------------------------------------------------------
 
 KITNET_LAN = r"""
