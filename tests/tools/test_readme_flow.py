@@ -10,17 +10,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def flow_commands():
+def flow_commands(heading="## The real flow"):
     text = (ROOT / "README.md").read_text()
-    section = text[text.index("## The real flow"):]
+    section = text[text.index(heading):]
     block = section[section.index("```sh") + 5:]
     block = block[:block.index("```")]
     cmds = []
     for line in block.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            cmds.append(line.replace("<board-ip>", "127.0.0.1"))
+            cmds.append(line.replace("<board-ip>", "127.0.0.1").replace("<token>", "a-token-for-the-test"))
     return cmds
+
+
+def test_readme_shows_the_cable_free_path_beside_the_cable_path():
+    cmds = " ; ".join(flow_commands("### Cable-free after the first flash"))
+    for step in ("firmware OTA=1", "flash", "make ota DEVICE=", "APP=", "FIRMWARE=1"):
+        assert step in cmds, step
+    for cmd in flow_commands("### Cable-free after the first flash"):
+        proc = subprocess.run(["make", "-n"] + shlex.split(cmd)[1:], cwd=str(ROOT), capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0 and "-m tools." in proc.stdout, (cmd, proc.stderr)
+        if "OTA=1" in cmd:
+            assert "--ota" in proc.stdout, cmd
+        if "FIRMWARE=1" in cmd:
+            assert "--firmware" in proc.stdout and '--token "a-token-for-the-test"' in proc.stdout, cmd
 
 
 def test_readme_flow_has_the_steps_a_board_needs():
