@@ -459,7 +459,7 @@ def install(app, token=None, prefix=PREFIX, path=None):
 
     def auth(request):
         h = request.headers.get("Authorization") or ""
-        given = h[7:] if h[:7] == "Bearer " else ""
+        given = h[7:] if h[:7].lower() == "bearer " else ""  # the scheme in any case (RFC 9110)
         if not _token:
             return _error(401, "no OTA token on the board: set one with make wifi OTA_TOKEN=... or the set-up portal")
         if not same(given, _token):

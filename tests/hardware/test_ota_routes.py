@@ -141,6 +141,15 @@ def test_info_says_whether_firmware_can_be_updated(http, url, ota_auth):
         assert fw["next_bytes"] > 0
 
 
+def test_the_auth_scheme_is_case_insensitive(http, url, ota_auth):
+    token = ota_auth()["Authorization"].split(" ", 1)[1]
+    for scheme in ("bearer", "BEARER", "Bearer"):  # RFC 9110 11.1: the scheme is case-insensitive
+        r = http.get(url + "/ota/info", headers={"Authorization": scheme + " " + token}, timeout=10)
+        assert r.status_code == 200, scheme
+    r = http.get(url + "/ota/info", headers={"Authorization": "Basic " + token}, timeout=10)
+    assert r.status_code == 401
+
+
 def test_wrong_sha256_is_refused_and_nothing_is_written(http, url, target, info, ota_auth):
     auth = ota_auth()
     r = http.post(url + "/ota/begin", json=FILES, headers=auth, timeout=10)
