@@ -230,7 +230,7 @@ def run_main(main="main.py"):
     f.close()
     code = compile(src, main, "exec")
     del src
-    exec(code, {"__name__": "__main__"})
+    exec(code, {"__name__": "__main__", "__file__": main})
 
 
 def _lan(network, timeout):

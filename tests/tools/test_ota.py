@@ -416,12 +416,12 @@ def test_boards_without_firmware_ota_answer_501(radio, tmp_path, capsys):
 
 @needs_board
 def test_the_first_app_arrives_over_the_air(radio, tmp_path, capsys):
-    """A freshly provisioned board has no main.py: boot.py serves only the OTA routes."""
+    """A freshly provisioned board has no main.py: the kit's main.py serves only the OTA routes."""
     app = tmp_path / "first"
     app.mkdir()
     (app / "app.py").write_text(
         "from microdot import Microdot\nimport kitota, os\napp = Microdot()\n"
-        "@app.get('/')\nasync def index(request):\n    return 'first app'\n"
+        "@app.get('/')\nasync def index(request):\n    return 'first app ' + __name__ + ' ' + __file__\n"
         "kitota.install(app)\napp.run(port=int(os.getenv('PORT')))\n")
     with start(radio, env={"KIT_APP_MAIN": "app.py"}) as board:
         r = requests.get(board.url + "/", timeout=10)
@@ -429,7 +429,8 @@ def test_the_first_app_arrives_over_the_air(radio, tmp_path, capsys):
         assert "kitota: no app.py; waiting for `make ota`" in board.output_tail()
         assert O.main(["--device", board.url, "--app", str(app), "--token", TOKEN, "--wait", "30"]) == 0
         assert "Sent 1 file(s)" in capsys.readouterr().out
-        assert requests.get(board.url + "/", timeout=10).text == "first app" and board.boots == 2
+        # kitnet.run_main() runs it as MicroPython runs main.py: as __main__, __file__ its name
+        assert requests.get(board.url + "/", timeout=10).text == "first app __main__ app.py" and board.boots == 2
 
 
 @needs_board
