@@ -632,6 +632,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _term)
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no handler:
+    # Ctrl-C / kill -INT must stop the board however the CLI was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         vb = VirtualBoard(args.board, app=app, micropython=args.micropython, port=args.port,
                           netns=args.netns, extensions=args.extensions, heap=args.heap,
