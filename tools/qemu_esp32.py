@@ -111,6 +111,19 @@ def bios_dir(qemu: str) -> Optional[Path]:
     return None
 
 
+def built_extensions(board: B.Board, root: Path = ROOT) -> Optional[List[str]]:
+    """The extensions firmware/<BOARD>/ was built with (build-info.json), which the hardware
+    suite then expects the smoke app to find; None when the build did not say."""
+    import json
+
+    try:
+        data = json.loads((Path(root) / "firmware" / board.name / "build-info.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    exts = data.get("extensions") if isinstance(data, dict) else None
+    return [str(e) for e in exts] if isinstance(exts, list) else None
+
+
 def firmware_files(board: B.Board, root: Path = ROOT) -> tuple:
     """(flash image, eFuse image) of the last build, or a one-line error saying how to build."""
     out = Path(root) / "firmware" / board.name
@@ -430,7 +443,7 @@ def test_hw(board: str, http_port: Optional[int], qemu: Optional[str], report: O
     eb = boot(board, SMOKE_APP, http_port, "pty", qemu)
     try:
         smoke.wait_for(eb.url, timeout=120)
-        code = smoke.run_suite(eb.url, report or smoke.REPORT, None, pytest_args)
+        code = smoke.run_suite(eb.url, report or smoke.REPORT, built_extensions(eb.board), pytest_args)
         if code != 0:
             print("error: the hardware suite failed against %s on %s (pytest exit status %d); see the "
                   "table above." % (eb.url, board, code), file=sys.stderr)
