@@ -214,6 +214,7 @@ class EmulatedBoard:
         self.proc: Optional[subprocess.Popen] = None
         self.console: Optional[str] = None
         self.banner = ""
+        self.boot_timeout = BOOT_TIMEOUT
 
     @property
     def url(self) -> str:
@@ -240,15 +241,19 @@ class EmulatedBoard:
             raise QemuError("Cannot run %s: %s." % (self.qemu, exc.strerror))
         finally:
             log.close()
-        if serial == "pty":
-            self.console = self._wait_pty()
-            link = self.workdir / "console"
-            if link.is_symlink() or link.exists():
-                link.unlink()
-            link.symlink_to(self.console)
-        else:
-            self.console = "socket://127.0.0.1:%s" % serial[4:]
-        self.banner = self.wait_prompt()
+        try:
+            if serial == "pty":
+                self.console = self._wait_pty()
+                link = self.workdir / "console"
+                if link.is_symlink() or link.exists():
+                    link.unlink()
+                link.symlink_to(self.console)
+            else:
+                self.console = "socket://127.0.0.1:%s" % serial[4:]
+            self.banner = self.wait_prompt(self.boot_timeout)
+        except BaseException:
+            self.stop()  # no prompt (or Ctrl-C): never leave QEMU running behind an error
+            raise
         return self
 
     def _log_text(self) -> str:

@@ -455,3 +455,25 @@ def test_bench_app_measures_what_the_ota_extension_and_the_portal_keep(tmp_path)
                            "heap_portal": 1234, "latency_ms_keepalive_median": 1.0,
                            "latency_ms_keepalive_p90": 1.0, "latency_ms_new_connection_median": 1.0})
     assert 'not in this image (EXTENSIONS="... ota")' in text and "1234 B" in text
+
+
+def test_a_board_that_never_gives_a_prompt_is_stopped(tmp_path):
+    # A stand-in "QEMU" that opens a pty and prints nothing: start() must time out in one line
+    # and leave no process behind.
+    fake = tmp_path / "qemu-system-riscv32"
+    fake.write_text("#!%s\nimport os, pty, sys, time\nm, s = pty.openpty()\n"
+                    "print('char device redirected to %%s (label serial0)' %% os.ttyname(s), flush=True)\n"
+                    "time.sleep(600)\n" % sys.executable)
+    fake.chmod(0o755)
+    out = tmp_path / "firmware" / BOARD
+    out.mkdir(parents=True)
+    (out / "flash_image.bin").write_bytes(b"\xff" * 16)
+    (out / "qemu_efuse.bin").write_bytes(b"\0" * 16)
+    eb = Q.EmulatedBoard(BOARD, qemu=str(fake), root=tmp_path, echo=lambda line: None)
+    eb.boot_timeout = 3
+    try:
+        with pytest.raises(Q.QemuError, match="printed no MicroPython prompt within 3 s"):
+            eb.start()
+        assert eb.proc is None
+    finally:
+        eb.stop()
