@@ -33,8 +33,6 @@ LIBRARY = "microdot"
 NEVER_FROZEN = ("asgi.py", "compat.py", "hosted.py", "jinja.py", "wsgi.py")
 #: Files of an app that run at boot; frozen only on request (they cannot be overridden later).
 BOOT_FILES = ("boot.py", "main.py")
-#: The kit's own frozen main.py (wifi fragment), which an app frozen with FREEZE_MAIN replaces.
-KIT_MAIN = "main.py"
 
 PORTS = ("esp32", "rp2", "unix", "qemu")
 _BOARD_FIELDS = {
@@ -241,8 +239,9 @@ class _Options:
 class _FragmentReader:
     """Executes one fragment with a recording version of MicroPython's manifest API."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, options: Optional[Dict[str, object]] = None):
         self.path = path
+        self.options = dict(options or {})
         self.here = path.parent
         self.metadata: Dict[str, object] = {}
         self.files: List[Tuple[Path, str]] = []
@@ -324,7 +323,7 @@ class _FragmentReader:
             "freeze_as_str": self.legacy,
             "freeze_as_mpy": self.legacy,
             "freeze_mpy": self.legacy,
-            "options": _Options(),
+            "options": _Options(**self.options),
         }
         try:
             code = compile(self.path.read_text(encoding="utf-8"), str(self.path), "exec")
@@ -357,14 +356,16 @@ def fragment_names(root: Union[str, Path, None] = None) -> List[str]:
     return sorted(p.name for p in mdir.iterdir() if (p / "manifest.py").is_file())
 
 
-def load_fragment(name: str, root: Union[str, Path, None] = None) -> Fragment:
+def load_fragment(name: str, root: Union[str, Path, None] = None, **options) -> Fragment:
+    """The fragment ``name`` as MicroPython's manifest tools read it with ``options`` (the
+    keyword arguments a board manifest passes down, e.g. ``app_main=True``)."""
     names = fragment_names(root)
     if name not in names:
         raise BoardError(
             "Unknown manifest fragment '%s'. Known fragments: %s." % (name, ", ".join(names))
         )
     path = _root(root) / "manifests" / name / "manifest.py"
-    reader = _FragmentReader(path)
+    reader = _FragmentReader(path, options)
     reader.run()
     for req in reader.requires:
         if req not in names:
@@ -384,8 +385,8 @@ def load_fragment(name: str, root: Union[str, Path, None] = None) -> Fragment:
     )
 
 
-def load_fragments(root: Union[str, Path, None] = None) -> Dict[str, Fragment]:
-    return {n: load_fragment(n, root) for n in fragment_names(root)}
+def load_fragments(root: Union[str, Path, None] = None, **options) -> Dict[str, Fragment]:
+    return {n: load_fragment(n, root, **options) for n in fragment_names(root)}
 
 
 def known_extensions(root: Union[str, Path, None] = None) -> List[str]:
@@ -592,7 +593,9 @@ def frozen_sources(
     b = load_board(board, root)
     root = _root(root) if root is not None else b.root
     names = resolve_extensions(b, extensions, root)
-    fragments = load_fragments(root)
+    # As the build reads them: with FREEZE_MAIN the board manifest passes app_main=True
+    # (manifest_text), and the wifi fragment then leaves its own main.py out.
+    fragments = load_fragments(root, **app_main_option(app, freeze_main))
     out: List[Tuple[Path, str]] = []
     seen: Dict[str, str] = {}
     for name in [CORE] + names:
@@ -619,11 +622,6 @@ def frozen_sources(
             seen[target] = name
             out.append((source, target))
     if app is not None:
-        if freeze_main and KIT_MAIN in seen:
-            # The app's frozen main.py takes the place of the kit's (the fragment leaves its own
-            # out when the board manifest passes app_main=True, which manifest_text does).
-            del seen[KIT_MAIN]
-            out = [row for row in out if row[1] != KIT_MAIN]
         kit = list(seen)
         for source, target in app_sources(app, freeze_main):
             top = target.split("/")[0]
@@ -640,6 +638,12 @@ def frozen_sources(
 
 def _relpath(target: Path, start: Path) -> str:
     return Path(os.path.relpath(str(target), str(start))).as_posix()
+
+
+def app_main_option(app: Union[str, Path, None], freeze_main: bool) -> Dict[str, bool]:
+    """The option the board manifest passes to the fragments when the app brings its own frozen
+    main.py (the wifi fragment then freezes none of its own)."""
+    return {"app_main": True} if app is not None and freeze_main else {}
 
 
 def manifest_text(
@@ -661,7 +665,7 @@ def manifest_text(
         "# Frozen: %s." % ", ".join(["core"] + names),
         'include("%s", extensions=(%s)%s)'
         % (_relpath(b.manifest, here), "".join('"%s", ' % n for n in names).rstrip(" "),
-           ", app_main=True" if app is not None and freeze_main else ""),
+           "".join(", %s=%r" % kv for kv in app_main_option(app, freeze_main).items())),
     ]
     if app is not None:
         lines.append("")
