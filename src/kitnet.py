@@ -211,26 +211,38 @@ def start(portal=True, path=None):
     return None
 
 
-def run_main(main="main.py"):
-    """What the kit's frozen main.py does after a normal boot: the set-up portal when the board
-    is not on a network (it ends in a restart), then ``main``, the app, as MicroPython runs
-    main.py; with none yet, the ota extension's wait for `make ota` to send it."""
-    if start() is None:
-        _print("kitnet: not on a network; starting %s anyway" % main)
+def run_file(path):
+    """Run the script ``path`` from the filesystem as MicroPython runs boot.py and main.py:
+    compiled under its own name, in ``__main__``'s namespace (so the REPL sees its names after
+    it ends or is interrupted). False when there is no such file."""
     try:
-        f = open(main)
+        f = open(path)
     except OSError:
-        try:
-            import kitota
-        except ImportError:
-            return
-        kitota.serve()
-        return
+        return False
     src = f.read()
     f.close()
-    code = compile(src, main, "exec")
+    code = compile(src, path, "exec")
     del src
-    exec(code, {"__name__": "__main__", "__file__": main})
+    import __main__
+    space = __main__.__dict__
+    space["__file__"] = path
+    exec(code, space)
+    return True
+
+
+def run_main(main="main.py"):
+    """What the kit's frozen main.py does after a normal boot: the set-up portal when the board
+    is not on a network (it ends in a restart), then ``main``, the app; with none yet, the ota
+    extension's wait for `make ota` to send it."""
+    if start() is None:
+        _print("kitnet: not on a network; starting %s anyway" % main)
+    if run_file(main):
+        return
+    try:
+        import kitota
+    except ImportError:
+        return
+    kitota.serve()
 
 
 def _lan(network, timeout):

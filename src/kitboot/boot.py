@@ -5,18 +5,9 @@
 # `mpremote cp`), which would wait forever for a server started here. The set-up portal and
 # the wait for a first app run from the kit's main.py, which only a normal boot runs.
 try:
-    _f = open("boot.py")
-except OSError:
-    _f = None
-if _f is not None:
-    _src = _f.read()
-    _f.close()
-    exec(_src)
-    del _src
-del _f
-try:
     import kitnet
 except ImportError:
     pass
 else:
+    kitnet.run_file("boot.py")
     kitnet.start(portal=False)
