@@ -111,19 +111,6 @@ def bios_dir(qemu: str) -> Optional[Path]:
     return None
 
 
-def built_extensions(board: B.Board, root: Path = ROOT) -> Optional[List[str]]:
-    """The extensions firmware/<BOARD>/ was built with (build-info.json), which the hardware
-    suite then expects the smoke app to find; None when the build did not say."""
-    import json
-
-    try:
-        data = json.loads((Path(root) / "firmware" / board.name / "build-info.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    exts = data.get("extensions") if isinstance(data, dict) else None
-    return [str(e) for e in exts] if isinstance(exts, list) else None
-
-
 def firmware_files(board: B.Board, root: Path = ROOT) -> tuple:
     """(flash image, eFuse image) of the last build, or a one-line error saying how to build."""
     out = Path(root) / "firmware" / board.name
@@ -294,7 +281,7 @@ class EmulatedBoard:
         deadline = start + timeout
         with self.open_console() as link:
             link.write(b"\r\n")
-            next_poke = last_output = time.monotonic() + 2
+            next_poke, last_output = start + 2, start
             while time.monotonic() < deadline:
                 self._check_alive()
                 chunk = link.read(4096)
@@ -448,7 +435,9 @@ def test_hw(board: str, http_port: Optional[int], qemu: Optional[str], report: O
     eb = boot(board, SMOKE_APP, http_port, "pty", qemu)
     try:
         smoke.wait_for(eb.url, timeout=120)
-        code = smoke.run_suite(eb.url, report or smoke.REPORT, built_extensions(eb.board), pytest_args)
+        from tools.virtual import built_extensions  # the build-info.json beside the image
+
+        code = smoke.run_suite(eb.url, report or smoke.REPORT, built_extensions(str(eb.flash)), pytest_args)
         if code != 0:
             print("error: the hardware suite failed against %s on %s (pytest exit status %d); see the "
                   "table above." % (eb.url, board, code), file=sys.stderr)
@@ -489,10 +478,9 @@ def ota_routes():
 
 def portal_app():
     import network
-    import kitdns
-    import kitnet
+    import kitdns  # noqa: F401  (the portal's DNS, imported when it starts)
     import kitportal
-    return kitportal.make_app(network, 'microdot-BENCH', '192.168.4.1', '/bench-none.json'), kitdns, kitnet
+    return kitportal.make_app(network, 'microdot-BENCH', '192.168.4.1', '/bench-none.json')
 
 
 OTA_HEAP, _ota = kept(ota_routes)

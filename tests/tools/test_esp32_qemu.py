@@ -301,17 +301,19 @@ def test_runner_errors_are_one_line(tmp_path, capsys, monkeypatch):
 
 
 def test_the_suite_expects_the_extensions_the_image_was_built_with(tmp_path):
-    out = tmp_path / "firmware" / BOARD
-    assert Q.built_extensions(board(), tmp_path) is None  # no build: nothing to expect
-    out.mkdir(parents=True)
-    (out / "build-info.json").write_text(json.dumps({"extensions": ["cors", "ota", "wifi"]}))
-    assert Q.built_extensions(board(), tmp_path) == ["cors", "ota", "wifi"]
     from tools import smoke
+    from tools.virtual import built_extensions  # what test_hw reads, beside the flash image
 
-    argv = smoke.pytest_command("http://127.0.0.1:1", tmp_path / "r.xml", Q.built_extensions(board(), tmp_path))
+    out = tmp_path / "firmware" / BOARD
+    out.mkdir(parents=True)
+    image = str(out / "flash_image.bin")
+    assert built_extensions(image) is None  # no build-info: nothing to expect
+    (out / "build-info.json").write_text(json.dumps({"extensions": ["cors", "ota", "wifi"]}))
+    assert built_extensions(image) == ["cors", "ota", "wifi"]
+    argv = smoke.pytest_command("http://127.0.0.1:1", tmp_path / "r.xml", built_extensions(image))
     assert argv[argv.index("--hw-expect") + 1] == "cors,ota,wifi"
     (out / "build-info.json").write_text("{not json")
-    assert Q.built_extensions(board(), tmp_path) is None
+    assert built_extensions(image) is None
 
 
 def test_boot_stops_the_emulator_when_the_set_up_fails(monkeypatch, tmp_path):
