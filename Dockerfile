@@ -10,7 +10,7 @@
 # <port>-toolchain       the compilers only. `make firmware MICROPY_DIR=/path` mounts your own
 #                        MicroPython checkout into these instead of using a cloned copy.
 #
-# Versions are build arguments (tools/build.py passes MICROPY_VERSION / IDF_VERSION from the
+# Versions are build arguments (tools/build/builder.py passes MICROPY_VERSION / IDF_VERSION from the
 # environment and puts them in the image tag):
 #   --build-arg MICROPY_VERSION=v1.27.0 --build-arg IDF_VERSION=v5.4.2
 # Upstream images are pinned by version; pin them by digest too with
@@ -111,7 +111,7 @@ LABEL org.microdot-kit.micropython-version="${MICROPY_VERSION}"
 FROM ${IDF_IMAGE} AS esp32-toolchain
 ARG IDF_VERSION
 RUN git config --system --add safe.directory '*'
-# Espressif's QEMU for ESP32-C3 (board ESP32_C3_QEMU; `python -m tools.qemu_esp32`), installed
+# Espressif's QEMU for ESP32-C3 (board ESP32_C3_QEMU; `python -m tools.targets.qemu_esp32`), installed
 # the way ESP-IDF installs it: idf_tools.py puts it under $IDF_TOOLS_PATH and export.sh (the
 # entrypoint) adds qemu-system-riscv32 to PATH. The libraries are its run-time dependencies.
 RUN apt-get update \

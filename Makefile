@@ -31,66 +31,66 @@ STAMP := $(VENV)/.installed
 .PHONY: help setup test test-mp test-py run boards check firmware flash deploy ota wifi erase monitor size clean test-hw smoke bench soak
 
 help: ## Show this list of targets
-	@python3 -m tools.help Makefile
+	@python3 -m tools.dev.help Makefile
 
-$(STAMP): requirements-dev.txt pyproject.toml tools/bootstrap.py
-	python3 -m tools.bootstrap --venv $(VENV)
+$(STAMP): requirements-dev.txt pyproject.toml tools/dev/bootstrap.py
+	python3 -m tools.dev.bootstrap --venv $(VENV)
 
 setup: $(STAMP) ## Create .venv with everything the kit and its tests need (PyPI only)
 
 test: $(STAMP) ## Run every test: framework on MicroPython, then the full pytest suite on CPython
-	$(PY) -m tools.testall $(PYTEST_ARGS)
+	$(PY) -m tools.dev.testall $(PYTEST_ARGS)
 
 test-mp: $(STAMP) ## Run the framework tests on the MicroPython unix port only
-	$(PY) -m tools.mptest
+	$(PY) -m tools.dev.mptest
 
 test-py: $(STAMP) ## Run the pytest suite on CPython only
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed; BOARD=X: what X has after make deploy (STOCK=1: stock MicroPython), NETNS=0: on 127.0.0.1 (BOARD=ESP32_C3_QEMU: under QEMU)
-	$(PY) -m tools.virtual --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off) $(if $(STOCK),--firmware stock)
+	$(PY) -m tools.targets.virtual --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off) $(if $(STOCK),--firmware stock)
 
 boards: $(STAMP) ## List the boards with port, chip and default extensions
-	$(PY) -m tools.boards
+	$(PY) -m tools.selection.boards
 
 check: $(STAMP) ## Compile what BOARD would freeze with mpy-cross and print sizes (no Docker)
-	$(PY) -m tools.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
+	$(PY) -m tools.manifest.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
 
 firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MICROPY_DIR=: your checkout; OTA=1: the OTA variant)
-	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT)) $(if $(OTA),--ota)
+	$(PY) -m tools.build.builder --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT)) $(if $(OTA),--ota)
 
 flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
-	$(PY) -m tools.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(BAUD),--baud $(BAUD)) $(if $(ERASE),--erase)
+	$(PY) -m tools.device.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(BAUD),--baud $(BAUD)) $(if $(ERASE),--erase)
 
 deploy: $(STAMP) ## Copy APP's changed files, and the kit modules its firmware lacks (to /lib), with mpremote; soft-reset (PORT=)
-	$(PY) -m tools.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT))
+	$(PY) -m tools.device.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT))
 
 ota: $(STAMP) ## Update APP over Wi-Fi (DEVICE=http://ip:port, OTA_TOKEN=; FIRMWARE=1: the ESP32 firmware of BOARD, IMAGE=)
-	$(PY) -m tools.ota --device "$(DEVICE)" --app $(or $(APP),examples/hello) --board $(BOARD) $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(FIRMWARE),--firmware) $(if $(IMAGE),--image "$(IMAGE)")
+	$(PY) -m tools.device.ota --device "$(DEVICE)" --app $(or $(APP),examples/hello) --board $(BOARD) $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(FIRMWARE),--firmware) $(if $(IMAGE),--image "$(IMAGE)")
 
 wifi: $(STAMP) ## Store Wi-Fi credentials on the board's filesystem (SSID=, PASSWORD=, PORT=, OTA_TOKEN=)
-	$(PY) -m tools.wifi --ssid "$(SSID)" --password "$(PASSWORD)" $(if $(PORT),--port $(PORT)) $(if $(OTA_TOKEN),--ota-token "$(OTA_TOKEN)")
+	$(PY) -m tools.device.wifi --ssid "$(SSID)" --password "$(PASSWORD)" $(if $(PORT),--port $(PORT)) $(if $(OTA_TOKEN),--ota-token "$(OTA_TOKEN)")
 
 erase: $(STAMP) ## Erase the board's whole flash (PORT=)
-	$(PY) -m tools.flash --board $(BOARD) --erase-only $(if $(PORT),--port $(PORT))
+	$(PY) -m tools.device.flash --board $(BOARD) --erase-only $(if $(PORT),--port $(PORT))
 
 monitor: $(STAMP) ## Open the board's serial REPL (PORT=)
-	$(PY) -m tools.deploy --monitor $(if $(PORT),--port $(PORT))
+	$(PY) -m tools.device.deploy --monitor $(if $(PORT),--port $(PORT))
 
 size: $(STAMP) ## Show image size and free space of firmware/BOARD/
-	$(PY) -m tools.build --board $(BOARD) --size
+	$(PY) -m tools.build.builder --board $(BOARD) --size
 
 clean: ## Remove build outputs under firmware/ and caches
-	python3 -m tools.clean
+	python3 -m tools.dev.clean
 
 test-hw: $(STAMP) ## Run the hardware suite: DEVICE=http://ip:port, PORT= (find IP), or the virtual board (BOARD=ESP32_C3_QEMU: under QEMU)
-	$(PY) -m tools.smoke --board $(BOARD) $(if $(DEVICE),--device $(DEVICE)) $(if $(PORT),--port $(PORT)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off)
+	$(PY) -m tools.suite.smoke --board $(BOARD) $(if $(DEVICE),--device $(DEVICE)) $(if $(PORT),--port $(PORT)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off)
 
 smoke: $(STAMP) ## Deploy the smoke app to the board on PORT and run the hardware suite against it
-	$(PY) -m tools.smoke --board $(BOARD) --deploy $(if $(PORT),--port $(PORT)) $(if $(DEVICE),--device $(DEVICE))
+	$(PY) -m tools.suite.smoke --board $(BOARD) --deploy $(if $(PORT),--port $(PORT)) $(if $(DEVICE),--device $(DEVICE))
 
 bench: $(STAMP) ## Benchmark against bare asyncio and upstream Microdot (MICROPY_DIR=: adds frozen Cortex-M3 heap under qemu)
-	$(PY) -m tools.bench $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
+	$(PY) -m tools.bench.compare $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
 
 soak: $(STAMP) ## Endurance run against the virtual board (bounded; not part of make test)
-	$(PY) -m tools.soak
+	$(PY) -m tools.bench.soak

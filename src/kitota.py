@@ -1,6 +1,6 @@
 """kitota - authenticated over-the-air updates of the app and (ESP32) the firmware.
 
-Add it to an app and ``make ota DEVICE=http://<board-ip>:5000 APP=dir`` (tools/ota.py) updates
+Add it to an app and ``make ota DEVICE=http://<board-ip>:5000 APP=dir`` (tools/device/ota.py) updates
 the board over Wi-Fi::
 
     import kitota

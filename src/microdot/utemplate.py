@@ -4,7 +4,7 @@ Templates live in a directory (``templates`` by default) relative to the current
 directory, which must be importable (it is on MicroPython, where ``''`` is on
 ``sys.path``). The default loader compiles a template to a Python module the first
 time it is used; switch to ``utemplate.compiled.Loader`` to import templates that
-were compiled beforehand (``python -m tools.templates DIR``), e.g. frozen into the
+were compiled beforehand (``python -m tools.app.templates DIR``), e.g. frozen into the
 firmware or copied to a read-only filesystem.
 """
 from utemplate import recompile

@@ -1,4 +1,4 @@
-"""tools.templates: precompile utemplate templates; the result loads on MicroPython as .mpy only."""
+"""tools.app.templates: precompile utemplate templates; the result loads on MicroPython as .mpy only."""
 import os
 import shutil
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import templates
+from tools.app import templates
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -84,11 +84,11 @@ def test_errors(tmp_path, capsys):
 
 def test_cli_entry_point(tmp_path):
     src = make_templates(tmp_path / "templates")
-    proc = subprocess.run([sys.executable, "-m", "tools.templates", str(src), "-o", str(tmp_path / "o")],
+    proc = subprocess.run([sys.executable, "-m", "tools.app.templates", str(src), "-o", str(tmp_path / "o")],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o" / "page_html.py").is_file()
-    proc = subprocess.run([sys.executable, "-m", "tools.templates", str(tmp_path / "nope")],
+    proc = subprocess.run([sys.executable, "-m", "tools.app.templates", str(tmp_path / "nope")],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and proc.stderr.startswith("error: ")
 

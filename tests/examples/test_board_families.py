@@ -2,7 +2,7 @@
 
 On the virtual board: the firmware modules of ESP32_GENERIC / RPI_PICO_W (or none: stock
 MicroPython) stand where .frozen is, and /lib holds what `make deploy` copies for the example
-(tools/appdeps.py). Then for real: each example deployed with tools.deploy over mpremote to a
+(tools/selection/appdeps.py). Then for real: each example deployed with tools.device.deploy over mpremote to a
 board on a serial port (the unix port behind a pty, tests/tools/serial_board.py) whose
 "firmware" is one family's modules, and served from there.
 """
@@ -34,7 +34,7 @@ def _board(family):
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_example_serves_on_the_family_after_deploy(name, family):
-    from tools import appdeps
+    from tools.selection import appdeps
 
     board, firmware = _board(family)
     with running(name, board=board, firmware=firmware) as vb:
@@ -51,7 +51,7 @@ def test_example_serves_on_the_family_after_deploy(name, family):
 
 def test_without_deploy_the_mismatch_shows(tmp_path):
     """What the issue saw on a board: the websocket example on ESP32_GENERIC's bare firmware."""
-    from tools import virtual
+    from tools.targets import virtual
 
     work = tmp_path / "run"
     exts, _ = virtual.available_extensions("ESP32_GENERIC")
@@ -93,7 +93,8 @@ DEPLOYS = [(name, sorted(FAMILIES)[i % len(FAMILIES)]) for i, name in enumerate(
 @pytest.mark.parametrize("name,family", DEPLOYS)
 def test_make_deploy_to_a_serial_board(name, family, tmp_path, capsys, monkeypatch):
     from serial_board import SerialBoard
-    from tools import deploy, virtual
+    from tools.device import deploy
+    from tools.targets import virtual
 
     try:
         micropython = virtual.find_micropython()

@@ -191,7 +191,7 @@ def test_templates():
 
 
 def test_deploy_never_copies_host_stand_ins():
-    from tools.deploy import app_files
+    from tools.device.deploy import app_files
 
     for name in ("gpio", "weather", "sse"):
         files = app_files(EXAMPLES / name)
@@ -200,7 +200,7 @@ def test_deploy_never_copies_host_stand_ins():
 
 
 def test_bootstrap_installs_chromium_only_as_root_with_apt(monkeypatch):
-    from tools import bootstrap
+    from tools.dev import bootstrap
 
     found = {"apt-get": "/usr/bin/apt-get"}
     monkeypatch.delenv("KIT_NO_CHROMIUM", raising=False)

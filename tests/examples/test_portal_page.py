@@ -11,7 +11,7 @@ import pytest
 
 from examples_support import ROOT, chromium
 from tests.tools.cablefree_board import CableFreeBoard, write_radio
-from tools import virtual as V
+from tools.targets import virtual as V
 
 CHROMIUM = chromium()
 pytestmark = pytest.mark.skipif(

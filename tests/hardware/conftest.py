@@ -1,12 +1,12 @@
 """The hardware suite: real clients against the smoke app on a board or on the virtual board.
 
 ``pytest tests/hardware --device http://192.168.1.50:5000`` tests a live board. Without
-``--device`` the suite starts the virtual board itself (tools/virtual.py: the MicroPython unix
+``--device`` the suite starts the virtual board itself (tools/targets/virtual.py: the MicroPython unix
 port with the board's modules compiled by mpy-cross), so plain ``pytest`` includes it.
 
 Each test records its latency (``latency_ms``, the duration of its exchanges with the board) as
 a JUnit property; the board's free heap at the start and end of the run is recorded as suite
-properties (``heap_free_before``/``heap_free_after``). ``python -m tools.smoke`` prints both.
+properties (``heap_free_before``/``heap_free_after``). ``python -m tools.suite.smoke`` prints both.
 
 The OTA tests that need the board's token get it from ``--ota-token`` (default: $OTA_TOKEN); the
 virtual board is given one (that token, else a random one) in a wifi.json of its own.
@@ -19,7 +19,7 @@ import socket
 import pytest
 import requests
 
-from tools import virtual
+from tools.targets import virtual
 
 _LATENCIES = {}
 _HEAP = {}

@@ -1,4 +1,4 @@
-"""Parity suite set-up: the oracle (upstream Microdot, fetched by tools/oracle.py), the
+"""Parity suite set-up: the oracle (upstream Microdot, fetched by tools/dev/oracle.py), the
 MicroPython binary, one-line skip reasons, and the closing count line."""
 import pytest
 
@@ -13,7 +13,7 @@ _oracle = {}
 def oracle_dir():
     """The directory holding upstream's ``microdot`` package, or pytest.skip with why."""
     if "dir" not in _oracle:
-        from tools import oracle
+        from tools.dev import oracle
         try:
             _oracle["dir"], _ = oracle.fetch(oracle.VERSION)
         except oracle.OracleError as exc:
@@ -24,14 +24,14 @@ def oracle_dir():
 
 
 def _version():
-    from tools import oracle
+    from tools.dev import oracle
     return oracle.VERSION
 
 
 def need_runtime(runtime):
     """Skip (one line) when ``runtime``'s interpreter is missing."""
     if runtime == "micropython":
-        from tools import mptest
+        from tools.dev import mptest
         try:
             mptest.find_micropython()
         except mptest.MPTestError as exc:

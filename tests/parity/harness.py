@@ -89,7 +89,7 @@ def free_port() -> int:
 def interpreter(runtime: str) -> str:
     if runtime == "cpython":
         return sys.executable
-    from tools.mptest import find_micropython
+    from tools.dev.mptest import find_micropython
     return find_micropython()
 
 

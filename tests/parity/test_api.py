@@ -187,7 +187,7 @@ def test_api_names_resolve_on_micropython(upstream_dir, need_runtime, tmp_path):
     """The same names on MicroPython (existence only: it has no inspect): every name
     upstream provides there, ours provides too, lazily resolved ones included."""
     need_runtime("micropython")
-    from tools.mptest import find_micropython
+    from tools.dev.mptest import find_micropython
     up = upstream_walk(upstream_dir)["modules"]
     spec = {m: sorted(e["names"]) for m, e in up.items() if "names" in e and m not in CPYTHON_ONLY}
     spec_file = tmp_path / "spec.json"

@@ -1,4 +1,4 @@
-"""Soak app: what `make soak` (tools/soak.py) runs on the virtual board for a long time.
+"""Soak app: what `make soak` (tools/bench/soak.py) runs on the virtual board for a long time.
 
 Routes cover the paths a board serves day to day (small pages, JSON, forms, streamed
 responses, static files, WebSocket, SSE) and ``/__soak/heap`` reports the heap after a

@@ -1,7 +1,7 @@
 """The virtual board for the cable-free tests (portal, OTA): a reset restarts it in place.
 
 The device app (tests/tools/cablefree_device) runs on the MicroPython unix port through
-tools.virtual.VirtualBoard, with stand-ins for ``network``, ``machine`` and ``esp32`` in its
+tools.targets.virtual.VirtualBoard, with stand-ins for ``network``, ``machine`` and ``esp32`` in its
 ``host/`` folder. The ``machine.reset()`` stand-in ends the process with status 75; this board
 then starts the same program again in the same folder, as a real board boots again with its
 filesystem (and the file-backed flash partitions) intact. ``power_cycle()`` does the same for a
@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from tools import virtual as V
+from tools.targets import virtual as V
 
 HERE = Path(__file__).resolve().parent
 DEVICE = HERE / "cablefree_device"

@@ -6,7 +6,7 @@ this tree in a tmp dir so they can exercise every fragment now. Nothing here is 
 import shutil
 from pathlib import Path
 
-from tools import boards as B
+from tools.selection import boards as B
 
 #: The framework modules CONTRACTS.md promises, by the fragment that freezes them.
 CONTRACT = {

@@ -1,12 +1,12 @@
-"""tools/appdeps.py: an app's kit imports read with ast; and on MicroPython, a module deployed to
+"""tools/selection/appdeps.py: an app's kit imports read with ast; and on MicroPython, a module deployed to
 /lib/microdot/ beside the "firmware's" microdot package is found (src/microdot/__init__.py)."""
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tools import appdeps as A
-from tools import virtual as V
+from tools.selection import appdeps as A
+from tools.targets import virtual as V
 
 ROOT = Path(__file__).resolve().parents[2]
 

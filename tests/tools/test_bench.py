@@ -1,4 +1,4 @@
-"""tools/bench.py: the pure helpers, and one tiny real run (floor + ours on MicroPython).
+"""tools/bench/compare.py: the pure helpers, and one tiny real run (floor + ours on MicroPython).
 
 No timing is asserted: speed targets live in `make bench`, not in tests.
 """
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import bench
+from tools.bench import compare as bench
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -105,7 +105,7 @@ def test_our_core_counts_every_module_the_core_fragment_freezes():
     assert "streams.py" in core and "sendfile.py" in core
     sizes = {name: 1 for name in core}
     sizes.update({"sse.py": 10, "compat.py": 100})
-    from tools.boards import NEVER_FROZEN
+    from tools.selection.boards import NEVER_FROZEN
     assert bench.bytecode_totals(sizes, core, NEVER_FROZEN) == {"core": len(core), "full": len(core) + 10}
 
 

@@ -1,4 +1,4 @@
-"""The frozen bare-metal section of `make bench` (tools/bench_baremetal.py).
+"""The frozen bare-metal section of `make bench` (tools/bench/baremetal.py).
 
 The measuring test boots firmware/QEMU_MPS2_AN385/firmware.elf (it freezes the same modules
 as the bench's own image); it is skipped when that image or qemu-system-arm is missing.
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import bench
-from tools import bench_baremetal as BM
-from tools import qemu as Q
+from tools.bench import compare as bench
+from tools.bench import baremetal as BM
+from tools.targets import qemu_arm as Q
 
 FIRMWARE = Q.firmware_path(Q.B.load_board(BM.BOARD))
 MICROPY_DIR = os.environ.get("MICROPY_DIR")

@@ -1,4 +1,4 @@
-"""Boards, extension selection, frozen_sources and write_manifest (tools/boards.py)."""
+"""Boards, extension selection, frozen_sources and write_manifest (tools/selection/boards.py)."""
 import json
 import os
 import re
@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.tools.kit_tree import CONTRACT, make_tree
-from tools import boards as B
+from tools.selection import boards as B
 
+from tools.manifest import frozen as M
 REQUIRED = [
     "ESP32_C3_QEMU",
     "ESP32_GENERIC",
@@ -144,7 +145,7 @@ def test_board_json_matches_upstream():
             continue
         if b.port == "qemu":
             mk = (b.board_dir(mpy) / "mpconfigboard.mk").read_text()
-            from tools.qemu import machine_name
+            from tools.targets.qemu_arm import machine_name
             assert re.search(r"^QEMU_MACHINE = %s$" % machine_name(b), mk, re.M)
             assert "MPY_CROSS_FLAGS += %s" % " ".join(b.mpy_cross_args) in mk
             assert "-mcpu=%s" % b.mcu.lower() in mk
@@ -246,7 +247,7 @@ def test_dependencies_come_from_the_fragments(tree):
 
 def test_frozen_sources_lists_core_then_extensions(tree):
     src = tree / "src"
-    got = B.frozen_sources("ESP32_GENERIC", "login wifi", root=tree)
+    got = M.frozen_sources("ESP32_GENERIC", "login wifi", root=tree)
     core = [(src / "microdot" / f, "microdot/" + f) for f in CONTRACT["core"]]
     assert got == core + [
         (src / "microdot/login.py", "microdot/login.py"),
@@ -264,20 +265,20 @@ def test_an_app_frozen_with_its_main_replaces_the_kits_main(tree, tmp_path):
     app.mkdir()
     (app / "main.py").write_text("print('mine')\n")
     (app / "helper.py").write_text("X = 1\n")
-    got = B.frozen_sources("ESP32_GENERIC", "wifi", app=app, freeze_main=True, root=tree)
+    got = M.frozen_sources("ESP32_GENERIC", "wifi", app=app, freeze_main=True, root=tree)
     mains = [s for s, t in got if t == "main.py"]
     assert [m.resolve() for m in mains] == [(app / "main.py").resolve()]  # the app's, not the kit's
     assert "boot.py" in [t for _, t in got]  # the kit's boot.py stays
-    text = B.manifest_text("ESP32_GENERIC", "wifi", tmp_path / "m.py", app=app, freeze_main=True, root=tree)
+    text = M.manifest_text("ESP32_GENERIC", "wifi", tmp_path / "m.py", app=app, freeze_main=True, root=tree)
     assert "app_main=True" in text.splitlines()[3]
     # Without FREEZE_MAIN the kit's main.py is frozen and the app's is not.
-    got = B.frozen_sources("ESP32_GENERIC", "wifi", app=app, root=tree)
+    got = M.frozen_sources("ESP32_GENERIC", "wifi", app=app, root=tree)
     assert [s for s, t in got if t == "main.py"] == [tree / "src" / "kitboot" / "main.py"]
-    assert "app_main" not in B.manifest_text("ESP32_GENERIC", "wifi", tmp_path / "m.py", app=app, root=tree)
+    assert "app_main" not in M.manifest_text("ESP32_GENERIC", "wifi", tmp_path / "m.py", app=app, root=tree)
 
 
 def test_frozen_sources_utemplate_includes_the_package(tree):
-    got = [t for _, t in B.frozen_sources("UNIX", "utemplate", root=tree)]
+    got = [t for _, t in M.frozen_sources("UNIX", "utemplate", root=tree)]
     assert got[len(CONTRACT["core"]):] == [
         "microdot/utemplate.py",
         "utemplate/__init__.py",
@@ -290,16 +291,16 @@ def test_frozen_sources_utemplate_includes_the_package(tree):
 def test_missing_module_is_a_clear_error(tree):
     (tree / "src" / "microdot" / "sse.py").unlink()
     with pytest.raises(B.BoardError) as exc:
-        B.frozen_sources("ESP32_GENERIC", "sse", root=tree)
+        M.frozen_sources("ESP32_GENERIC", "sse", root=tree)
     assert "Fragment 'sse' freezes" in str(exc.value) and "sse.py', which does not exist." in str(exc.value)
     assert "leave 'sse' out of EXTENSIONS" in str(exc.value)
-    assert B.frozen_sources("ESP32_GENERIC", "websocket", root=tree)  # others still fine
+    assert M.frozen_sources("ESP32_GENERIC", "websocket", root=tree)  # others still fine
 
 
 def test_missing_vendored_utemplate_says_run_setup(tree):
     (tree / ".cache" / "vendor" / "utemplate" / "source.py").unlink()
     with pytest.raises(B.BoardError, match=r"utemplate/source.py', which does not exist. Run `make setup`"):
-        B.frozen_sources("UNIX", "utemplate", root=tree)
+        M.frozen_sources("UNIX", "utemplate", root=tree)
 
 
 def _app(tmp_path, files):
@@ -316,29 +317,29 @@ def test_app_modules_are_frozen_but_main_only_on_request(tree, tmp_path):
         {"main.py": "import views\n", "views.py": "X = 1\n", "lib/__init__.py": "", "lib/db.py": "Y = 2\n",
          "static/index.html": "<p>hi</p>", "notes.txt": "x"},
     )
-    got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)]
+    got = [t for _, t in M.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)]
     assert got[len(CONTRACT["core"]):] == ["lib/__init__.py", "lib/db.py", "views.py"]
-    got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, freeze_main=True, root=tree)]
+    got = [t for _, t in M.frozen_sources("ESP32_GENERIC", "none", app=app, freeze_main=True, root=tree)]
     assert got[len(CONTRACT["core"]):] == ["lib/__init__.py", "lib/db.py", "main.py", "views.py"]
 
 
 def test_app_with_only_main_needs_freeze_main(tree, tmp_path):
     app = _app(tmp_path, {"main.py": "print(1)\n"})
     with pytest.raises(B.BoardError, match="pass FREEZE_MAIN=1"):
-        B.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)
-    got = B.frozen_sources("ESP32_GENERIC", "none", app=app, freeze_main=True, root=tree)
+        M.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)
+    got = M.frozen_sources("ESP32_GENERIC", "none", app=app, freeze_main=True, root=tree)
     assert got[-1] == (app / "main.py", "main.py")
 
 
 def test_app_package_and_clash(tree, tmp_path):
     app = _app(tmp_path, {"__init__.py": "", "routes.py": "R = 1\n"})
-    got = [t for _, t in B.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)]
+    got = [t for _, t in M.frozen_sources("ESP32_GENERIC", "none", app=app, root=tree)]
     assert got[len(CONTRACT["core"]):] == ["myapp/__init__.py", "myapp/routes.py"]
     clash = _app(tmp_path / "other", {"kitnet.py": "X = 1\n"})
     with pytest.raises(B.BoardError, match="APP module 'kitnet.py' clashes with the kit's 'kitnet.py'"):
-        B.frozen_sources("ESP32_GENERIC", "wifi", app=clash, root=tree)
+        M.frozen_sources("ESP32_GENERIC", "wifi", app=clash, root=tree)
     with pytest.raises(B.BoardError, match="does not exist"):
-        B.frozen_sources("ESP32_GENERIC", "none", app=tmp_path / "nope", root=tree)
+        M.frozen_sources("ESP32_GENERIC", "none", app=tmp_path / "nope", root=tree)
 
 
 # -- write_manifest ----------------------------------------------------------------------------
@@ -347,7 +348,7 @@ def test_app_package_and_clash(tree, tmp_path):
 def test_write_manifest_uses_relative_paths(tree, tmp_path):
     app = _app(tmp_path, {"main.py": "", "views.py": ""})
     dest = tree / "firmware" / "ESP32_GENERIC" / ".build" / "manifest.py"
-    out = B.write_manifest("ESP32_GENERIC", "sse login", dest, app=app, freeze_main=True, root=tree)
+    out = M.write_manifest("ESP32_GENERIC", "sse login", dest, app=app, freeze_main=True, root=tree)
     assert out == dest
     text = dest.read_text()
     assert 'include("../../../boards/ESP32_GENERIC/manifest.py", extensions=("login", "session", "sse",), app_main=True)' in text
@@ -361,24 +362,24 @@ def test_write_manifest_uses_relative_paths(tree, tmp_path):
 def test_write_manifest_leaves_nothing_on_bad_input(tree):
     dest = tree / "firmware" / "X" / "manifest.py"
     with pytest.raises(B.BoardError):
-        B.write_manifest("ESP32_GENERIC", "bogus", dest, root=tree)
+        M.write_manifest("ESP32_GENERIC", "bogus", dest, root=tree)
     (tree / "src" / "microdot" / "cors.py").unlink()
     with pytest.raises(B.BoardError):
-        B.write_manifest("ESP32_GENERIC", None, dest, root=tree)
+        M.write_manifest("ESP32_GENERIC", None, dest, root=tree)
     assert not dest.parent.exists()
     dest.parent.mkdir(parents=True)
     dest.write_text("old\n")
     with pytest.raises(B.BoardError):
-        B.write_manifest("ESP32_GENERIC", "cors", dest, root=tree)
+        M.write_manifest("ESP32_GENERIC", "cors", dest, root=tree)
     assert dest.read_text() == "old\n"
 
 
 def test_manifest_vars_point_into_the_checkout(tmp_path):
-    v = B.manifest_vars("RPI_PICO2_W", tmp_path)
+    v = M.manifest_vars("RPI_PICO2_W", tmp_path)
     assert v == {
         "MPY_DIR": str(tmp_path),
         "MPY_LIB_DIR": str(tmp_path / "lib" / "micropython-lib"),
         "PORT_DIR": str(tmp_path / "ports" / "rp2"),
         "BOARD_DIR": str(tmp_path / "ports" / "rp2" / "boards" / "RPI_PICO2_W"),
     }
-    assert B.manifest_vars("UNIX", tmp_path)["BOARD_DIR"] == str(tmp_path / "ports/unix/variants/standard")
+    assert M.manifest_vars("UNIX", tmp_path)["BOARD_DIR"] == str(tmp_path / "ports/unix/variants/standard")

@@ -1,4 +1,4 @@
-"""tools.build and tools.docker_engine: the commands a firmware build runs, and its errors.
+"""tools.build.builder and tools.build.docker: the commands a firmware build runs, and its errors.
 
 The plan/argv tests need nothing; the failure-path tests run real `make` on a stand-in
 MicroPython checkout (a temp folder whose port Makefile succeeds, fails or overflows), against
@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.tools.kit_tree import CONTRACT
-from tools import boards as B
-from tools import build as T
-from tools import docker_engine as D
+from tools.selection import boards as B
+from tools.manifest import frozen as M
+from tools.build import builder as T
+from tools.build import docker as D
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -272,8 +273,8 @@ def test_unix_rebuilds_from_scratch_when_make_arguments_change(tmp_path):
 def test_changed_selection_regenerates_frozen_content(tmp_path):
     kit = make_kit(tmp_path)
     b = B.load_board("UNIX", kit)
-    manifest = B.write_manifest(b, "sse", tmp_path / "m" / "manifest.py", root=kit)
-    sel = T.frozen_selection(manifest, b, B.frozen_sources(b, "sse", root=kit), kit)
+    manifest = M.write_manifest(b, "sse", tmp_path / "m" / "manifest.py", root=kit)
+    sel = T.frozen_selection(manifest, b, M.frozen_sources(b, "sse", root=kit), kit)
     build = tmp_path / "build"
     build.mkdir()
     assert not T.refreeze_if_needed(build, sel)  # nothing built yet
@@ -283,8 +284,8 @@ def test_changed_selection_regenerates_frozen_content(tmp_path):
     (build / "frozen_content.c").write_text("old")
     (build / T.FROZEN_STAMP).write_text(sel)
     assert not T.refreeze_if_needed(build, sel)  # same selection: makemanifest's timestamps suffice
-    B.write_manifest(b, "websocket", manifest, root=kit)
-    other = T.frozen_selection(manifest, b, B.frozen_sources(b, "websocket", root=kit), kit)
+    M.write_manifest(b, "websocket", manifest, root=kit)
+    other = T.frozen_selection(manifest, b, M.frozen_sources(b, "websocket", root=kit), kit)
     assert other != sel and T.refreeze_if_needed(build, other)
     before = T.frozen_selection(manifest, b, [], kit)
     fragment = kit / "manifests" / "sse" / "manifest.py"
@@ -520,7 +521,7 @@ def test_app_outside_project_cannot_go_into_the_container(tmp_path):
 
 def test_source_state_takes_the_commit_time_unless_the_environment_sets_one(monkeypatch):
     import subprocess as sp
-    from tools import build as BLD
+    from tools.build import builder as BLD
 
     root = Path(__file__).resolve().parents[2]
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
@@ -538,7 +539,7 @@ def test_source_state_takes_the_commit_time_unless_the_environment_sets_one(monk
 
 def test_two_native_unix_builds_of_one_commit_are_identical(tmp_path):
     import os
-    from tools import build as BLD
+    from tools.build import builder as BLD
 
     checkout = os.environ.get("MICROPY_DIR")
     if not checkout:

@@ -1,4 +1,4 @@
-"""tools/check.py: real mpy-cross, per-board architecture, size table, manifest evaluation."""
+"""tools/manifest/check.py: real mpy-cross, per-board architecture, size table, manifest evaluation."""
 import os
 import subprocess
 import sys
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.tools.kit_tree import CONTRACT, make_tree
-from tools import boards as B
-from tools import check as C
+from tools.selection import boards as B
+from tools.manifest import check as C
 
 MICROPY_DIR = os.environ.get("MICROPY_DIR")
 needs_checkout = pytest.mark.skipif(
@@ -158,7 +158,7 @@ def test_every_board_real_tree(name, selection, compiler):
 
 def test_cli_runs_as_a_module():
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.check", "--board", "RPI_PICO2_W", "--extensions", "none"],
+        [sys.executable, "-m", "tools.manifest.check", "--board", "RPI_PICO2_W", "--extensions", "none"],
         cwd=str(B.ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
     )
     assert proc.returncode == 0, proc.stderr
@@ -216,7 +216,7 @@ def test_checkout_without_micropython_lib(tmp_path, compiler):
 
 
 def test_app_imports_add_extensions_and_a_main_only_app_is_not_frozen():
-    from tools import check as C
+    from tools.manifest import check as C
 
     with C.Compiler() as comp:
         report = C.check("ESP32_GENERIC", None, app=str(C.B.ROOT / "examples" / "login"), compiler=comp)
@@ -229,7 +229,7 @@ def test_app_imports_add_extensions_and_a_main_only_app_is_not_frozen():
 
 
 def test_update_doc_rewrites_only_between_the_markers(tmp_path, capsys):
-    from tools import check as C
+    from tools.manifest import check as C
 
     doc = tmp_path / "doc.md"
     doc.write_text("intro\n%s\nold table\n%s\noutro\n" % (C.DOC_START, C.DOC_END))
@@ -251,7 +251,7 @@ def test_update_doc_rewrites_only_between_the_markers(tmp_path, capsys):
 
 
 def test_readme_board_table_lists_every_board_between_markers():
-    from tools import check as C
+    from tools.manifest import check as C
 
     text = (C.B.ROOT / "README.md").read_text()
     table = text.split(C.DOC_START, 1)[1].split(C.DOC_END, 1)[0]

@@ -1,4 +1,4 @@
-"""tools.deploy: which files mpremote copies, the commands, the errors - and a real deploy.
+"""tools.device.deploy: which files mpremote copies, the commands, the errors - and a real deploy.
 
 The end-to-end tests use a board on a serial port without hardware: MicroPython's unix port
 behind a pty (tests/tools/serial_board.py), driven by the real mpremote.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import deploy as T
+from tools.device import deploy as T
 
 ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"

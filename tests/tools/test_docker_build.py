@@ -1,5 +1,5 @@
 """Real firmware builds of the UNIX board - in a Docker container and natively on the host - then
-the framework's hardware suite (tools.smoke) against the binary that came out.
+the framework's hardware suite (tools.suite.smoke) against the binary that came out.
 
 Needs a MicroPython checkout in MICROPY_DIR (v1.28.0 with lib/micropython-lib). The Docker
 build also needs a reachable engine and either the ``microdot-kit/unix-toolchain`` image or the
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import boards as B
-from tools import build as T
-from tools import docker_engine as D
+from tools.selection import boards as B
+from tools.build import builder as T
+from tools.build import docker as D
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKOUT = os.environ.get("MICROPY_DIR", "")
@@ -81,10 +81,10 @@ def check_binary(path, info, tmp_path):
 
 
 def run_smoke(binary):
-    if not (ROOT / "tools" / "smoke.py").is_file():
-        pytest.skip("tools/smoke.py (the hardware suite runner) is not in this tree")
+    if not (ROOT / "tools" / "suite" / "smoke.py").is_file():
+        pytest.skip("tools/suite/smoke.py (the hardware suite runner) is not in this tree")
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.smoke", "--board", "UNIX", "--micropython", str(binary)],
+        [sys.executable, "-m", "tools.suite.smoke", "--board", "UNIX", "--micropython", str(binary)],
         cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900,
     )  # fmt: skip
     out = proc.stdout.decode("utf-8", "replace")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import boards as B
-from tools import build as T
-from tools import qemu_esp32 as Q
+from tools.selection import boards as B
+from tools.build import builder as T
+from tools.targets import qemu_esp32 as Q
 
 ROOT = B.ROOT
 BOARD = "ESP32_C3_QEMU"
@@ -301,8 +301,8 @@ def test_runner_errors_are_one_line(tmp_path, capsys, monkeypatch):
 
 
 def test_the_suite_expects_the_extensions_the_image_was_built_with(tmp_path):
-    from tools import smoke
-    from tools.virtual import built_extensions  # what test_hw reads, beside the flash image
+    from tools.suite import smoke
+    from tools.targets.virtual import built_extensions  # what test_hw reads, beside the flash image
 
     out = tmp_path / "firmware" / BOARD
     out.mkdir(parents=True)
@@ -424,7 +424,7 @@ def test_emulated_board_serves_hello_to_the_host():
 
 def _run_bench_app(tmp_path, paths):
     """BENCH_APP on the unix port up to its server (the figures /__heap would give, printed)."""
-    from tools import virtual as V
+    from tools.targets import virtual as V
 
     try:
         mp = V.find_micropython()

@@ -25,11 +25,11 @@ import urllib.request
 
 import pytest
 
-from tools import boards as B
-from tools import deploy as S
-from tools import ota as O
-from tools import qemu_esp32 as Q
-from tools.build import sha256_file
+from tools.selection import boards as B
+from tools.device import deploy as S
+from tools.device import ota as O
+from tools.targets import qemu_esp32 as Q
+from tools.build.builder import sha256_file
 
 ROOT = B.ROOT
 BOARD = "ESP32_C3_QEMU"

@@ -1,4 +1,4 @@
-"""tools.flash: esptool command lines and offsets per chip, chip checks, RP2 boot drives, errors."""
+"""tools.device.flash: esptool command lines and offsets per chip, chip checks, RP2 boot drives, errors."""
 import json
 import os
 import pty
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import boards as B
-from tools import deploy as S
-from tools import flash as F
+from tools.selection import boards as B
+from tools.device import deploy as S
+from tools.device import flash as F
 
 ROOT = Path(__file__).resolve().parents[2]
 

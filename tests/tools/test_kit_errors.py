@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import boards as B
-from tools import flash as F
+from tools.selection import boards as B
+from tools.device import flash as F
 
 ROOT = B.ROOT
 
@@ -76,10 +76,10 @@ def assert_one_line_error(kit: Path, args, *phrases, timeout: float = 120):
 # -- unknown board / extension -------------------------------------------------------------
 
 @pytest.mark.parametrize("tool", [
-    ["tools.check", "--board", "NOPE"],
-    ["tools.build", "--board", "NOPE"],
-    ["tools.flash", "--board", "NOPE", "--port", "/dev/null"],
-    ["tools.virtual", "--board", "NOPE"],
+    ["tools.manifest.check", "--board", "NOPE"],
+    ["tools.build.builder", "--board", "NOPE"],
+    ["tools.device.flash", "--board", "NOPE", "--port", "/dev/null"],
+    ["tools.targets.virtual", "--board", "NOPE"],
 ])
 def test_unknown_board(kit, tool):
     msg = assert_one_line_error(kit, tool, "Unknown board 'NOPE'", "Known boards:", "ESP32_GENERIC")
@@ -87,9 +87,9 @@ def test_unknown_board(kit, tool):
 
 
 @pytest.mark.parametrize("tool", [
-    ["tools.check", "--board", "ESP32_GENERIC", "--extensions", "websocket bogus"],
-    ["tools.build", "--board", "ESP32_GENERIC", "--extensions", "bogus"],
-    ["tools.build", "--board", "RPI_PICO_W", "--extensions", "sse,bogus"],
+    ["tools.manifest.check", "--board", "ESP32_GENERIC", "--extensions", "websocket bogus"],
+    ["tools.build.builder", "--board", "ESP32_GENERIC", "--extensions", "bogus"],
+    ["tools.build.builder", "--board", "RPI_PICO_W", "--extensions", "sse,bogus"],
 ])
 def test_unknown_extension(kit, tool):
     assert_one_line_error(kit, tool, "Unknown extension 'bogus'", "Valid extensions:", "websocket")
@@ -97,7 +97,7 @@ def test_unknown_extension(kit, tool):
 
 # -- manifest errors -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("tool", ["tools.check", "tools.build"])
+@pytest.mark.parametrize("tool", ["tools.manifest.check", "tools.build.builder"])
 def test_fragment_with_a_syntax_error(kit, tool):
     with open(str(kit / "manifests" / "sse" / "manifest.py"), "a") as f:
         f.write("metadata(\n")
@@ -105,14 +105,14 @@ def test_fragment_with_a_syntax_error(kit, tool):
                           "SyntaxError")
 
 
-@pytest.mark.parametrize("tool", ["tools.check", "tools.build"])
+@pytest.mark.parametrize("tool", ["tools.manifest.check", "tools.build.builder"])
 def test_fragment_naming_a_missing_module(kit, tool):
     (kit / "src" / "microdot" / "sse.py").unlink()
     assert_one_line_error(kit, [tool, "--board", "ESP32_GENERIC"], "'sse'", "src/microdot/sse.py",
                           "does not exist", "EXTENSIONS")
 
 
-@pytest.mark.parametrize("tool", [["tools.check", "--board", "ESP32_GENERIC"], ["tools.boards"]])
+@pytest.mark.parametrize("tool", [["tools.manifest.check", "--board", "ESP32_GENERIC"], ["tools.selection.boards"]])
 def test_broken_board_json(kit, tool):
     (kit / "boards" / "ESP32_GENERIC" / "board.json").write_text('{"name": "ESP32_GENERIC",\n')
     assert_one_line_error(kit, tool, "boards/ESP32_GENERIC/board.json", "Fix the JSON")
@@ -123,12 +123,12 @@ def test_app_with_a_syntax_error(kit):
     app.mkdir(parents=True)
     (app / "main.py").write_text("import lib\n")
     (app / "lib.py").write_text("def broken(:\n    pass\n")
-    assert_one_line_error(kit, ["tools.check", "--board", "ESP32_GENERIC", "--app", "apps/bad"],
+    assert_one_line_error(kit, ["tools.manifest.check", "--board", "ESP32_GENERIC", "--app", "apps/bad"],
                           "lib.py", "SyntaxError", "line 1")
 
 
 def test_missing_app_folder(kit):
-    assert_one_line_error(kit, ["tools.build", "--board", "ESP32_GENERIC", "--app", "apps/nothere"],
+    assert_one_line_error(kit, ["tools.build.builder", "--board", "ESP32_GENERIC", "--app", "apps/nothere"],
                           "apps/nothere", "does not exist")
 
 
@@ -137,12 +137,12 @@ def test_missing_app_folder(kit):
 @pytest.mark.parametrize("board,make", [("ESP32_GENERIC_C6", "make BOARD=ESP32_GENERIC_C6 firmware"),
                                         ("RPI_PICO_W", "make BOARD=RPI_PICO_W firmware")])
 def test_flash_without_firmware(kit, board, make):
-    assert_one_line_error(kit, ["tools.flash", "--board", board, "--port", "/dev/null"],
+    assert_one_line_error(kit, ["tools.device.flash", "--board", board, "--port", "/dev/null"],
                           "No firmware", "firmware/%s/" % board, make)
 
 
 def test_flash_the_virtual_board(kit):
-    assert_one_line_error(kit, ["tools.flash", "--board", "UNIX"], "nothing to flash", "make run")
+    assert_one_line_error(kit, ["tools.device.flash", "--board", "UNIX"], "nothing to flash", "make run")
 
 
 def _fake_firmware(kit: Path, board: str) -> Path:
@@ -155,7 +155,7 @@ def _fake_firmware(kit: Path, board: str) -> Path:
 
 def test_flash_to_a_port_that_does_not_exist(kit):
     _fake_firmware(kit, "ESP32_GENERIC")
-    assert_one_line_error(kit, ["tools.flash", "--board", "ESP32_GENERIC", "--port", "/dev/ttyNOPE0"],
+    assert_one_line_error(kit, ["tools.device.flash", "--board", "ESP32_GENERIC", "--port", "/dev/ttyNOPE0"],
                           "'/dev/ttyNOPE0'", "does not exist", "check the cable")
 
 
@@ -166,7 +166,7 @@ def test_flash_to_a_board_that_does_not_answer(kit):
     master, slave = os.openpty()
     try:
         port = os.ttyname(slave)
-        msg = assert_one_line_error(kit, ["tools.flash", "--board", "ESP32_GENERIC", "--port", port],
+        msg = assert_one_line_error(kit, ["tools.device.flash", "--board", "ESP32_GENERIC", "--port", port],
                                     "could not flash", port, "Check the cable", "BAUD=115200",
                                     timeout=180)
     finally:

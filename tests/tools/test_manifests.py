@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.tools.kit_tree import CONTRACT, UTEMPLATE, make_tree
-from tools import boards as B
+from tools.selection import boards as B
 
+from tools.manifest import frozen as M
 MICROPY_DIR = os.environ.get("MICROPY_DIR")
 needs_checkout = pytest.mark.skipif(
     not MICROPY_DIR, reason="set MICROPY_DIR to a MicroPython v1.28.0 checkout to run this"
@@ -128,7 +129,7 @@ def test_audit_finds_a_forgotten_module(tmp_path):
     (root / "src" / "microdot" / "graphql.py").write_text("X = 1\n")
     assert B.audit(root) == [
         "'src/microdot/graphql.py' is in no manifest fragment; add it to one in manifests/ "
-        "(or to NEVER_FROZEN in tools/boards.py if it cannot run on MicroPython)."
+        "(or to NEVER_FROZEN in tools/selection/boards.py if it cannot run on MicroPython)."
     ]
 
 
@@ -201,7 +202,7 @@ def _manifestfile():
 
 def _evaluate(manifest, board):
     mf = _manifestfile()
-    m = mf.ManifestFile(mf.MODE_FREEZE, B.manifest_vars(board, MICROPY_DIR))
+    m = mf.ManifestFile(mf.MODE_FREEZE, M.manifest_vars(board, MICROPY_DIR))
     cwd = os.getcwd()
     try:
         m.execute(str(manifest))
@@ -241,13 +242,13 @@ def test_write_manifest_keeps_stock_modules_and_adds_the_kit(tmp_path, name):
     root = make_tree(tmp_path)
     board = B.load_board(name, root)
     dest = root / "firmware" / name / ".build" / "manifest.py"
-    B.write_manifest(board, "full", dest, root=root)
+    M.write_manifest(board, "full", dest, root=root)
     frozen = _evaluate(dest, board)
     for target in STOCK[board.port]:
         assert target in frozen, target
     upstream = _stock_frozen_by_upstream(board)
     assert set(upstream) <= set(frozen)  # every stock module is still there
-    ours = B.frozen_sources(board, "full", root=root)
+    ours = M.frozen_sources(board, "full", root=root)
     assert {t: s for s, t in ours}.items() <= frozen.items()
     assert set(frozen) - set(upstream) == {t for _, t in ours}  # and nothing else was added
 
@@ -258,7 +259,7 @@ def test_board_manifest_with_defaults_evaluates(tmp_path):
     root = make_tree(tmp_path)
     for board in B.load_boards(root):
         frozen = _evaluate(board.manifest, board)
-        for _, target in B.frozen_sources(board, None, root=root):
+        for _, target in M.frozen_sources(board, None, root=root):
             assert target in frozen, (board.name, target)
         assert "microdot/jinja.py" not in frozen
 
@@ -270,6 +271,6 @@ def test_real_tree_manifest_evaluates_for_the_modules_that_exist(tmp_path):
         if all(s.is_file() for s, _ in B.load_fragment(n).files)
     ]
     dest = tmp_path / "manifest.py"
-    B.write_manifest("UNIX", available, dest)
+    M.write_manifest("UNIX", available, dest)
     frozen = _evaluate(dest, B.load_board("UNIX"))
     assert "microdot/microdot.py" in frozen and "asyncio/__init__.py" in frozen

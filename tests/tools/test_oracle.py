@@ -1,4 +1,4 @@
-"""tools/oracle.py: fetching and unpacking upstream Microdot for the parity suite and bench.
+"""tools/dev/oracle.py: fetching and unpacking upstream Microdot for the parity suite and bench.
 
 PyPI is never contacted here: the wheels are small zip files written by the test, and
 fetch() runs offline or with the pinned version already cached.
@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from tools import oracle
+from tools.dev import oracle
 
 
 def _wheel(dl, version, files):

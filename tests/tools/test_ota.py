@@ -1,4 +1,4 @@
-"""Over-the-air updates (src/kitota.py on the board, tools/ota.py on the PC) on the virtual board.
+"""Over-the-air updates (src/kitota.py on the board, tools/device/ota.py on the PC) on the virtual board.
 
 The device app (tests/tools/cablefree_device) runs on the real MicroPython unix port and serves
 real HTTP on loopback; its ``esp32.Partition`` is the file-backed stand-in in its host/ folder,
@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from tests.tools.cablefree_board import DEVICE, CableFreeBoard, write_radio
-from tools import ota as O
-from tools import virtual as V
+from tools.device import ota as O
+from tools.targets import virtual as V
 
 try:
     V.find_micropython()
@@ -437,7 +437,7 @@ def test_the_first_app_arrives_over_the_air(radio, tmp_path, capsys):
 @pytest.mark.skipif(sys.platform == "win32", reason="the virtual serial board needs POSIX ptys")
 def test_make_wifi_stores_the_token_kitota_checks(tmp_path, capsys):
     from tests.tools.serial_board import SerialBoard
-    from tools import wifi as W
+    from tools.device import wifi as W
 
     fs = tmp_path / "board"
     fs.mkdir()

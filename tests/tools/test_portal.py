@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from tests.tools.cablefree_board import CableFreeBoard, write_radio
-from tools import virtual as V
-from tools import wifi as W
+from tools.targets import virtual as V
+from tools.device import wifi as W
 
 ROOT = V.ROOT
 sys.path.insert(0, str(ROOT / "src"))

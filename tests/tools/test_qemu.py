@@ -1,4 +1,4 @@
-"""The bare-metal board QEMU_MPS2_AN385: its build plan (tools/build.py) and runner (tools/qemu.py).
+"""The bare-metal board QEMU_MPS2_AN385: its build plan (tools/build/builder.py) and runner (tools/targets/qemu_arm.py).
 
 The runner tests that boot the image need firmware/QEMU_MPS2_AN385/firmware.elf (built with
 `make BOARD=QEMU_MPS2_AN385 firmware NATIVE=1 MICROPY_DIR=...`) and qemu-system-arm; without
@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from tools import boards as B
-from tools import build as T
-from tools import qemu as Q
+from tools.selection import boards as B
+from tools.build import builder as T
+from tools.targets import qemu_arm as Q
 
 BOARD = "QEMU_MPS2_AN385"
 FIRMWARE = Q.firmware_path(B.load_board(BOARD))
@@ -99,7 +99,7 @@ def test_error_on_the_board_is_reported_and_qemu_is_gone():
 def test_cli_prints_the_output(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("print('hello from', 'the board')\n")
-    proc = subprocess.run([sys.executable, "-m", "tools.qemu", str(script)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "tools.targets.qemu_arm", str(script)], capture_output=True,
                           text=True, cwd=str(B.ROOT), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "hello from the board\n"

@@ -51,10 +51,11 @@ def test_every_flow_command_expands_to_a_kit_tool():
         proc = subprocess.run(["make", "-n"] + argv[1:], cwd=str(ROOT), capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == 0, (cmd, proc.stderr)
-        tools = re.findall(r"-m tools\.(\w+)", proc.stdout)
+        tools = re.findall(r"-m tools\.([\w.]+)", proc.stdout)
         assert tools, (cmd, proc.stdout)
         for name in tools:
-            assert (ROOT / "tools" / (name + ".py")).is_file(), name
+            module = ROOT / "tools" / name.replace(".", "/")
+            assert module.with_suffix(".py").is_file() or (module / "__main__.py").is_file(), name
         for arg in argv[1:]:
             if arg.startswith("PORT="):
                 assert "--port " + arg[5:] in proc.stdout, cmd

@@ -1,4 +1,4 @@
-"""tools/smoke.py: the hardware suite run end to end against the virtual board, a broken route
+"""tools/suite/smoke.py: the hardware suite run end to end against the virtual board, a broken route
 that must make it fail, the report, and the commands used for real boards."""
 import os
 import xml.etree.ElementTree as ET
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import smoke as S
+from tools.suite import smoke as S
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT_UNIX = ROOT / "firmware" / "UNIX" / "micropython"
@@ -36,7 +36,7 @@ def test_copy_command_copies_the_smoke_app():
 
 def test_deploy_uses_the_kits_deploy_tool():
     argv = S.deploy_command("/dev/ttyACM0", S.APP)
-    assert argv[1:3] == ["-m", "tools.deploy"]
+    assert argv[1:3] == ["-m", "tools.device.deploy"]
     assert argv[argv.index("--app") + 1] == str(S.APP)
     assert argv[argv.index("--port") + 1] == "/dev/ttyACM0"
     assert "--no-reset" in argv  # the hard reset that follows starts the smoke app
@@ -162,7 +162,7 @@ def test_make_test_hw_against_a_closed_port_is_short_and_fails():
 
 
 def test_device_that_is_not_the_smoke_app(capsys):
-    from tools import virtual as V
+    from tools.targets import virtual as V
 
     hello = ROOT / "examples" / "hello"
     with V.VirtualBoard("UNIX", app=hello, netns="off", quiet=True) as vb:

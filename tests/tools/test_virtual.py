@@ -1,4 +1,4 @@
-"""tools/virtual.py: the virtual board runs an app on the real MicroPython unix port with only
+"""tools/targets/virtual.py: the virtual board runs an app on the real MicroPython unix port with only
 the board's staged .mpy modules importable, in its own network namespace when allowed."""
 import os
 import signal
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tools import boards as B
-from tools import virtual as V
+from tools.selection import boards as B
+
+from tools.manifest import frozen as M
+from tools.targets import virtual as V
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,7 +85,7 @@ def test_micropython_command_sets_heap():
 def test_stage_compiles_exactly_the_frozen_sources(tmp_path, probe_app):
     exts, _ = V.available_extensions("ESP32_GENERIC")
     staged = V.stage("ESP32_GENERIC", probe_app, tmp_path / "run", exts)
-    expected = [t for _, t in B.frozen_sources("ESP32_GENERIC", exts)]
+    expected = [t for _, t in M.frozen_sources("ESP32_GENERIC", exts)]
     assert staged == expected
     files = sorted(p.relative_to(tmp_path / "run" / "firmware").as_posix()
                    for p in (tmp_path / "run" / "firmware").rglob("*") if p.is_file())
@@ -192,7 +194,7 @@ def test_cli_unknown_board(capsys):
 
 
 def test_cli_serves_until_interrupted(probe_app):
-    proc = subprocess.Popen([sys.executable, "-m", "tools.virtual", "--app", str(probe_app), "--netns", "off"],
+    proc = subprocess.Popen([sys.executable, "-m", "tools.targets.virtual", "--app", str(probe_app), "--netns", "off"],
                             cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None

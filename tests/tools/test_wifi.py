@@ -1,4 +1,4 @@
-"""tools.wifi (credentials onto the board) and src/kitnet.py (joining at boot).
+"""tools.device.wifi (credentials onto the board) and src/kitnet.py (joining at boot).
 
 kitnet runs under CPython and under MicroPython with a stand-in ``network`` module injected
 through ``sys.modules`` (tests/tools/kitnet_scenarios.py); ``make wifi`` runs for real against
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import wifi as W
+from tools.device import wifi as W
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -103,7 +103,7 @@ def test_kitnet_follows_house_style():
 
 
 # --------------------------------------------------------------------------------------------
-# tools.wifi: pure parts
+# tools.device.wifi: pure parts
 
 
 def test_validate():

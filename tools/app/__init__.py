@@ -1,0 +1,1 @@
+"""Step 1, the app: what an app brings besides its code (precompiled templates)."""

@@ -1,0 +1,1 @@
+"""The project's own tooling: set-up, test runners, the parity oracle, workflow lint, help, clean."""

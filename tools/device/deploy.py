@@ -1,0 +1,486 @@
+"""Copy an app to the board with mpremote: ``make deploy APP=examples/hello [PORT=...]``.
+
+Only files whose SHA-256 differs from the board's copy are sent: one ``mpremote exec`` hashes
+the app's files on the board, :func:`plan_copy` compares them with the local hashes, then one
+chained mpremote call makes the missing folders and copies the changed files. Last comes a
+soft reset from the normal REPL (Ctrl-B, Ctrl-D), which runs ``boot.py`` and ``main.py`` - a
+soft reset inside mpremote's raw REPL would skip them - and the board's first output is shown.
+``--monitor`` opens the board's REPL (``make monitor``).
+
+The app folder maps onto the board's filesystem root (mpremote's working directory there after
+its reset): ``examples/hello/main.py`` becomes ``main.py``, ``examples/hello/static/app.js``
+becomes ``static/app.js``.
+
+The app brings what it needs: :mod:`tools.selection.appdeps` reads which kit modules it imports, the same
+``mpremote exec`` asks the board which of them its firmware holds (a board on stock MicroPython
+holds none) and which ``.mpy`` version and architecture it loads, and every missing module is
+compiled with ``mpy-cross`` for that board and copied to ``/lib`` (``lib/microdot/pubsub.mpy``)
+before the app. When that cannot work (an old MicroPython, a CPython-only import) it stops with
+one line saying what is missing.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from tools.selection import appdeps
+from tools.selection import boards
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Where missing kit modules go on the board (on sys.path of every MicroPython port).
+LIB = "lib"
+#: sys.implementation._mpy >> 10, as MicroPython numbers the architectures (py/persistentcode.h).
+MPY_ARCHS = (None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
+             "xtensa", "xtensawin", "rv32imc", "rv64imc")
+#: USB vendor ids of the serial bridges and chips on the kit's boards.
+KNOWN_VIDS = {
+    0x10C4: "Silicon Labs CP210x",
+    0x1A86: "WCH CH340/CH9102",
+    0x0403: "FTDI",
+    0x303A: "Espressif USB",
+    0x2E8A: "Raspberry Pi",
+}
+SKIP_NAMES = {"__pycache__", ".DS_Store", "Thumbs.db"}
+SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
+#: Files `make deploy` never copies: they hold secrets or belong to `make wifi`.
+RESERVED = {"wifi.json"}
+
+
+class DeployError(Exception):
+    """A deploy/serial problem, as one sentence saying what to do."""
+
+
+# --------------------------------------------------------------------------------------------
+# Serial ports (shared with tools.device.flash and tools.device.wifi)
+
+
+@dataclass(frozen=True)
+class SerialPort:
+    device: str
+    vid: Optional[int] = None
+    pid: Optional[int] = None
+    description: str = ""
+
+
+def list_serial_ports() -> List[SerialPort]:
+    from serial.tools import list_ports
+
+    return [
+        SerialPort(p.device, p.vid, p.pid, p.description or "")
+        for p in sorted(list_ports.comports(), key=lambda p: p.device)
+    ]
+
+
+def pick_port(ports: Sequence[SerialPort], vids: Optional[Iterable[int]] = None) -> str:
+    """The one USB serial port that looks like a board, or DeployError saying what to do."""
+    usb = [p for p in ports if p.vid is not None]
+    if vids is not None:
+        wanted = set(vids)
+        usb = [p for p in usb if p.vid in wanted] or usb
+    known = [p for p in usb if p.vid in KNOWN_VIDS]
+    candidates = known or usb
+    if not candidates:
+        raise DeployError(
+            "No board found on a USB serial port: plug it in with a data cable, or pass "
+            "PORT=/dev/ttyUSB0 (Windows: PORT=COM3)."
+        )
+    if len(candidates) > 1:
+        raise DeployError(
+            "Several serial ports look like boards (%s): pass PORT= to choose one."
+            % ", ".join(p.device for p in candidates)
+        )
+    return candidates[0].device
+
+
+def check_port(port: str) -> str:
+    """A port given by the user: a device path must exist (URLs and COM names pass)."""
+    if port.startswith("/") and not os.path.exists(port):
+        raise DeployError(
+            "Serial port '%s' does not exist: check the cable and the name (list the ports "
+            "with `python -m serial.tools.list_ports`)." % port
+        )
+    return port
+
+
+def resolve_port(port: Optional[str], vids: Optional[Iterable[int]] = None, ports=None) -> str:
+    if port:
+        return check_port(port)
+    return pick_port(list_serial_ports() if ports is None else ports, vids)
+
+
+def mpremote_base(port: str) -> List[str]:
+    return [sys.executable, "-m", "mpremote", "connect", port]
+
+
+# --------------------------------------------------------------------------------------------
+# What to copy (pure)
+
+
+def app_files(app: Path) -> Dict[str, Path]:
+    """The app's files by board path ('main.py', 'static/app.js'), skipping caches and dotfiles."""
+    out: Dict[str, Path] = {}
+    for path in sorted(app.rglob("*")):
+        rel = path.relative_to(app)
+        if rel.parts[0] == "host" or any(part.startswith(".") or part in SKIP_NAMES for part in rel.parts):  # host/: virtual-board stand-ins
+            continue
+        if not path.is_file() or path.name.endswith(SKIP_SUFFIXES) or rel.as_posix() in RESERVED:
+            continue
+        out[rel.as_posix()] = path
+    return out
+
+
+def local_hashes(files: Dict[str, Path]) -> Dict[str, str]:
+    return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
+
+
+def remote_dirs(names: Iterable[str]) -> List[str]:
+    """Every folder the files need on the board, parents first."""
+    dirs = set()
+    for name in names:
+        parent = PurePosixPath(name).parent
+        while str(parent) not in (".", ""):
+            dirs.add(str(parent))
+            parent = parent.parent
+    return sorted(dirs, key=lambda d: (d.count("/"), d))
+
+
+def plan_copy(
+    local: Dict[str, str], remote_files: Dict[str, Optional[str]], remote_dirs_present: Dict[str, bool]
+) -> Tuple[List[str], List[str]]:
+    """(folders to make, files to copy): files missing on the board or with another hash."""
+    changed = sorted(name for name, digest in local.items() if remote_files.get(name) != digest)
+    make = [d for d in remote_dirs(changed) if not remote_dirs_present.get(d, False)]
+    return make, changed
+
+
+def hash_script(names: Sequence[str], dirs: Sequence[str]) -> str:
+    """MicroPython code printing one JSON line: {"files": {name: sha256|null}, "dirs": {d: bool}}."""
+    return (
+        "import os,json,hashlib,binascii\n"
+        "def h(p):\n"
+        " try:\n"
+        "  f=open(p,'rb')\n"
+        " except OSError:\n"
+        "  return None\n"
+        " s=hashlib.sha256()\n"
+        " while 1:\n"
+        "  b=f.read(1024)\n"
+        "  if not b:break\n"
+        "  s.update(b)\n"
+        " f.close()\n"
+        " return binascii.hexlify(s.digest()).decode()\n"
+        "def d(p):\n"
+        " try:\n"
+        "  return os.stat(p)[0]&0x4000!=0\n"
+        " except OSError:\n"
+        "  return False\n"
+        "print('KIT'+json.dumps({'files':{n:h(n) for n in %s},'dirs':{n:d(n) for n in %s}}))\n"
+        % (json.dumps(list(names)), json.dumps(list(dirs)))
+    )
+
+
+def firmware_script(modules: Sequence[str]) -> str:
+    """MicroPython code printing ``KITFW{...}``: which of ``modules`` the firmware holds, the
+    MicroPython version and the .mpy version/architecture it loads.
+
+    Only the firmware's own modules count: the import runs with a sys.path without the
+    filesystem root and /lib (what earlier deploys put there is compared by hash instead).
+    """
+    return (
+        "import sys,json\n"
+        "_p=sys.path[:]\n"
+        "sys.path[:]=[p for p in _p if p not in ('','.','/','/lib','lib')]\n"
+        "_h=[]\n"
+        "for _n in %s:\n"
+        " try:\n"
+        "  __import__(_n);_h.append(_n)\n"
+        " except ImportError:\n"
+        "  pass\n"
+        "sys.path[:]=_p\n"
+        "_i=sys.implementation\n"
+        "print('KITFW'+json.dumps({'has':_h,'mpy':getattr(_i,'_mpy',None),"
+        "'version':'.'.join(str(v) for v in _i.version[:3]),'machine':getattr(_i,'_machine',sys.platform)}))\n"
+        % json.dumps(list(modules))
+    )
+
+
+@dataclass
+class Firmware:
+    """What the board said about its firmware."""
+
+    has: List[str]  # kit modules (dotted) the firmware holds
+    mpy: Optional[int]  # sys.implementation._mpy
+    version: str
+    machine: str
+
+    @property
+    def mpy_version(self) -> Optional[Tuple[int, int]]:
+        return None if self.mpy is None else (self.mpy & 0xFF, (self.mpy >> 8) & 3)
+
+    @property
+    def arch(self) -> Optional[str]:
+        if self.mpy is None:
+            return None
+        index = self.mpy >> 10
+        return MPY_ARCHS[index] if index < len(MPY_ARCHS) else None
+
+
+def parse_firmware(output: str) -> Firmware:
+    for line in output.splitlines():
+        if line.startswith("KITFW{"):
+            data = json.loads(line[5:])
+            return Firmware(sorted(data["has"]), data.get("mpy"), data.get("version") or "?",
+                            data.get("machine") or "?")
+    raise DeployError(
+        "The board did not say what its firmware holds (is it running MicroPython?): %s"
+        % (output.strip().splitlines() or ["no output"])[-1]
+    )
+
+
+def parse_hashes(output: str) -> Tuple[Dict[str, Optional[str]], Dict[str, bool]]:
+    for line in output.splitlines():
+        if line.startswith("KIT{"):
+            data = json.loads(line[3:])
+            return data["files"], data["dirs"]
+    raise DeployError(
+        "The board did not answer the file check (is it running MicroPython with hashlib?): "
+        "%s" % (output.strip().splitlines() or ["no output"])[-1]
+    )
+
+
+def copy_argv(port: str, app: Path, make_dirs: Sequence[str], files: Sequence[str],
+              sources: Optional[Dict[str, Path]] = None) -> List[str]:
+    """One chained mpremote call: mkdir the folders, then copy the files.
+
+    ``sources`` maps board paths to local files where they are not ``app / name`` (the
+    compiled kit modules for lib/)."""
+    argv = mpremote_base(port)
+    parts: List[List[str]] = []
+    for d in make_dirs:
+        parts.append(["fs", "mkdir", ":" + d])
+    for name in files:
+        local = (sources or {}).get(name, app / name)
+        parts.append(["fs", "cp", "-f", str(local), ":" + name])
+    for i, part in enumerate(parts):
+        if i:
+            argv.append("+")
+        argv += part
+    return argv
+
+
+#: Ctrl-C twice (stop the program), Ctrl-B (normal REPL), Ctrl-D (soft reset: boot.py, main.py).
+SOFT_RESET = b"\r\x03\x03\x02\x04"
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+
+
+def soft_reset(port: str, follow: float = 3.0, echo=print) -> str:
+    """Soft-reset from the normal REPL so main.py starts; show what the board prints for a while."""
+    import serial
+
+    try:
+        with serial.Serial(port, 115200, timeout=0.1) as link:
+            link.write(SOFT_RESET)
+            link.flush()
+            data = b""
+            end = time.time() + follow
+            while time.time() < end:
+                data += link.read(4096)
+    except (serial.SerialException, OSError) as exc:
+        raise DeployError("Cannot reset the board on '%s': %s." % (port, exc))
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+    for line in text.splitlines():
+        if line.strip() and line.strip() != ">>>":
+            echo("  board: %s" % line.rstrip())
+    return text
+
+
+#: Seconds one mpremote call may take (a board that stopped answering would block forever).
+MPREMOTE_TIMEOUT = 300
+
+
+def run_mpremote(argv: List[str], capture: bool = False) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            argv,
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.STDOUT if capture else None,
+            timeout=MPREMOTE_TIMEOUT if capture else None,
+        )
+    except subprocess.TimeoutExpired:
+        raise DeployError(
+            "The board on '%s' stopped answering mpremote for %d s: press its reset button and try "
+            "again." % (argv[4] if len(argv) > 4 else "?", MPREMOTE_TIMEOUT)
+        )
+    except OSError as exc:
+        raise DeployError("Cannot run mpremote: %s; run `make setup`." % exc.strerror)
+
+
+def mpremote_failure(port: str, output: str) -> DeployError:
+    last = (output.strip().splitlines() or ["no output"])[-1]
+    if "failed to access" in output or "could not enter raw repl" in output.lower():
+        return DeployError(
+            "mpremote cannot talk to the board on '%s' (%s): close other programs using the port "
+            "(a serial monitor, Thonny) and press the board's reset button." % (port, last)
+        )
+    return DeployError("mpremote failed on '%s': %s." % (port, last.rstrip(".")))
+
+
+def lib_path(target: str) -> str:
+    """Board path of a kit module copied as .mpy: 'microdot/pubsub.py' -> 'lib/microdot/pubsub.mpy'."""
+    return "%s/%s.mpy" % (LIB, target[:-3])
+
+
+def check_loadable(fw: Firmware, emitted: Tuple[int, int], missing: Sequence[str], device: str) -> None:
+    """Stop with one line when the board cannot load what mpy-cross writes."""
+    if fw.mpy_version == emitted:
+        return
+    have = "no .mpy support" if fw.mpy is None else ".mpy v%d.%d" % fw.mpy_version
+    raise DeployError(
+        "The board on %s runs MicroPython %s (%s) and lacks %s, but mpy-cross writes .mpy v%d.%d: "
+        "flash the kit's firmware (make BOARD=... firmware flash) or MicroPython 1.23 or newer."
+        % (device, fw.version, have, ", ".join(missing), emitted[0], emitted[1])
+    )
+
+
+def compile_missing(missing: Sequence[Tuple[Path, str]], fw: Firmware, dest: Path) -> Dict[str, Path]:
+    """Compile the missing kit modules for the board's architecture: {board path: local .mpy}."""
+    from tools.manifest import check
+
+    try:
+        mpy_cross = check.find_mpy_cross()
+    except check.CheckError as exc:
+        raise DeployError(str(exc))
+    args = ["-march=%s" % fw.arch] if fw.arch else []
+    out: Dict[str, Path] = {}
+    for source, target in missing:
+        local = dest / (target[:-3] + ".mpy")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(check.mpy_cross_argv(mpy_cross, source, local, target, args),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise DeployError("mpy-cross cannot compile '%s' for the board: %s"
+                              % (source, check.one_line(proc.stdout.decode("utf-8", "replace"))))
+        out[lib_path(target)] = local
+    return out
+
+
+def emitted_version() -> Tuple[int, int]:
+    from tools.manifest import check
+
+    try:
+        return check.emitted_mpy_version(check.find_mpy_cross())
+    except check.CheckError as exc:
+        raise DeployError(str(exc))
+
+
+def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: float = 3.0) -> Tuple[List[str], int]:
+    """Copy the changed files of ``app`` and the kit modules its board lacks; return (files
+    copied, files unchanged)."""
+    folder = Path(app)
+    if not folder.is_dir():
+        raise DeployError(
+            "App folder '%s' not found: pass APP=examples/hello or your own folder with a main.py." % app
+        )
+    files = app_files(folder)
+    if not files:
+        raise DeployError("App folder '%s' has no files to copy; add a main.py." % app)
+    if "main.py" not in files:
+        print("warning: '%s' has no main.py; nothing will start after the reset." % app, file=sys.stderr)
+    try:
+        needs = appdeps.needs(folder)
+        index = appdeps.module_index()
+    except (appdeps.AppDepsError, boards.BoardError) as exc:
+        raise DeployError(str(exc))
+    candidates = sorted({appdeps.module_name(t) for _, t in appdeps.fragment_files(needs.fragments)})
+    device = resolve_port(port)
+    proc = run_mpremote(mpremote_base(device) + ["exec", firmware_script(candidates)], capture=True)
+    output = proc.stdout.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise mpremote_failure(device, output)
+    fw = parse_firmware(output)
+    kit = sorted({index[n].fragment for n in fw.has if n in index}, key=lambda f: (f != boards.CORE, f))
+    if needs.fragments:
+        print("Board on %s: MicroPython %s; of the kit parts %s needs, its firmware holds: %s." % (
+            device, fw.version, app, ", ".join(kit) or "none (stock MicroPython)"))
+    missing = appdeps.missing_files(needs, fw.has)
+    sources: Dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="kit-deploy-") as tmp:
+        if missing:
+            lacking = sorted({appdeps.module_name(t) for _, t in missing})
+            check_loadable(fw, emitted_version(), lacking, device)
+            added = [f for f in needs.fragments if any(index[n].fragment == f for n in lacking)]
+            print("%s needs %s, which the firmware lacks: copying %d module(s) to /%s as .mpy (%s)." % (
+                app, ", ".join(added), len(missing), LIB, "-march=%s" % fw.arch if fw.arch else "bytecode"))
+            sources = compile_missing(missing, fw, Path(tmp))
+        local = local_hashes(files)
+        local.update(local_hashes(sources))
+        every = sorted(local)
+        proc = run_mpremote(mpremote_base(device) + ["exec", hash_script(every, remote_dirs(every))],
+                            capture=True)
+        output = proc.stdout.decode("utf-8", "replace")
+        if proc.returncode != 0:
+            raise mpremote_failure(device, output)
+        remote_files, remote_present = parse_hashes(output)
+        make, changed = plan_copy(local, remote_files, remote_present)
+        # kit modules first: the app must never start without them
+        changed.sort(key=lambda n: (n not in sources, n))
+        unchanged = len(local) - len(changed)
+        if changed:
+            for name in changed:
+                shown = sources[name].name if name in sources else files[name].as_posix()
+                print("  %s -> :%s" % (shown, name))
+            proc = run_mpremote(copy_argv(device, folder, make, changed, sources), capture=True)
+            output = proc.stdout.decode("utf-8", "replace")
+            if proc.returncode != 0:
+                raise mpremote_failure(device, output)
+            print("Copied %d file(s) to %s (%d unchanged)." % (len(changed), device, unchanged))
+        else:
+            print("%s: all %d files are up to date on %s." % (app, len(local), device))
+    if reset:
+        print("Soft reset; the board starts main.py:")
+        soft_reset(device, follow)
+    return changed, unchanged
+
+
+def monitor_argv(port: str) -> List[str]:
+    return mpremote_base(port) + ["repl"]
+
+
+def monitor(port: Optional[str] = None) -> int:
+    device = resolve_port(port)
+    print("Serial REPL on %s (Ctrl-] or Ctrl-x to leave)." % device)
+    return run_mpremote(monitor_argv(device)).returncode
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.device.deploy", description=__doc__.split("\n")[0])
+    parser.add_argument("--app", default="examples/hello", help="app folder (default examples/hello)")
+    parser.add_argument("--port", default=None, help="serial port (default: the one board found)")
+    parser.add_argument("--no-reset", action="store_true", help="do not soft-reset after copying")
+    parser.add_argument("--follow", type=float, default=3.0, help="seconds of board output to show after the reset")
+    parser.add_argument("--monitor", action="store_true", help="open the board's REPL instead")
+    args = parser.parse_args(argv)
+    try:
+        if args.monitor:
+            return monitor(args.port)
+        deploy(args.app, args.port, reset=not args.no_reset, follow=args.follow)
+    except DeployError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

