@@ -7,7 +7,7 @@ metadata(
 
 package(
     "microdot",
-    files=("__init__.py", "microdot.py", "helpers.py", "streams.py", "sendfile.py", "chunked.py",
-           "cookies.py", "multidict.py", "urlregex.py", "aliases.py"),
+    files=("__init__.py", "microdot.py", "base.py", "helpers.py", "streams.py", "sendfile.py",
+           "chunked.py", "cookies.py", "multidict.py", "urlregex.py", "aliases.py"),
     base_path="../../src",
 )

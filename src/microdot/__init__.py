@@ -1,7 +1,9 @@
 """Microdot-compatible web framework for MicroPython and CPython (the kit's frozen core)."""
+from microdot.base import (  # noqa: F401
+    HTTPException, urldecode, urldecode_str, urldecode_bytes, invoke_handler,
+)
 from microdot.microdot import (  # noqa: F401
-    Microdot, Request, Response, URLPattern, HTTPException, NoCaseDict,
-    abort, redirect, send_file, urldecode, urldecode_str, urldecode_bytes, invoke_handler,
+    Microdot, Request, Response, URLPattern, NoCaseDict, abort, redirect, send_file,
 )
 
 __version__ = '2.7.0+kit.1'
@@ -29,7 +31,7 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-# `make deploy` puts the modules a board's firmware lacks in /lib/microdot/ (tools/deploy.py).
+# `make deploy` puts the modules a board's firmware lacks in /lib/microdot/ (tools/device/deploy.py).
 # MicroPython gives a package one folder (__path__), so a frozen microdot never finds them: each
 # is registered in sys.modules as a stand-in that imports it from its folder on first use.
 def _find_beside(here):

@@ -1,7 +1,7 @@
 """Upstream Microdot's module-level names that the core does not use itself
 (``from microdot.microdot import MultiDict`` and the like). ``microdot.microdot`` resolves
 them from here on first use, so importing the core costs no heap for them."""
-from microdot.microdot import _mro as mro, _print_exc as print_exception  # noqa: F401
+from microdot.base import _mro as mro, _print_exc as print_exception  # noqa: F401
 from microdot.multidict import MultiDict, urlencode  # noqa: F401
 from microdot.streams import AsyncBytesIO  # noqa: F401
 
@@ -14,5 +14,5 @@ except ImportError:  # MicroPython
         return hasattr(obj, 'send') and hasattr(obj, 'throw')
 
     def iscoroutinefunction(f):
-        from microdot.microdot import _GEN_TYPE  # an async def is a generator function here
+        from microdot.base import _GEN_TYPE  # an async def is a generator function here
         return type(f) is _GEN_TYPE

@@ -13,8 +13,8 @@ import asyncio
 import os  # noqa: F401 (upstream's module has it: tests patch microdot.asgi.os.kill)
 
 from microdot.hosted import HostedMicrodot
-from microdot.microdot import Request, Response, NoCaseDict, \
-    HTTPException, invoke_handler
+from microdot.base import HTTPException, invoke_handler
+from microdot.microdot import Request, Response, NoCaseDict
 
 _HOP_BY_HOP = ('connection', 'keep-alive', 'transfer-encoding', 'upgrade')
 

@@ -1,6 +1,7 @@
 """HTTP Basic and token (Bearer) authentication for routes."""
+from microdot.base import invoke_handler
 from microdot.helpers import wraps
-from microdot.microdot import abort, invoke_handler
+from microdot.microdot import abort
 
 
 class BaseAuth:

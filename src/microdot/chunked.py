@@ -1,5 +1,5 @@
 """Request bodies sent with ``Transfer-Encoding: chunked`` (imported on first use)."""
-from microdot.microdot import HTTPException
+from microdot.base import HTTPException
 
 _HEX = b'0123456789abcdefABCDEF'
 

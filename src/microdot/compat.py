@@ -1,5 +1,5 @@
-"""CPython versions of the runtime helpers the core uses (never frozen: MicroPython does
-not load this module, so its bytecode costs a board nothing)."""
+"""CPython versions of the runtime helpers microdot.base gives the framework (never frozen:
+MicroPython does not load this module, so its bytecode costs a board nothing)."""
 import asyncio
 import inspect
 from functools import partial

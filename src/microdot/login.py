@@ -4,8 +4,9 @@ Needs the session extension: create ``Session(app, secret_key=...)`` first.
 """
 import time
 
+from microdot.base import invoke_handler
 from microdot.helpers import wraps
-from microdot.microdot import invoke_handler, redirect
+from microdot.microdot import redirect
 
 _DAY = 24 * 60 * 60
 # how upstream escapes the ``next`` URL (only these, in this order: '+' ends up as '%252B')

@@ -6,84 +6,9 @@ each response in as few calls as possible.
 """
 import asyncio
 import json
-import sys
 
-_MICROPYTHON = sys.implementation.name == 'micropython'
-
-if _MICROPYTHON:
-    from time import ticks_ms, ticks_diff
-
-    def _gen():  # pragma: no cover
-        yield
-    _GEN_TYPE = type(_gen)
-    _GENOBJ_TYPE = type(_gen())
-    _FUNC_TYPE = type(lambda: None)
-
-    async def _invoke(f, *args, **kwargs):
-        t = type(f)
-        if t is _GEN_TYPE:
-            return await f(*args, **kwargs)
-        ret = f(*args, **kwargs)
-        if t is not _FUNC_TYPE and type(ret) is _GENOBJ_TYPE:
-            # a closure, bound method or callable object that was an async def
-            ret = await ret
-        return ret
-
-    def _print_exc(exc):
-        sys.print_exception(exc)
-
-    def _decode(b):
-        """``b.decode()`` that also refuses the overlong forms, surrogates and code points
-        past U+10FFFF which MicroPython's decoder lets through (ValueError)."""
-        s = b.decode()
-        if len(s) != len(b):
-            p = 0
-            for c in b:
-                if c == 0xc0 or c == 0xc1 or c > 0xf4 or (p == 0xe0 and c < 0xa0) or \
-                        (p == 0xed and c > 0x9f) or (p == 0xf0 and c < 0x90) or \
-                        (p == 0xf4 and c > 0x8f):
-                    raise ValueError('bad utf-8')
-                p = c
-        return s
-else:
-    from microdot.compat import ticks_ms, ticks_diff, invoke as _invoke, \
-        print_exc as _print_exc, decode as _decode
-
-invoke_handler = _invoke
-
-def urldecode_bytes(s):
-    """Decode a percent-encoded ``bytes`` value (``+`` is a space) to ``str``, as
-    upstream does: a ``%`` with nothing after it stays, one hex digit is enough, other
-    broken escapes and invalid UTF-8 raise ``ValueError``."""
-    if b'+' in s:
-        s = s.replace(b'+', b' ')
-    if b'%' not in s:
-        return _decode(s)
-    parts = s.split(b'%')
-    out = bytearray(parts[0])
-    for part in parts[1:]:
-        if not part:
-            out.append(37)
-            continue
-        n = int(part[:2], 16)
-        if n < 0:
-            raise ValueError('bad escape')
-        out.append(n)
-        out += part[2:]
-    return _decode(bytes(out))
-
-
-def urldecode_str(s):
-    """Decode a percent-encoded ``str``; see :func:`urldecode_bytes`."""
-    if '%' not in s and '+' not in s:
-        return s
-    return urldecode_bytes(s.encode())
-
-
-def urldecode(s):
-    """Decode a percent-encoded ``str`` or ``bytes`` value to ``str``."""
-    return urldecode_bytes(s) if isinstance(s, bytes) else urldecode_str(s)
-
+from microdot.base import _MICROPYTHON, ticks_ms, ticks_diff, _GEN_TYPE, \
+    invoke_handler as _invoke, _print_exc, _decode, _mro, HTTPException  # noqa: F401
 
 _MISSING = object()
 _JSON_CT = 'application/json; charset=UTF-8'
@@ -298,14 +223,6 @@ def _add_vary(res, names):
         vary.update(names)
         names = vary
     res.headers['Vary'] = ', '.join(list(names))
-
-
-class HTTPException(Exception):
-    """Raise to end the request with an HTTP error status; ``reason`` is the body."""
-    def __init__(self, status_code, reason=None):
-        super().__init__(status_code, reason)
-        self.status_code = status_code
-        self.reason = reason or str(status_code) + ' error'
 
 
 def abort(status_code, reason=None):
@@ -1033,21 +950,6 @@ def _as_response(res):
     return Response(*res) if isinstance(res, tuple) else Response(res)
 
 
-def _mro(cls):
-    """The classes to look up error handlers for, most specific first."""
-    mro = getattr(cls, '__mro__', None)
-    if mro is not None:
-        return mro
-    found = [cls]  # MicroPython: depth first, keeping the last of repeated bases
-    for base in getattr(cls, '__bases__', ()):
-        found += _mro(base)
-    out = []
-    for i, c in enumerate(found):
-        if c not in found[i + 1:]:
-            out.append(c)
-    return out
-
-
 class Microdot:
     """An application: routes, hooks and the web server that serves them."""
 
@@ -1662,15 +1564,17 @@ class Microdot:
             stop.set()
 
 
-
 def __getattr__(name):
-    """Upstream's module-level names the core does not use itself (MultiDict, urlencode,
-    AsyncBytesIO, MUTED_SOCKET_ERRORS, mro, print_exception, iscoroutine...), resolved on
-    first use from microdot/aliases.py (PEP 562): importing the core costs no heap for them."""
-    if name[0] == '_':
-        raise AttributeError(name)
-    from microdot import aliases
-    value = getattr(aliases, name, aliases)
-    if value is aliases:
+    """Module-level names the core does not keep, resolved on first use (PEP 562), so
+    importing it costs no heap for them: the shared primitives it does not use itself
+    (urldecode, invoke_handler...) from microdot.base, and upstream's other names
+    (MultiDict, urlencode, AsyncBytesIO, MUTED_SOCKET_ERRORS, mro, print_exception,
+    iscoroutine...) from microdot/aliases.py."""
+    from microdot import base
+    value = getattr(base, name, base)
+    if value is base and name[0] != '_':
+        from microdot import aliases
+        value = getattr(aliases, name, base)
+    if value is base:
         raise AttributeError(name)
     return value

@@ -1,6 +1,6 @@
 """Dicts with several values per key, and query strings parsed into one (imported on
 first use of ``Request.args`` or ``Request.form``)."""
-from microdot.microdot import urldecode_str, urldecode_bytes
+from microdot.base import urldecode_str, urldecode_bytes
 
 
 class MultiDict(dict):

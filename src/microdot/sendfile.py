@@ -1,7 +1,7 @@
 """Responses that stream a file: the body of ``Response.send_file`` (imported on first use)."""
 import os
 
-from microdot.microdot import HTTPException
+from microdot.base import HTTPException
 
 #: File extension to MIME type; add to it for types of your own.
 TYPES = {

@@ -8,9 +8,9 @@ import hashlib
 import json
 import time
 
+from microdot.base import invoke_handler
 from microdot.cors import vary_on
 from microdot.helpers import ct_equal, wraps
-from microdot.microdot import invoke_handler
 
 _HEADER = b'{"alg":"HS256","typ":"JWT"}'
 _BLOCK = 64

@@ -34,7 +34,7 @@ the stream. When the client disconnects, the handler task is cancelled (it gets
 import asyncio
 import json
 
-from microdot.microdot import invoke_handler
+from microdot.base import invoke_handler
 from microdot.helpers import wraps
 
 _COMMENT = b':\n\n'

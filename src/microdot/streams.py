@@ -1,7 +1,7 @@
 """Body streams, imported on first use: in-memory and length-limited request bodies, and
 the writer for response bodies that are not plain bytes (files, generators, async
 iterators)."""
-from microdot.microdot import ticks_ms, HTTPException  # loaded already: imported from it
+from microdot.base import ticks_ms, HTTPException
 
 
 class AsyncBytesIO:

@@ -44,7 +44,8 @@ import binascii
 import hashlib
 import sys
 
-from microdot.microdot import Request, Response, HTTPException, invoke_handler
+from microdot.base import HTTPException, invoke_handler
+from microdot.microdot import Request, Response
 from microdot.helpers import wraps
 
 _GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'

@@ -1,0 +1,110 @@
+"""The primitives every module of the framework shares: the runtime shims (ticks, handler
+calls, tracebacks, strict UTF-8), URL decoding and :class:`HTTPException`.
+
+The bottom layer: it imports nothing of the framework (only ``microdot.compat`` on
+CPython). The core and the modules it imports on first use take these names from here,
+so none of them imports the core back. ``microdot.microdot`` still offers each of them
+(those it does not use itself through its module ``__getattr__``).
+"""
+import sys
+
+_MICROPYTHON = sys.implementation.name == 'micropython'
+
+if _MICROPYTHON:
+    from time import ticks_ms, ticks_diff  # noqa: F401
+
+    _GEN_TYPE = type(lambda: (yield))  # an async def is a generator function here
+    _GENOBJ_TYPE = type((lambda: (yield))())
+    _FUNC_TYPE = type(lambda: None)
+
+    async def invoke_handler(f, *args, **kwargs):
+        """Call a handler, sync or async, and return its result."""
+        t = type(f)
+        if t is _GEN_TYPE:
+            return await f(*args, **kwargs)
+        ret = f(*args, **kwargs)
+        if t is not _FUNC_TYPE and type(ret) is _GENOBJ_TYPE:
+            # a closure, bound method or callable object that was an async def
+            ret = await ret
+        return ret
+
+    from sys import print_exception as _print_exc
+
+    def _decode(b):
+        """``b.decode()`` that also refuses the overlong forms, surrogates and code points
+        past U+10FFFF which MicroPython's decoder lets through (ValueError)."""
+        s = b.decode()
+        if len(s) != len(b):
+            p = 0
+            for c in b:
+                if c == 0xc0 or c == 0xc1 or c > 0xf4 or (p == 0xe0 and c < 0xa0) or \
+                        (p == 0xed and c > 0x9f) or (p == 0xf0 and c < 0x90) or \
+                        (p == 0xf4 and c > 0x8f):
+                    raise ValueError('bad utf-8')
+                p = c
+        return s
+else:
+    from microdot.compat import ticks_ms, ticks_diff, invoke as invoke_handler, \
+        print_exc as _print_exc, decode as _decode  # noqa: F401
+    _GEN_TYPE = None  # only MicroPython's core looks for it
+
+
+class HTTPException(Exception):
+    """Raise to end the request with an HTTP error status; ``reason`` is the body."""
+    def __init__(self, status_code, reason=None):
+        super().__init__(status_code, reason)
+        self.status_code = status_code
+        self.reason = reason or str(status_code) + ' error'
+
+
+if not _MICROPYTHON:  # tracebacks and pickle name it where it is documented (and upstream's)
+    HTTPException.__module__ = 'microdot.microdot'
+
+
+def urldecode_bytes(s):
+    """Decode a percent-encoded ``bytes`` value (``+`` is a space) to ``str``, as
+    upstream does: a ``%`` with nothing after it stays, one hex digit is enough, other
+    broken escapes and invalid UTF-8 raise ``ValueError``."""
+    if b'+' in s:
+        s = s.replace(b'+', b' ')
+    if b'%' not in s:
+        return _decode(s)
+    parts = s.split(b'%')
+    out = bytearray(parts[0])
+    for part in parts[1:]:
+        if not part:
+            out.append(37)
+            continue
+        n = int(part[:2], 16)
+        if n < 0:
+            raise ValueError('bad escape')
+        out.append(n)
+        out += part[2:]
+    return _decode(bytes(out))
+
+
+def urldecode_str(s):
+    """Decode a percent-encoded ``str``; see :func:`urldecode_bytes`."""
+    if '%' not in s and '+' not in s:
+        return s
+    return urldecode_bytes(s.encode())
+
+
+def urldecode(s):
+    """Decode a percent-encoded ``str`` or ``bytes`` value to ``str``."""
+    return urldecode_bytes(s) if isinstance(s, bytes) else urldecode_str(s)
+
+
+def _mro(cls):
+    """The classes to look up error handlers for, most specific first."""
+    mro = getattr(cls, '__mro__', None)
+    if mro is not None:
+        return mro
+    found = [cls]  # MicroPython: depth first, keeping the last of repeated bases
+    for base in getattr(cls, '__bases__', ()):
+        found += _mro(base)
+    out = []
+    for i, c in enumerate(found):
+        if c not in found[i + 1:]:
+            out.append(c)
+    return out
