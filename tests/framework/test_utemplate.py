@@ -1,4 +1,4 @@
-"""utemplate extension: runs under pytest and on MicroPython (tools.mptest test_utemplate.py)."""
+"""utemplate extension: runs under pytest and on MicroPython (tools.dev.mptest test_utemplate.py)."""
 import os
 import random
 import sys
@@ -74,7 +74,7 @@ class TemplateDir:
 
 
 def precompile(src_dir, out_dir):
-    """Compile every template of src_dir into <name>_<ext>.py modules in out_dir (like tools.templates)."""
+    """Compile every template of src_dir into <name>_<ext>.py modules in out_dir (like tools.app.templates)."""
     loader = source.Loader(None, src_dir)
     for name in os.listdir(src_dir):
         if name.endswith('.py'):

@@ -10,7 +10,7 @@ from tools.selection import boards as B
 
 #: The framework modules CONTRACTS.md promises, by the fragment that freezes them.
 CONTRACT = {
-    "core": ["__init__.py", "microdot.py", "helpers.py", "streams.py", "sendfile.py", "chunked.py",
+    "core": ["__init__.py", "microdot.py", "base.py", "helpers.py", "streams.py", "sendfile.py", "chunked.py",
              "cookies.py", "multidict.py", "urlregex.py", "aliases.py"],
     "websocket": ["websocket.py"],
     "sse": ["sse.py"],
