@@ -3,7 +3,7 @@
 # Off unless chosen: EXTENSIONS="... ota".
 metadata(description="Over-the-air app and firmware updates for Microdot apps (kitota).", version="0.1.0", license="MIT")
 
-module("kitota.py", base_path="../../src")
+module("kitota.py", base_path="../../src/kit")
 
 add_library("microdot", "..")
 require("core", library="microdot")

@@ -41,10 +41,11 @@ def make_tree(tmp: Path, cpython_only: bool = True) -> Path:
     if cpython_only:
         for f in B.NEVER_FROZEN:
             (pkg / f).write_text("import sys  # CPython only\n")
-    (root / "src" / "kitnet.py").write_text("def connect():\n    import network\n    return network\n")
-    for name in ("kitportal.py", "kitdns.py", "kitota.py", "kitboot/boot.py", "kitboot/main.py"):  # wifi, ota
-        (root / "src" / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / "src" / name).write_text("X = 1\n")
+    kit = root / "src" / "kit"  # the board runtime
+    (kit / "kitboot").mkdir(parents=True)
+    (kit / "kitnet.py").write_text("def connect():\n    import network\n    return network\n")
+    for name in ("kitportal.py", "kitdns.py", "kitstart.py", "kitota.py", "kitboot/boot.py", "kitboot/main.py"):  # wifi, ota
+        (kit / name).write_text("X = 1\n")
     vendor = root / ".cache" / "vendor" / "utemplate"
     vendor.mkdir(parents=True)
     for f in UTEMPLATE:

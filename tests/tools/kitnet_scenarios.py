@@ -1,6 +1,6 @@
-"""Drive src/kitnet.py against a stand-in ``network`` module; runs on CPython and MicroPython.
+"""Drive src/kit/kitnet.py against a stand-in ``network`` module; runs on CPython and MicroPython.
 
-Usage: <python or micropython> tests/tools/kitnet_scenarios.py SRC_DIR TMP_DIR
+Usage: <python or micropython> tests/tools/kitnet_scenarios.py KIT_DIR TMP_DIR (KIT_DIR: src/kit)
 Prints one JSON object per scenario: {"name": ..., "result": ..., "log": [...], "sleeps": [...],
 "calls": [...]}. tests/tools/test_wifi.py runs it under both runtimes and checks the output.
 """

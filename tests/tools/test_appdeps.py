@@ -72,7 +72,7 @@ def test_start_up_scripts_are_never_probed_or_copied():
     # deploy imports each candidate module to see whether the firmware has it: importing the
     # kit's boot.py or main.py would run them (main.py serves; the probe would never return).
     files = [t for _, t in A.fragment_files(["core", "wifi", "ota"])]
-    assert "kitnet.py" in files and "kitota.py" in files
+    assert "kitnet.py" in files and "kitota.py" in files and "kitstart.py" in files
     assert "boot.py" not in files and "main.py" not in files
     n = A.Needs(app=ROOT / "examples" / "hello", fragments=["core", "wifi"])
     missing = [t for _, t in A.missing_files(n, [])]  # a stock board: everything is copied...

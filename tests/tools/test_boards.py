@@ -252,11 +252,12 @@ def test_frozen_sources_lists_core_then_extensions(tree):
     assert got == core + [
         (src / "microdot/login.py", "microdot/login.py"),
         (src / "microdot/session.py", "microdot/session.py"),
-        (src / "kitnet.py", "kitnet.py"),
-        (src / "kitportal.py", "kitportal.py"),
-        (src / "kitdns.py", "kitdns.py"),
-        (src / "kitboot/boot.py", "boot.py"),
-        (src / "kitboot/main.py", "main.py"),
+        (src / "kit/kitnet.py", "kitnet.py"),
+        (src / "kit/kitportal.py", "kitportal.py"),
+        (src / "kit/kitdns.py", "kitdns.py"),
+        (src / "kit/kitstart.py", "kitstart.py"),
+        (src / "kit/kitboot/boot.py", "boot.py"),
+        (src / "kit/kitboot/main.py", "main.py"),
     ]
 
 
@@ -273,7 +274,7 @@ def test_an_app_frozen_with_its_main_replaces_the_kits_main(tree, tmp_path):
     assert "app_main=True" in text.splitlines()[3]
     # Without FREEZE_MAIN the kit's main.py is frozen and the app's is not.
     got = M.frozen_sources("ESP32_GENERIC", "wifi", app=app, root=tree)
-    assert [s for s, t in got if t == "main.py"] == [tree / "src" / "kitboot" / "main.py"]
+    assert [s for s, t in got if t == "main.py"] == [tree / "src" / "kit" / "kitboot" / "main.py"]
     assert "app_main" not in M.manifest_text("ESP32_GENERIC", "wifi", tmp_path / "m.py", app=app, root=tree)
 
 

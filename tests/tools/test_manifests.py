@@ -82,7 +82,7 @@ def test_fragment_files_are_the_contract():
     for name, files in CONTRACT.items():
         targets = [t for _, t in frags[name].files if t.startswith("microdot/")]
         assert targets == ["microdot/" + f for f in files], name
-    assert [t for _, t in frags["wifi"].files] == ["kitnet.py", "kitportal.py", "kitdns.py", "boot.py", "main.py"]
+    assert [t for _, t in frags["wifi"].files] == ["kitnet.py", "kitportal.py", "kitdns.py", "kitstart.py", "boot.py", "main.py"]
     assert [t for _, t in frags["ota"].files] == ["kitota.py"]
     assert [t for _, t in frags["utemplate"].files][1:] == ["utemplate/" + f for f in UTEMPLATE]
     assert frags["utemplate"].files[1][0] == B.ROOT / ".cache/vendor/utemplate/__init__.py"
@@ -136,11 +136,11 @@ def test_audit_finds_a_forgotten_module(tmp_path):
 def test_audit_finds_a_listed_file_that_is_gone(tmp_path):
     root = make_tree(tmp_path)
     (root / "src" / "microdot" / "pubsub.py").unlink()
-    (root / "src" / "kitnet.py").unlink()
+    (root / "src" / "kit" / "kitnet.py").unlink()
     problems = B.audit(root)
     assert len(problems) == 2
     assert problems[0].startswith("Fragment 'pubsub' lists '") and problems[0].endswith("src/microdot/pubsub.py', which is not on disk.")
-    assert problems[1].startswith("Fragment 'wifi' lists '") and "src/kitnet.py'" in problems[1]
+    assert problems[1].startswith("Fragment 'wifi' lists '") and "src/kit/kitnet.py'" in problems[1]
 
 
 def test_audit_finds_double_and_cpython_only_freezing(tmp_path):

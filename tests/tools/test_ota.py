@@ -1,4 +1,4 @@
-"""Over-the-air updates (src/kitota.py on the board, tools/device/ota.py on the PC) on the virtual board.
+"""Over-the-air updates (src/kit/kitota.py on the board, tools/device/ota.py on the PC) on the virtual board.
 
 The device app (tests/tools/cablefree_device) runs on the real MicroPython unix port and serves
 real HTTP on loopback; its ``esp32.Partition`` is the file-backed stand-in in its host/ folder,
@@ -120,14 +120,14 @@ def test_cli_errors_are_one_line(capsys, monkeypatch):
 
 
 def test_same_is_constant_time_shaped():
-    sys.path.insert(0, str(O.ROOT / "src"))
+    sys.path.insert(0, str(O.ROOT / "src" / "kit"))
     try:
         import kitota
     finally:
         sys.path.pop(0)
     assert kitota.same("abc", "abc") and not kitota.same("abd", "abc") and not kitota.same("", "")
     assert not kitota.same("abc", None) and not kitota.same(None, "abc")
-    text = (O.ROOT / "src" / "kitota.py").read_text()
+    text = (O.ROOT / "src" / "kit" / "kitota.py").read_text()
     body = text.split("def same", 1)[1].split("\ndef ", 1)[0]
     assert "==" not in body.replace("diff == 0", "")  # no early-exit comparison of the secrets
 
@@ -429,7 +429,7 @@ def test_the_first_app_arrives_over_the_air(radio, tmp_path, capsys):
         assert "kitota: no app.py; waiting for `make ota`" in board.output_tail()
         assert O.main(["--device", board.url, "--app", str(app), "--token", TOKEN, "--wait", "30"]) == 0
         assert "Sent 1 file(s)" in capsys.readouterr().out
-        # kitnet.run_main() runs it as MicroPython runs main.py: as __main__, __file__ its name
+        # kitstart.run_main() runs it as MicroPython runs main.py: as __main__, __file__ its name
         assert requests.get(board.url + "/", timeout=10).text == "first app __main__ app.py" and board.boots == 2
 
 
@@ -441,7 +441,7 @@ def test_make_wifi_stores_the_token_kitota_checks(tmp_path, capsys):
 
     fs = tmp_path / "board"
     fs.mkdir()
-    env = dict(os.environ, MICROPYPATH=str(O.ROOT / "src"))  # kitnet "frozen" in
+    env = dict(os.environ, MICROPYPATH=str(O.ROOT / "src" / "kit"))  # kitnet "frozen" in
     with SerialBoard(V.find_micropython(), fs, env=env) as serial:
         assert W.main(["--ssid", "Home", "--password", "secret123", "--port", serial.port,
                        "--ota-token", "short"]) == 1

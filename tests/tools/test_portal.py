@@ -1,4 +1,4 @@
-"""The set-up portal (src/kitportal.py, src/kitdns.py, the frozen boot.py) on the virtual board.
+"""The set-up portal (src/kit/kitportal.py, kitdns.py, kitstart.py, the frozen boot.py) on the virtual board.
 
 The device app (tests/tools/cablefree_device) runs the kit's boot.py on the real MicroPython
 unix port; the radio is the ``network`` stand-in in its host/ folder, fed from a JSON file.
@@ -20,7 +20,7 @@ from tools.targets import virtual as V
 from tools.device import wifi as W
 
 ROOT = V.ROOT
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "src" / "kit"))
 import kitdns  # noqa: E402
 import kitportal  # noqa: E402
 
@@ -241,8 +241,8 @@ def test_a_failing_stored_network_opens_the_portal(radio):
 
 
 def test_board_modules_follow_house_style():
-    for name in ("kitportal.py", "kitdns.py", "kitota.py", "kitboot/boot.py", "kitboot/main.py"):
-        text = (ROOT / "src" / name).read_text()
+    for name in ("kitportal.py", "kitdns.py", "kitota.py", "kitstart.py", "kitboot/boot.py", "kitboot/main.py"):
+        text = (ROOT / "src" / "kit" / name).read_text()
         top = "\n".join(line for line in text.splitlines() if not line.startswith((" ", "\t")))
         assert not re.search(r"""(?<![\w\\])f["']""", text), name  # no f-strings
         for heavy in ("import re", "import typing", "dataclasses", "import network", "import machine",

@@ -1,4 +1,4 @@
-"""tools.device.wifi (credentials onto the board) and src/kitnet.py (joining at boot).
+"""tools.device.wifi (credentials onto the board) and src/kit/kitnet.py (joining at boot).
 
 kitnet runs under CPython and under MicroPython with a stand-in ``network`` module injected
 through ``sys.modules`` (tests/tools/kitnet_scenarios.py); ``make wifi`` runs for real against
@@ -30,7 +30,7 @@ def run_scenarios(runtime, tmp_path):
     if runtime == "micropython" and not MICROPYTHON.exists():
         pytest.skip("no .venv/bin/micropython; run `make setup`")
     proc = subprocess.run(
-        [exe, str(HERE / "kitnet_scenarios.py"), str(ROOT / "src"), str(tmp_path)],
+        [exe, str(HERE / "kitnet_scenarios.py"), str(ROOT / "src" / "kit"), str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
     )  # fmt: skip
     text = proc.stdout.decode()
@@ -97,7 +97,7 @@ def test_kitnet_load_and_delays(scenarios):
 
 
 def test_kitnet_follows_house_style():
-    text = (ROOT / "src" / "kitnet.py").read_text()
+    text = (ROOT / "src" / "kit" / "kitnet.py").read_text()
     assert 'f"' not in text and "f'" not in text
     assert "import network" not in text.split("def connect", 1)[0]  # imported lazily
 
@@ -146,7 +146,7 @@ def test_write_argv(tmp_path):
 @needs_micropython
 def test_probe_runs_on_micropython(tmp_path):
     (tmp_path / "boot.py").write_text("# boot\n")
-    env = dict(os.environ, MICROPYPATH=str(ROOT / "src"))
+    env = dict(os.environ, MICROPYPATH=str(ROOT / "src" / "kit"))
     proc = subprocess.run([str(MICROPYTHON), "-c", W.PROBE], cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, timeout=60)
     assert W.parse_probe(proc.stdout.decode()) == ("# boot\n", True)
     proc = subprocess.run([str(MICROPYTHON), "-c", W.PROBE], cwd=str(tmp_path / ".."), stdout=subprocess.PIPE, timeout=60,
@@ -173,7 +173,7 @@ def test_store_writes_credentials_on_the_board_only(tmp_path, capsys):
     board_fs = tmp_path / "board"
     board_fs.mkdir()
     (board_fs / "boot.py").write_text("# This file is executed on every boot\n")
-    env = dict(os.environ, MICROPYPATH=str(ROOT / "src"))  # kitnet "frozen" in
+    env = dict(os.environ, MICROPYPATH=str(ROOT / "src" / "kit"))  # kitnet "frozen" in
     before = {p for p in ROOT.rglob("wifi.json")}
     with SerialBoard(str(MICROPYTHON), board_fs, env=env) as board:
         W.store("Home Net", "correct horse", board.port, connect=True)

