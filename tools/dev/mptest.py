@@ -1,10 +1,10 @@
 """Run the framework tests (tests/framework) on the MicroPython unix port."""
 import argparse
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from tools import host
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests" / "framework" / "mprunner.py"
@@ -15,12 +15,8 @@ class MPTestError(Exception):
 
 
 def find_micropython(explicit: str = None) -> str:
-    """The micropython binary to use: explicit, $MICROPYTHON, the venv's, or PATH's."""
-    for candidate in (explicit, os.environ.get("MICROPYTHON"),
-                      str(Path(sys.executable).parent / "micropython"), shutil.which("micropython")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    raise MPTestError("No 'micropython' binary found; run 'make setup' or pass MICROPYTHON=/path/to/micropython.")
+    """The micropython binary (tools.host.find_micropython): explicit, $MICROPYTHON, the venv's, PATH's."""
+    return host.find_micropython(explicit, MPTestError)
 
 
 def command(micropython: str, files=()) -> list:

