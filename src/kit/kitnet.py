@@ -9,10 +9,11 @@ the address and keeps it for the app::
     print(kitnet.ip())        # '192.168.1.23', or None when not connected
     kitnet.connect()          # (re)connect by hand; returns the address or None
 
-The bottom layer of the board runtime (src/kit/): the settings in ``/wifi.json`` and joining.
-It imports no other kit module; :mod:`kitportal` and :mod:`kitota` use it, and
-:mod:`kitstart` (the kit's frozen ``boot.py`` and ``main.py``) joins with it and opens the
-set-up portal when there is no network.
+The bottom layer of the board runtime (src/kit/): the settings in ``/wifi.json``, joining,
+and :func:`run_file`, which runs ``/boot.py`` and ``/main.py`` as MicroPython does. It imports
+no other kit module; :mod:`kitportal` and :mod:`kitota` use it, and :mod:`kitstart` (called by
+the kit's frozen ``main.py``) joins with it and opens the set-up portal when there is no
+network.
 
 ``/wifi.json`` holds ``{"ssid": ..., "password": ...}`` and optionally ``"hostname"``,
 ``"attempts"`` and ``"timeout"`` (seconds per attempt).
@@ -102,21 +103,6 @@ def _address(wlan):
     return wlan.ifconfig()[0]
 
 
-def _wait(network, wlan, timeout):
-    """Poll until connected (None) or failed / timed out (the reason)."""
-    waited = 0
-    while True:
-        if wlan.isconnected():
-            return None
-        reason, over = _status(network, wlan)
-        if over:
-            return reason
-        if waited >= timeout:
-            return "no address after %s s" % timeout
-        _sleep(POLL)
-        waited += POLL
-
-
 def connect(ssid=None, password=None, attempts=None, timeout=None, path=None, hostname=None):
     """Join the Wi-Fi network; return the board's IP address, or None if it did not work.
 
@@ -169,7 +155,18 @@ def connect(ssid=None, password=None, attempts=None, timeout=None, path=None, ho
         except OSError as exc:
             _print("kitnet: connect failed: %s" % (exc,))
             continue
-        reason = _wait(network, wlan, timeout)
+        waited = 0  # poll until connected (reason None) or failed / timed out (the reason)
+        while not wlan.isconnected():
+            reason, over = _status(network, wlan)
+            if over:
+                break
+            if waited >= timeout:
+                reason = "no address after %s s" % timeout
+                break
+            _sleep(POLL)
+            waited += POLL
+        else:
+            reason = None
         if reason is None:
             _ip = _address(wlan)
             _print("kitnet: connected to '%s', IP %s" % (ssid, _ip))
@@ -184,6 +181,23 @@ def connect(ssid=None, password=None, attempts=None, timeout=None, path=None, ho
     _ip = None
     _print("kitnet: could not join '%s'; check SSID=/PASSWORD= and run `make wifi` again" % ssid)
     return None
+
+
+def run_file(path):
+    """Run the script ``path`` from the filesystem as MicroPython runs boot.py and main.py:
+    compiled under its own name, in ``__main__``'s namespace (so the REPL sees its names after
+    it ends or is interrupted). False when there is no such file."""
+    try:
+        f = open(path)
+    except OSError:
+        return False
+    code = compile(f.read(), path, "exec")  # the text is garbage before the script runs
+    f.close()
+    import __main__
+    space = __main__.__dict__
+    space["__file__"] = path
+    exec(code, space)
+    return True
 
 
 def _lan(network, timeout):

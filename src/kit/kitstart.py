@@ -7,7 +7,7 @@ the kit's frozen ``boot.py`` and ``main.py`` (and an app that brings its own mai
     import kitstart
     kitstart.start()          # join; without a network, the set-up portal (ends in a restart)
 
-The frozen ``boot.py`` runs ``/boot.py`` with :func:`run_file` and joins with
+The frozen ``boot.py`` runs ``/boot.py`` with :func:`kitnet.run_file` and joins with
 ``start(portal=False)``; the frozen ``main.py`` runs :func:`run_main`. An app frozen with
 ``FREEZE_MAIN=1`` replaces the kit's ``main.py`` and calls :func:`start` itself if it wants
 the portal.
@@ -42,32 +42,13 @@ def start(portal=True, path=None):
     return None
 
 
-def run_file(path):
-    """Run the script ``path`` from the filesystem as MicroPython runs boot.py and main.py:
-    compiled under its own name, in ``__main__``'s namespace (so the REPL sees its names after
-    it ends or is interrupted). False when there is no such file."""
-    try:
-        f = open(path)
-    except OSError:
-        return False
-    src = f.read()
-    f.close()
-    code = compile(src, path, "exec")
-    del src
-    import __main__
-    space = __main__.__dict__
-    space["__file__"] = path
-    exec(code, space)
-    return True
-
-
 def run_main(main="main.py"):
     """What the kit's frozen main.py does after a normal boot: the set-up portal when the board
     is not on a network (it ends in a restart), then ``main``, the app; with none yet, the ota
     extension's wait for `make ota` to send it."""
     if start() is None:
-        kitnet._print("kitnet: not on a network; starting %s anyway" % main)
-    if run_file(main):
+        print("kitstart: not on a network; starting %s anyway" % main)
+    if kitnet.run_file(main):
         return
     try:
         import kitota

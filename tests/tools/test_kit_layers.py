@@ -101,7 +101,7 @@ def test_the_layers_are_used_as_documented():
     assert graph["kitportal"] == {"kitnet", "kitdns"}
     assert graph["kitota"] == {"kitnet"}
     assert graph["kitstart"] == {"kitnet", "kitportal", "kitota"}
-    assert graph["boot"] == graph["main"] == {"kitstart"}
+    assert graph["boot"] == {"kitnet", "kitstart"} and graph["main"] == {"kitstart"}
 
 
 def test_an_upward_import_inside_a_function_and_a_circle_are_found():

@@ -62,7 +62,7 @@ def validate(ssid: str, password: str) -> None:
         raise WifiError("PASSWORD has characters outside printable ASCII, which WPA does not allow.")
 
 
-#: Length of an OTA token; the set-up portal checks the same (src/kitportal.py TOKEN_MIN).
+#: Length of an OTA token; the set-up portal checks the same (src/kit/kitportal.py TOKEN_MIN).
 TOKEN_MIN, TOKEN_MAX = 12, 64
 
 

@@ -5,9 +5,10 @@
 # `mpremote cp`), which would wait forever for a server started here. The set-up portal and
 # the wait for a first app run from the kit's main.py, which only a normal boot runs.
 try:
+    import kitnet
     import kitstart
 except ImportError:
     pass
 else:
-    kitstart.run_file("boot.py")
+    kitnet.run_file("boot.py")
     kitstart.start(portal=False)
