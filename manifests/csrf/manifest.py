@@ -6,3 +6,4 @@ package("microdot", files=("csrf.py",), base_path="../../src")
 # Fragments live in manifests/<name>/manifest.py; require() gives each one its own metadata().
 add_library("microdot", "..")
 require("core", library="microdot")
+require("cors", library="microdot")

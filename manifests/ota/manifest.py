@@ -7,4 +7,4 @@ module("kitota.py", base_path="../../src/kit")
 
 add_library("microdot", "..")
 require("core", library="microdot")
-require("wifi", library="microdot")
+require("wifi", library="microdot")  # not imported: kitota is reached over the network kitnet joins

@@ -6,3 +6,4 @@ package("microdot", files=("test_client.py", "test_wire.py"), base_path="../../s
 # Fragments live in manifests/<name>/manifest.py; require() gives each one its own metadata().
 add_library("microdot", "..")
 require("core", library="microdot")
+require("websocket", library="microdot")

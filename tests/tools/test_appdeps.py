@@ -24,7 +24,17 @@ def test_imports_every_form_and_optional_ones(tmp_path):
     assert n.fragments == ["core", "multipart", "sse"]
     assert n.modules["microdot.multipart"] == "mylib/views.py:2"
     (app / "main.py").write_text("from microdot.login import Login\n")
-    assert A.needs(app).fragments == ["core", "login", "multipart", "session"]  # login requires session
+    # login requires session, which requires cors
+    assert A.needs(app).fragments == ["core", "cors", "login", "multipart", "session"]
+
+
+def test_relative_imports_resolve_in_the_package_they_are_in():
+    source = "from . import cors\nfrom .helpers import wraps\nfrom .. import up\nfrom .x import *\n"
+    names = [(i.name, i.maybe_attr) for i in A.imports_in(source, "m.py", "microdot")]
+    assert names == [("microdot.cors", True), ("microdot.helpers", False),
+                     ("microdot.helpers.wraps", True), ("microdot.x", False)]
+    assert A.imports_in(source, "m.py") == []  # an app's relative imports stay inside the app
+    assert A.with_packages("microdot.cors") == ["microdot.cors", "microdot"]
 
 
 def test_cpython_only_and_unknown_modules_are_one_line_errors(tmp_path):

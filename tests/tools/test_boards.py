@@ -202,7 +202,7 @@ def test_known_extensions_and_bundles():
         ("none", []),
         ([], []),
         ("core", []),
-        ("login", ["login", "session"]),
+        ("login", ["cors", "login", "session"]),  # login requires session, which requires cors
         ("minimal", ["wifi"]),
         ("sse sse", ["sse"]),
     ],
@@ -235,11 +235,11 @@ def test_unknown_default_in_board_json_names_the_file(tree):
 
 
 def test_dependencies_come_from_the_fragments(tree):
-    # Make csrf depend on cors in the fake tree: the selection follows the manifests.
+    # Take cors out of csrf's fragment in the fake tree: the selection follows the manifests.
     frag = tree / "manifests" / "csrf" / "manifest.py"
-    frag.write_text(frag.read_text() + 'require("cors", library="microdot")\n')
-    assert B.resolve_extensions("ESP32_GENERIC", "csrf", tree) == ["cors", "csrf"]
-    assert B.resolve_extensions("ESP32_GENERIC", "csrf", None) == ["csrf"]
+    frag.write_text(frag.read_text().replace('require("cors", library="microdot")\n', ""))
+    assert B.resolve_extensions("ESP32_GENERIC", "csrf", tree) == ["csrf"]
+    assert B.resolve_extensions("ESP32_GENERIC", "csrf", None) == ["cors", "csrf"]
 
 
 # -- frozen_sources --------------------------------------------------------------------------
@@ -250,6 +250,7 @@ def test_frozen_sources_lists_core_then_extensions(tree):
     got = M.frozen_sources("ESP32_GENERIC", "login wifi", root=tree)
     core = [(src / "microdot" / f, "microdot/" + f) for f in CONTRACT["core"]]
     assert got == core + [
+        (src / "microdot/cors.py", "microdot/cors.py"),
         (src / "microdot/login.py", "microdot/login.py"),
         (src / "microdot/session.py", "microdot/session.py"),
         (src / "kit/kitnet.py", "kitnet.py"),
@@ -352,7 +353,7 @@ def test_write_manifest_uses_relative_paths(tree, tmp_path):
     out = M.write_manifest("ESP32_GENERIC", "sse login", dest, app=app, freeze_main=True, root=tree)
     assert out == dest
     text = dest.read_text()
-    assert 'include("../../../boards/ESP32_GENERIC/manifest.py", extensions=("login", "session", "sse",), app_main=True)' in text
+    assert 'include("../../../boards/ESP32_GENERIC/manifest.py", extensions=("cors", "login", "session", "sse",), app_main=True)' in text
     assert 'module("main.py", base_path="../../../../myapp")' in text
     assert 'module("views.py", base_path="../../../../myapp")' in text
     for path in re.findall(r'"([^"]*/[^"]*)"', text):

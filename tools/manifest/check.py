@@ -5,7 +5,9 @@ resolves the extensions, compiles every module the build would freeze with ``mpy
 PyPI build matched to MicroPython 1.28) for the board's architecture and prints a size table.
 With ``--micropy-dir`` it also evaluates the generated top-level manifest with the checkout's own
 ``tools/manifestfile.py`` (so ``include``/``require`` errors show up now) and lists the stock
-modules that stay frozen. ``--matrix`` checks every board with its defaults, the bundles, the
+modules that stay frozen. First of all it checks that every fragment requires the fragments its
+modules import (:mod:`tools.selection.deps`), so no selection gives an image that fails to
+import. ``--matrix`` checks every board with its defaults, the bundles, the
 core alone and each extension alone (what CI runs).
 """
 from __future__ import annotations
@@ -26,6 +28,8 @@ from tools import host
 from tools.host import MICROPYTHON_VERSION  # noqa: F401  (C.MICROPYTHON_VERSION)
 from tools.manifest import frozen as M
 from tools.selection import boards as B
+from tools.selection import deps as D
+
 
 
 class CheckError(Exception):
@@ -352,6 +356,19 @@ def run_matrix(micropy_dir=None, out=sys.stdout, root=None) -> int:
     return failures
 
 
+def fragments_agree(root=None, err=None) -> None:
+    """Every fragment requires what its modules import (:mod:`tools.selection.deps`): warnings
+    are printed, each error is one line and the last one is raised as a CheckError."""
+    err = err or sys.stderr
+    result = D.check(root)
+    for warning in result.warnings:
+        print("warning: %s" % warning, file=err)
+    for error in result.errors[:-1]:
+        print("error: %s" % error, file=err)
+    if result.errors:
+        raise CheckError(result.errors[-1])
+
+
 DOC_START = "<!-- boards:start -->"
 DOC_END = "<!-- boards:end -->"
 
@@ -431,6 +448,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for path in args.update_doc:
                 print("%s: %s" % (path, "board table updated" if update_doc(path, table) else "board table up to date"))
             return 0
+        fragments_agree(args.root)
         if args.micropy_dir is not None and not Path(args.micropy_dir).is_dir():
             raise CheckError("MICROPY_DIR '%s' is not a folder; point it at a MicroPython checkout." % args.micropy_dir)
         if args.matrix:

@@ -84,8 +84,12 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
                for n in names)
 
 
-def imports_in(source: str, filename: str = "<app>") -> List[Import]:
-    """The absolute imports in one module's source (relative ones stay inside the app)."""
+def imports_in(source: str, filename: str = "<app>", package: Optional[str] = None) -> List[Import]:
+    """The imports in one module's source, at any depth (function bodies included).
+
+    Relative imports are resolved against ``package`` (the dotted package the module is in, ""
+    for a top-level module); without it they are left out (in an app they stay inside the app).
+    """
     try:
         tree = ast.parse(source, filename)
     except SyntaxError as exc:
@@ -106,16 +110,46 @@ def imports_in(source: str, filename: str = "<app>") -> List[Import]:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found.append(Import(alias.name, node.lineno, optional))
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            found.append(Import(node.module, node.lineno, optional))
-            for alias in node.names:
-                if alias.name != "*":
-                    found.append(Import("%s.%s" % (node.module, alias.name), node.lineno, optional, True))
+        elif isinstance(node, ast.ImportFrom):
+            base = _absolute(node, package)
+            if base:
+                if node.module:
+                    found.append(Import(base, node.lineno, optional))
+                for alias in node.names:
+                    if alias.name != "*":
+                        found.append(Import("%s.%s" % (base, alias.name), node.lineno, optional, True))
         for child in ast.iter_child_nodes(node):
             visit(child, optional)
 
     visit(tree, False)
     return found
+
+
+def _absolute(node: ast.ImportFrom, package: Optional[str]) -> Optional[str]:
+    """The dotted module a from-import names; None for a relative one without ``package``."""
+    if not node.level:
+        return node.module
+    if package is None:
+        return None
+    parts = package.split(".") if package else []
+    if node.level - 1 > len(parts):
+        return None  # beyond the top-level package: it fails at run time anyway
+    parts = parts[:len(parts) - (node.level - 1)]
+    if node.module:
+        parts.append(node.module)
+    return ".".join(parts) or None
+
+
+def module_imports(mod: Module) -> List[Import]:
+    """Every import in one frozen module, relative ones resolved (see :func:`imports_in`)."""
+    name = mod.name if mod.target.endswith("/__init__.py") else mod.name.rpartition(".")[0]
+    return imports_in(mod.source.read_text(encoding="utf-8"), str(mod.source), name)
+
+
+def with_packages(name: str) -> List[str]:
+    """'microdot.cors' -> ['microdot.cors', 'microdot']: importing a submodule imports its packages."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
 
 def app_files(app: Union[str, Path]) -> List[Path]:
@@ -202,8 +236,7 @@ def needs(app: Union[str, Path], root: Union[str, Path, None] = None) -> Needs:
         seen[name] = where
         if "." in name:  # importing a submodule imports its package first
             todo.append((name.rsplit(".", 1)[0], where))
-        mod = index[name]
-        for imp in imports_in(mod.source.read_text(encoding="utf-8"), str(mod.source)):
+        for imp in module_imports(index[name]):
             if not imp.optional and imp.name in index and imp.name not in seen:
                 todo.append((imp.name, "via %s" % name))
     result.modules = {n: w for n, w in seen.items() if not w.startswith("via ")}

@@ -29,6 +29,8 @@ CORE = "core"
 LIBRARY = "microdot"
 #: Framework modules that only run on CPython and are never frozen.
 NEVER_FROZEN = ("asgi.py", "compat.py", "hosted.py", "jinja.py", "wsgi.py")
+#: The comment that says why a fragment requires one its modules do not import.
+NOT_IMPORTED = "# not imported:"
 #: Files of an app that run at boot; frozen only on request (they cannot be overridden later).
 BOOT_FILES = ("boot.py", "main.py")
 
@@ -212,6 +214,9 @@ class Fragment:
     files: List[Tuple[Path, str]]  # (source path, module path in the image)
     requires: List[str]  # other fragments (require(..., library="microdot"))
     external: List[str]  # micropython-lib packages (plain require())
+    #: Why a require() stays although no module of the fragment imports the fragment it names:
+    #: the text after ``# not imported:`` on its line (see :mod:`tools.selection.deps`).
+    notes: Dict[str, str] = field(default_factory=dict)
 
     @property
     def is_bundle(self) -> bool:
@@ -246,7 +251,9 @@ class _FragmentReader:
         self.requires: List[str] = []
         self.external: List[str] = []
         self.libraries: Dict[str, Path] = {}
+        self.notes: Dict[str, str] = {}
         self._calls = 0
+        self._lines: List[str] = []
 
     def _fail(self, what: str):
         raise BoardError("Manifest fragment '%s' %s." % (_rel(self.path), what))
@@ -298,8 +305,18 @@ class _FragmentReader:
             if library not in self.libraries:
                 self._fail('requires "%s" from library "%s" before add_library()' % (name, library))
             self.requires.append(name)
+            note = self._note(sys._getframe(1))
+            if note:
+                self.notes[name] = note
         else:
             self._fail("requires '%s' from unknown library '%s'" % (name, library))
+
+    def _note(self, frame) -> Optional[str]:
+        """The ``# not imported: why`` comment on the manifest line that called require()."""
+        if frame.f_code.co_filename != str(self.path) or not 0 < frame.f_lineno <= len(self._lines):
+            return None
+        _, mark, why = self._lines[frame.f_lineno - 1].partition(NOT_IMPORTED)
+        return why.strip() or None if mark else None
 
     def include(self, manifest_path, **kwargs):
         self._fail(
@@ -324,7 +341,9 @@ class _FragmentReader:
             "options": _Options(**self.options),
         }
         try:
-            code = compile(self.path.read_text(encoding="utf-8"), str(self.path), "exec")
+            text = self.path.read_text(encoding="utf-8")
+            self._lines = text.splitlines()
+            code = compile(text, str(self.path), "exec")
             exec(code, env)
         except BoardError:
             raise
@@ -380,6 +399,7 @@ def load_fragment(name: str, root: Union[str, Path, None] = None, **options) -> 
         files=reader.files,
         requires=reader.requires,
         external=reader.external,
+        notes=reader.notes,
     )
 
 
