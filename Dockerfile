@@ -10,7 +10,7 @@
 # <port>-toolchain       the compilers only. `make firmware MICROPY_DIR=/path` mounts your own
 #                        MicroPython checkout into these instead of using a cloned copy.
 #
-# Versions are build arguments (tools/build/builder.py passes MICROPY_VERSION / IDF_VERSION from the
+# Versions are build arguments (tools/build/plan.py passes MICROPY_VERSION / IDF_VERSION from the
 # environment and puts them in the image tag):
 #   --build-arg MICROPY_VERSION=v1.27.0 --build-arg IDF_VERSION=v5.4.2
 # Upstream images are pinned by version; pin them by digest too with

@@ -57,7 +57,7 @@ check: $(STAMP) ## Compile what BOARD would freeze with mpy-cross and print size
 	$(PY) -m tools.manifest.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
 
 firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MICROPY_DIR=: your checkout; OTA=1: the OTA variant)
-	$(PY) -m tools.build.builder --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT)) $(if $(OTA),--ota)
+	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT)) $(if $(OTA),--ota)
 
 flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
 	$(PY) -m tools.device.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(BAUD),--baud $(BAUD)) $(if $(ERASE),--erase)
@@ -78,7 +78,7 @@ monitor: $(STAMP) ## Open the board's serial REPL (PORT=)
 	$(PY) -m tools.device.deploy --monitor $(if $(PORT),--port $(PORT))
 
 size: $(STAMP) ## Show image size and free space of firmware/BOARD/
-	$(PY) -m tools.build.builder --board $(BOARD) --size
+	$(PY) -m tools.build --board $(BOARD) --size
 
 clean: ## Remove build outputs under firmware/ and caches
 	python3 -m tools.dev.clean

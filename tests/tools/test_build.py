@@ -1,4 +1,4 @@
-"""tools.build.builder and tools.build.docker: the commands a firmware build runs, and its errors.
+"""tools.build (plan, run, info, the ports) and tools.build.docker: the commands a firmware build runs, and its errors.
 
 The plan/argv tests need nothing; the failure-path tests run real `make` on a stand-in
 MicroPython checkout (a temp folder whose port Makefile succeeds, fails or overflows), against
@@ -16,10 +16,16 @@ from pathlib import Path
 import pytest
 
 from tests.tools.kit_tree import CONTRACT
-from tools.selection import boards as B
-from tools.manifest import frozen as M
-from tools.build import builder as T
+from tools.build import __main__ as CLI
+from tools.build import base as BASE
+from tools.build import checkout as CO
 from tools.build import docker as D
+from tools.build import esp32 as E32
+from tools.build import info as INF
+from tools.build import plan as PL
+from tools.build import run as RUN
+from tools.manifest import frozen as M
+from tools.selection import boards as B
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -34,7 +40,7 @@ def board(name):
 
 
 def test_esp32_make_argv_names_board_and_absolute_manifest():
-    argv = T.port_make_argv(board("ESP32_GENERIC"), "/opt/micropython", "/project/firmware/ESP32_GENERIC/.build/manifest.py", 8)
+    argv = PL.port_make_argv(board("ESP32_GENERIC"), "/opt/micropython", "/project/firmware/ESP32_GENERIC/.build/manifest.py", 8)
     assert argv == [
         "make",
         "-C",
@@ -46,42 +52,42 @@ def test_esp32_make_argv_names_board_and_absolute_manifest():
 
 def test_ota_builds_the_boards_ota_variant():
     generic = board("ESP32_GENERIC")
-    assert generic.ota_variant == "OTA" and T.ota_build_variant(generic, None, "v1.28.0") == "OTA"
-    assert T.ota_build_variant(generic, "OTA", "v1.28.0") == "OTA"
-    ota = T.with_variant(generic, T.ota_build_variant(generic, None, "v1.28.0"))
-    make = T.make_plan(ota, []).steps[0].argv
+    assert generic.ota_variant == "OTA" and E32.ota_build_variant(generic, None, "v1.28.0") == "OTA"
+    assert E32.ota_build_variant(generic, "OTA", "v1.28.0") == "OTA"
+    ota = E32.with_variant(generic, E32.ota_build_variant(generic, None, "v1.28.0"))
+    make = PL.make_plan(ota, []).steps[0].argv
     assert "BOARD=ESP32_GENERIC" in make and "BOARD_VARIANT=OTA" in make
     assert ota.build_output == "build-ESP32_GENERIC-OTA/firmware.bin"
-    with pytest.raises(T.BuildError, match="OTA=1 builds ESP32_GENERIC's variant OTA, not BOARD_VARIANT=SPIRAM"):
-        T.ota_build_variant(generic, "SPIRAM", "v1.28.0")
+    with pytest.raises(BASE.BuildError, match="OTA=1 builds ESP32_GENERIC's variant OTA, not BOARD_VARIANT=SPIRAM"):
+        E32.ota_build_variant(generic, "SPIRAM", "v1.28.0")
     for name in ("ESP32_GENERIC_C3", "ESP32_GENERIC_S3"):
-        with pytest.raises(T.BuildError) as exc:
-            T.ota_build_variant(board(name), None, "v1.28.0")
+        with pytest.raises(BASE.BuildError) as exc:
+            E32.ota_build_variant(board(name), None, "v1.28.0")
         assert str(exc.value).startswith("Board '%s' has no OTA variant in MicroPython v1.28.0; " % name)
         assert "\n" not in str(exc.value)
-    with pytest.raises(T.BuildError, match=r"'RPI_PICO_W' \(rp2\) has no firmware OTA"):
-        T.ota_build_variant(board("RPI_PICO_W"), None, "v1.28.0")
+    with pytest.raises(BASE.BuildError, match=r"'RPI_PICO_W' \(rp2\) has no firmware OTA"):
+        E32.ota_build_variant(board("RPI_PICO_W"), None, "v1.28.0")
 
 
 def test_ota_flag_reaches_the_build_and_fails_in_one_line(tmp_path, capsys):
-    assert T.main(["--board", "ESP32_GENERIC_C3", "--ota", "--micropy-dir", str(tmp_path)]) == 1
+    assert CLI.main(["--board", "ESP32_GENERIC_C3", "--ota", "--micropy-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: Board 'ESP32_GENERIC_C3' has no OTA variant") and err.count("\n") == 1
     assert not (tmp_path / "ports").exists()
-    dry = subprocess.run(["make", "-n", "firmware", "OTA=1", "BOARD=ESP32_GENERIC"], cwd=str(T.ROOT),
+    dry = subprocess.run(["make", "-n", "firmware", "OTA=1", "BOARD=ESP32_GENERIC"], cwd=str(PL.ROOT),
                          capture_output=True, text=True)
     assert dry.returncode == 0 and "--board ESP32_GENERIC" in dry.stdout and "--ota" in dry.stdout
-    dry = subprocess.run(["make", "-n", "firmware"], cwd=str(T.ROOT), capture_output=True, text=True)
+    dry = subprocess.run(["make", "-n", "firmware"], cwd=str(PL.ROOT), capture_output=True, text=True)
     assert "--ota" not in dry.stdout
 
 
 def test_rp2_make_argv_runs_parallel():
-    argv = T.port_make_argv(board("RPI_PICO_W"), "/mp/", "/project/m.py", 3)
+    argv = PL.port_make_argv(board("RPI_PICO_W"), "/mp/", "/project/m.py", 3)
     assert argv == ["make", "-C", "/mp/ports/rp2", "-j3", "BOARD=RPI_PICO_W", "FROZEN_MANIFEST=/project/m.py"]
 
 
 def test_unix_make_argv_uses_variant_and_drops_btree():
-    argv = T.port_make_argv(board("UNIX"), "/mp", "/abs/manifest.py", 2)
+    argv = PL.port_make_argv(board("UNIX"), "/mp", "/abs/manifest.py", 2)
     assert argv == [
         "make",
         "-C",
@@ -96,9 +102,9 @@ def test_unix_make_argv_uses_variant_and_drops_btree():
 
 
 def test_build_dir_names_follow_board_json():
-    assert T.build_dir_name(board("ESP32_GENERIC_S3")) == "build-ESP32_GENERIC_S3"
-    assert T.build_dir_name(board("RPI_PICO2_W")) == "build-RPI_PICO2_W"
-    assert T.build_dir_name(board("UNIX")) == "build-standard"
+    assert PL.build_dir_name(board("ESP32_GENERIC_S3")) == "build-ESP32_GENERIC_S3"
+    assert PL.build_dir_name(board("RPI_PICO2_W")) == "build-RPI_PICO2_W"
+    assert PL.build_dir_name(board("UNIX")) == "build-standard"
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,7 +112,7 @@ def test_build_dir_names_follow_board_json():
 
 
 def test_docker_plan_mounts_project_read_only_and_caches_build_dir(tmp_path):
-    plan = T.make_plan(board("ESP32_GENERIC"), ["sse", "websocket"], root=tmp_path, jobs=4, user="1000:1000")
+    plan = PL.make_plan(board("ESP32_GENERIC"), ["sse", "websocket"], root=tmp_path, jobs=4, user="1000:1000")
     assert plan.mode == "docker"
     assert plan.frozen_manifest == "/project/firmware/ESP32_GENERIC/.build/manifest.py"
     assert plan.manifest == tmp_path / "firmware" / "ESP32_GENERIC" / ".build" / "manifest.py"
@@ -116,7 +122,7 @@ def test_docker_plan_mounts_project_read_only_and_caches_build_dir(tmp_path):
     cache = tmp_path / "firmware" / ".cache" / "esp32-v1.28.0-idf-v5.5.1" / "ESP32_GENERIC"
     assert plan.build_dir == cache
     assert [s.name for s in plan.steps] == ["firmware"]
-    spec = T.step_run_spec(plan, plan.steps[0])
+    spec = PL.step_run_spec(plan, plan.steps[0])
     assert D.run_argv(spec) == [
         "docker", "run", "--rm", "--user", "1000:1000", "-w", "/opt/micropython", "-e", "HOME=/tmp",
         "-v", "%s:/project:ro" % tmp_path,
@@ -134,7 +140,7 @@ def test_docker_plan_mounts_project_read_only_and_caches_build_dir(tmp_path):
 
 def test_docker_plan_with_checkout_uses_toolchain_image_and_same_path(tmp_path):
     checkout = tmp_path / "mp"
-    plan = T.make_plan(board("UNIX"), [], root=tmp_path / "kit", micropy_dir=checkout, jobs=2, network="host")
+    plan = PL.make_plan(board("UNIX"), [], root=tmp_path / "kit", micropy_dir=checkout, jobs=2, network="host")
     assert plan.mode == "docker-checkout"
     assert plan.image.target == "unix-toolchain"
     assert plan.image.tag == "microdot-kit/unix-toolchain:bookworm"
@@ -147,14 +153,14 @@ def test_docker_plan_with_checkout_uses_toolchain_image_and_same_path(tmp_path):
     targets = [m.target for m in mounts]
     assert "%s/mpy-cross/build" % checkout in targets
     assert "%s/ports/unix/build-standard" % checkout in targets
-    spec = T.step_run_spec(plan, plan.steps[1])
+    spec = PL.step_run_spec(plan, plan.steps[1])
     assert spec.network == "host" and D.run_argv(spec)[3:5] == ["--network", "host"]
     assert spec.command[-1] == "FROZEN_MANIFEST=/project/firmware/UNIX/.build/manifest.py"
 
 
 def test_native_plan_uses_host_paths(tmp_path):
     checkout = tmp_path / "mp"
-    plan = T.make_plan(board("UNIX"), ["wifi"], root=tmp_path, micropy_dir=checkout, native=True, jobs=2)
+    plan = PL.make_plan(board("UNIX"), ["wifi"], root=tmp_path, micropy_dir=checkout, native=True, jobs=2)
     assert plan.mode == "native" and plan.image is None and plan.run is None
     manifest = str((tmp_path / "firmware" / "UNIX" / ".build" / "manifest.py").resolve())
     assert plan.frozen_manifest == manifest
@@ -163,14 +169,14 @@ def test_native_plan_uses_host_paths(tmp_path):
 
 
 def test_native_plan_without_checkout_says_what_to_pass(tmp_path):
-    with pytest.raises(T.BuildError, match=r"NATIVE=1 builds in your MicroPython checkout: pass MICROPY_DIR="):
-        T.make_plan(board("UNIX"), [], root=tmp_path, native=True)
+    with pytest.raises(BASE.BuildError, match=r"NATIVE=1 builds in your MicroPython checkout: pass MICROPY_DIR="):
+        PL.make_plan(board("UNIX"), [], root=tmp_path, native=True)
 
 
 def test_image_tags_and_build_args(monkeypatch):
-    rp2 = T.image_spec(board("RPI_PICO_W"), ROOT / "Dockerfile", "v1.27.0")
+    rp2 = PL.image_spec(board("RPI_PICO_W"), ROOT / "Dockerfile", "v1.27.0")
     assert (rp2.tag, rp2.target, rp2.buildargs) == ("microdot-kit/rp2:v1.27.0", "rp2", {"MICROPY_VERSION": "v1.27.0"})
-    esp = T.image_spec(board("ESP32_GENERIC_C3"), ROOT / "Dockerfile", "v1.28.0", "v5.4.2", toolchain=True, digest="abc")
+    esp = PL.image_spec(board("ESP32_GENERIC_C3"), ROOT / "Dockerfile", "v1.28.0", "v5.4.2", toolchain=True, digest="abc")
     assert esp.tag == "microdot-kit/esp32-toolchain:idf-v5.4.2"
     assert esp.buildargs["IDF_VERSION"] == "v5.4.2" and esp.labels == {D.DOCKERFILE_LABEL: "abc"}
     assert D.build_argv(esp) == [
@@ -221,89 +227,89 @@ def test_output_lines_split_on_any_newline():
 
 def test_full_partition_messages():
     esp = board("ESP32_GENERIC")
-    with pytest.raises(T.BuildError) as err:
-        T.size_check(esp, 2031616 + 100)
+    with pytest.raises(BASE.BuildError) as err:
+        INF.size_check(esp, 2031616 + 100)
     assert str(err.value).startswith(
         "The firmware for ESP32_GENERIC is 2031716 bytes but its app partition holds 2031616 (over by 100): freeze fewer"
     )
-    T.size_check(esp, 2031616)  # exactly full fits
-    T.size_check(board("UNIX"), 10**9)  # no partition
+    INF.size_check(esp, 2031616)  # exactly full fits
+    INF.size_check(board("UNIX"), 10**9)  # no partition
     log = "micropython.bin   2100000\nERROR: app overflows allocated space of 2031616 bytes by 68384 bytes\n"
-    msg = T.overflow_message(esp, log)
+    msg = INF.overflow_message(esp, log)
     assert "overflows its 2031616-byte app partition by 68384 bytes" in msg and "EXTENSIONS=" in msg
     linker = "/usr/bin/arm-none-eabi-ld: firmware.elf section `.text' will not fit in region `FLASH'\nregion `FLASH' overflowed by 4242 bytes"
-    assert "overflows the flash region by 4242 bytes" in T.overflow_message(board("RPI_PICO_W"), linker)
-    assert T.overflow_message(esp, "all good") is None
+    assert "overflows the flash region by 4242 bytes" in INF.overflow_message(board("RPI_PICO_W"), linker)
+    assert INF.overflow_message(esp, "all good") is None
 
 
 def test_rp2_reconfigures_when_manifest_changes(tmp_path):
-    plan = T.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1)
-    sig = T.config_signature(plan)
+    plan = PL.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1)
+    sig = PL.config_signature(plan)
     assert json.loads(sig) == {"make": ["BOARD=RPI_PICO_W"], "manifest": "/project/firmware/RPI_PICO_W/.build/manifest.py"}
     build = tmp_path / "build"
     build.mkdir()
-    assert not T.stale_build(build, sig)  # empty: nothing to go stale
+    assert not PL.stale_build(build, sig)  # empty: nothing to go stale
     (build / "Makefile").write_text("")
     (build / "CMakeCache.txt").write_text("")
     (build / "main.o").write_text("")
-    assert T.stale_build(build, sig)  # configured by someone else
-    (build / T.STAMP).write_text(sig)
-    assert not T.stale_build(build, sig)
-    same = T.make_plan(board("RPI_PICO_W"), ["sse"], root=tmp_path / "copy", jobs=4)
-    assert T.config_signature(same) == sig  # same container path, other -j: still fine
-    native = T.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1, micropy_dir=tmp_path, native=True)
-    assert T.stale_build(build, T.config_signature(native))
-    assert T.reset_build(board("RPI_PICO_W"), build) == ["Makefile", "CMakeCache.txt"]
-    assert sorted(p.name for p in build.iterdir()) == [T.STAMP, "main.o"]
+    assert PL.stale_build(build, sig)  # configured by someone else
+    (build / PL.STAMP).write_text(sig)
+    assert not PL.stale_build(build, sig)
+    same = PL.make_plan(board("RPI_PICO_W"), ["sse"], root=tmp_path / "copy", jobs=4)
+    assert PL.config_signature(same) == sig  # same container path, other -j: still fine
+    native = PL.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1, micropy_dir=tmp_path, native=True)
+    assert PL.stale_build(build, PL.config_signature(native))
+    assert PL.reset_build(board("RPI_PICO_W"), build) == ["Makefile", "CMakeCache.txt"]
+    assert sorted(p.name for p in build.iterdir()) == [PL.STAMP, "main.o"]
 
 
 def test_unix_rebuilds_from_scratch_when_make_arguments_change(tmp_path):
-    plan = T.make_plan(board("UNIX"), [], root=tmp_path, jobs=2)
-    assert json.loads(T.config_signature(plan)) == {"make": ["VARIANT=standard", "MICROPY_PY_BTREE=0"]}
+    plan = PL.make_plan(board("UNIX"), [], root=tmp_path, jobs=2)
+    assert json.loads(PL.config_signature(plan)) == {"make": ["VARIANT=standard", "MICROPY_PY_BTREE=0"]}
     build = tmp_path / "build-standard"
     (build / "py").mkdir(parents=True)
     (build / "py" / "modhashlib.o").write_text("")
-    (build / T.STAMP).write_text(json.dumps({"make": ["VARIANT=standard", "MICROPY_PY_SSL=0"]}))
-    assert T.stale_build(build, T.config_signature(plan))
-    assert T.reset_build(board("UNIX"), build) == [T.STAMP, "py"]
+    (build / PL.STAMP).write_text(json.dumps({"make": ["VARIANT=standard", "MICROPY_PY_SSL=0"]}))
+    assert PL.stale_build(build, PL.config_signature(plan))
+    assert PL.reset_build(board("UNIX"), build) == [PL.STAMP, "py"]
     assert build.is_dir() and list(build.iterdir()) == []
-    assert T.reset_build(board("ESP32_GENERIC"), build) == []
+    assert PL.reset_build(board("ESP32_GENERIC"), build) == []
 
 
 def test_changed_selection_regenerates_frozen_content(tmp_path):
     kit = make_kit(tmp_path)
     b = B.load_board("UNIX", kit)
     manifest = M.write_manifest(b, "sse", tmp_path / "m" / "manifest.py", root=kit)
-    sel = T.frozen_selection(manifest, b, M.frozen_sources(b, "sse", root=kit), kit)
+    sel = PL.frozen_selection(manifest, b, M.frozen_sources(b, "sse", root=kit), kit)
     build = tmp_path / "build"
     build.mkdir()
-    assert not T.refreeze_if_needed(build, sel)  # nothing built yet
+    assert not PL.refreeze_if_needed(build, sel)  # nothing built yet
     (build / "frozen_content.c").write_text("old")
-    assert T.refreeze_if_needed(build, sel)  # built by someone else: regenerate
+    assert PL.refreeze_if_needed(build, sel)  # built by someone else: regenerate
     assert not (build / "frozen_content.c").exists()
     (build / "frozen_content.c").write_text("old")
-    (build / T.FROZEN_STAMP).write_text(sel)
-    assert not T.refreeze_if_needed(build, sel)  # same selection: makemanifest's timestamps suffice
+    (build / PL.FROZEN_STAMP).write_text(sel)
+    assert not PL.refreeze_if_needed(build, sel)  # same selection: makemanifest's timestamps suffice
     M.write_manifest(b, "websocket", manifest, root=kit)
-    other = T.frozen_selection(manifest, b, M.frozen_sources(b, "websocket", root=kit), kit)
-    assert other != sel and T.refreeze_if_needed(build, other)
-    before = T.frozen_selection(manifest, b, [], kit)
+    other = PL.frozen_selection(manifest, b, M.frozen_sources(b, "websocket", root=kit), kit)
+    assert other != sel and PL.refreeze_if_needed(build, other)
+    before = PL.frozen_selection(manifest, b, [], kit)
     fragment = kit / "manifests" / "sse" / "manifest.py"
     fragment.write_text(fragment.read_text() + "\n# edited\n")
-    assert T.frozen_selection(manifest, b, [], kit) != before  # a fragment edit counts too
+    assert PL.frozen_selection(manifest, b, [], kit) != before  # a fragment edit counts too
 
 
 def test_format_size_and_missing_build(tmp_path):
     kit = make_kit(tmp_path)
-    with pytest.raises(T.BuildError, match=r"No firmware for UNIX yet: run `make BOARD=UNIX firmware` first\."):
-        T.show_size("UNIX", kit)
+    with pytest.raises(BASE.BuildError, match=r"No firmware for UNIX yet: run `make BOARD=UNIX firmware` first\."):
+        INF.show_size("UNIX", kit)
     info = {
         "board": "ESP32_GENERIC", "port": "esp32", "micropython_version": "v1.28.0", "idf_version": "v5.5.1",
         "frozen_modules": [{"module": "microdot/microdot.py", "source_bytes": 50000, "mpy_bytes": 20000}],
         "image_bytes": 1500000, "partition_bytes": 2000000, "free_bytes": 500000, "sha256": "ab" * 32,
         "built_at": "2026-01-01T00:00:00Z",
     }  # fmt: skip
-    text = T.format_size(info)
+    text = INF.format_size(info)
     assert "ESP-IDF v5.5.1" in text and "microdot/microdot.py" in text and "(75.0% used)" in text
     assert "   500000" in text
 
@@ -350,8 +356,8 @@ def make_checkout(tmp_path, extra=""):
 
 
 needs_make = pytest.mark.skipif(
-    T.missing_tools(B.load_board("UNIX")) != [],
-    reason="native build tools (%s) not on PATH" % ", ".join(T.missing_tools(B.load_board("UNIX"))),
+    CO.missing_tools(B.load_board("UNIX")) != [],
+    reason="native build tools (%s) not on PATH" % ", ".join(CO.missing_tools(B.load_board("UNIX"))),
 )
 
 
@@ -359,7 +365,7 @@ needs_make = pytest.mark.skipif(
 def test_native_build_writes_firmware_info_and_log(tmp_path):
     kit, mp = make_kit(tmp_path), make_checkout(tmp_path)
     lines = []
-    path, info = T.build("UNIX", "wifi", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
+    path, info = RUN.build("UNIX", "wifi", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
     out = kit / "firmware" / "UNIX"
     assert path == out / "micropython" and path.read_bytes() == b"binary"
     assert sorted(p.name for p in out.iterdir()) == ["build-info.json", "build.log", "micropython"]
@@ -384,8 +390,8 @@ def test_native_build_writes_firmware_info_and_log(tmp_path):
 def test_failed_step_keeps_only_the_log(tmp_path):
     kit = make_kit(tmp_path)
     mp = make_checkout(tmp_path, "\t@echo compiler exploded; exit 2")
-    with pytest.raises(T.BuildError) as err:
-        T.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
+    with pytest.raises(BASE.BuildError) as err:
+        RUN.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
     assert str(err.value) == (
         "Step 'firmware' failed (exit 2) building UNIX: see the output above; the full log is in firmware/UNIX/build.log."
     )
@@ -398,10 +404,10 @@ def test_failed_step_keeps_only_the_log(tmp_path):
 def test_failed_rebuild_keeps_the_previous_good_image(tmp_path):
     kit = make_kit(tmp_path)
     good = make_checkout(tmp_path)
-    T.build("UNIX", "none", micropy_dir=str(good), native=True, root=kit, echo=lambda line: None)
+    RUN.build("UNIX", "none", micropy_dir=str(good), native=True, root=kit, echo=lambda line: None)
     (good / "ports" / "unix" / "Makefile").write_text(PORT_MAKEFILE % "\t@exit 1")
-    with pytest.raises(T.BuildError, match="Step 'firmware' failed"):
-        T.build("UNIX", "none", micropy_dir=str(good), native=True, root=kit, echo=lambda line: None)
+    with pytest.raises(BASE.BuildError, match="Step 'firmware' failed"):
+        RUN.build("UNIX", "none", micropy_dir=str(good), native=True, root=kit, echo=lambda line: None)
     out = kit / "firmware" / "UNIX"
     assert (out / "micropython").read_bytes() == b"binary"
     assert json.loads((out / "build-info.json").read_text())["board"] == "UNIX"
@@ -411,8 +417,8 @@ def test_failed_rebuild_keeps_the_previous_good_image(tmp_path):
 def test_overflow_in_build_output_is_a_full_partition_error(tmp_path):
     kit = make_kit(tmp_path)
     mp = make_checkout(tmp_path, "\t@echo 'ERROR: app overflows allocated space of 1000 bytes by 24 bytes'; exit 1")
-    with pytest.raises(T.BuildError, match=r"^The firmware for UNIX overflows its 1000-byte app partition by 24 bytes: freeze fewer extensions"):
-        T.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
+    with pytest.raises(BASE.BuildError, match=r"^The firmware for UNIX overflows its 1000-byte app partition by 24 bytes: freeze fewer extensions"):
+        RUN.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
     assert sorted(p.name for p in (kit / "firmware" / "UNIX").iterdir()) == ["build.log"]
 
 
@@ -423,8 +429,8 @@ def test_image_larger_than_partition_leaves_no_firmware(tmp_path):
     data = json.loads(meta.read_text())
     data["app_partition_size"] = 4  # the stand-in image has 6 bytes
     meta.write_text(json.dumps(data))
-    with pytest.raises(T.BuildError, match=r"is 6 bytes but its app partition holds 4 \(over by 2\)"):
-        T.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
+    with pytest.raises(BASE.BuildError, match=r"is 6 bytes but its app partition holds 4 \(over by 2\)"):
+        RUN.build("UNIX", "none", micropy_dir=str(mp), native=True, root=kit, echo=lambda line: None)
     assert sorted(p.name for p in (kit / "firmware" / "UNIX").iterdir()) == ["build.log"]
 
 
@@ -433,7 +439,7 @@ def test_image_larger_than_partition_leaves_no_firmware(tmp_path):
 
 
 def run_main(argv, capsys):
-    code = T.main(argv)
+    code = CLI.main(argv)
     captured = capsys.readouterr()
     return code, captured.err
 
@@ -470,28 +476,28 @@ def test_checkout_without_submodules(tmp_path, capsys):
         "submodules` and build again.\n" % (mp, mp)
     )
     b = B.load_board("RPI_PICO_W")
-    assert "lib/pico-sdk" in T.missing_submodules(b, mp)
-    with pytest.raises(T.BuildError, match=r"`make -C .*/ports/rp2 BOARD=RPI_PICO_W submodules`"):
-        T.check_checkout(b, mp)
+    assert "lib/pico-sdk" in CO.missing_submodules(b, mp)
+    with pytest.raises(BASE.BuildError, match=r"`make -C .*/ports/rp2 BOARD=RPI_PICO_W submodules`"):
+        CO.check_checkout(b, mp)
 
 
 def test_native_without_toolchain_says_what_to_install():
-    with pytest.raises(T.BuildError) as err:
-        T.check_native_tools(B.load_board("RPI_PICO_W"), which=lambda tool: None if tool != "make" else "/usr/bin/make")
+    with pytest.raises(BASE.BuildError) as err:
+        CO.check_native_tools(B.load_board("RPI_PICO_W"), which=lambda tool: None if tool != "make" else "/usr/bin/make")
     assert str(err.value) == (
         "NATIVE=1 for RPI_PICO_W needs `cmake`, `arm-none-eabi-gcc` on PATH: install the rp2 toolchain, or drop "
         "NATIVE=1 to build in Docker."
     )
-    with pytest.raises(T.BuildError, match=r"needs ESP-IDF v5.5.1 in this shell \(`idf.py` not found\): run `. \$IDF_PATH/export.sh`"):
-        T.check_native_tools(B.load_board("ESP32_GENERIC"), which=lambda tool: None)
+    with pytest.raises(BASE.BuildError, match=r"needs ESP-IDF v5.5.1 in this shell \(`idf.py` not found\): run `. \$IDF_PATH/export.sh`"):
+        CO.check_native_tools(B.load_board("ESP32_GENERIC"), which=lambda tool: None)
 
 
 def test_no_docker_says_what_to_do(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KIT_DOCKER", "cli")
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker binary here
     kit = make_kit(tmp_path)
-    with pytest.raises(T.BuildError) as err:
-        T.build("UNIX", "none", root=kit)
+    with pytest.raises(BASE.BuildError) as err:
+        RUN.build("UNIX", "none", root=kit)
     assert str(err.value) == (
         "Docker is not available (no `docker` command on PATH): start Docker (Docker Desktop, or "
         "`sudo systemctl start docker`), or build on the host with NATIVE=1 MICROPY_DIR=/path/to/micropython."
@@ -515,41 +521,39 @@ def test_app_outside_project_cannot_go_into_the_container(tmp_path):
     app = tmp_path / "elsewhere"
     app.mkdir()
     (app / "helper.py").write_text("X = 1\n")
-    with pytest.raises(T.BuildError, match=r"^APP '.*elsewhere' is outside the project, which is all the build container sees"):
-        T.build("UNIX", "none", app=str(app), root=kit)
+    with pytest.raises(BASE.BuildError, match=r"^APP '.*elsewhere' is outside the project, which is all the build container sees"):
+        RUN.build("UNIX", "none", app=str(app), root=kit)
 
 
 def test_source_state_takes_the_commit_time_unless_the_environment_sets_one(monkeypatch):
     import subprocess as sp
-    from tools.build import builder as BLD
 
     root = Path(__file__).resolve().parents[2]
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    state = BLD.source_state(root)
+    state = INF.source_state(root)
     head = sp.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     ct = sp.run(["git", "-C", str(root), "log", "-1", "--format=%ct"], capture_output=True, text=True).stdout.strip()
     assert state["commit"] == head and state["source_date_epoch"] == int(ct)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert BLD.source_state(root)["source_date_epoch"] == 1700000000
-    board = BLD.B.load_board("RPI_PICO_W")
-    assert BLD.rebuild_command(board, ["pubsub", "sse"], "examples/sse", True) == (
+    assert INF.source_state(root)["source_date_epoch"] == 1700000000
+    board = B.load_board("RPI_PICO_W")
+    assert INF.rebuild_command(board, ["pubsub", "sse"], "examples/sse", True) == (
         'make BOARD=RPI_PICO_W firmware EXTENSIONS="pubsub sse" APP=examples/sse FREEZE_MAIN=1')
-    assert BLD.rebuild_command(board, [], None, False).endswith('EXTENSIONS="none"')
+    assert INF.rebuild_command(board, [], None, False).endswith('EXTENSIONS="none"')
 
 
 def test_two_native_unix_builds_of_one_commit_are_identical(tmp_path):
     import os
-    from tools.build import builder as BLD
 
     checkout = os.environ.get("MICROPY_DIR")
     if not checkout:
         pytest.skip("set MICROPY_DIR to a MicroPython v1.28.0 checkout to run this")
     digests = []
     for _ in range(2):
-        path, info = BLD.build("UNIX", None, native=True, micropy_dir=checkout, echo=lambda line: None)
+        path, info = RUN.build("UNIX", None, native=True, micropy_dir=checkout, echo=lambda line: None)
         assert info["source"]["source_date_epoch"] is not None and info["rebuild"].startswith("make BOARD=UNIX")
         digests.append(info["sha256"])
         # the next build starts from a clean build folder, as a second machine would
-        build_dir = Path(checkout) / "ports" / "unix" / BLD.build_dir_name(BLD.B.load_board("UNIX"))
-        BLD.shutil.rmtree(str(build_dir), ignore_errors=True)
+        build_dir = Path(checkout) / "ports" / "unix" / PL.build_dir_name(B.load_board("UNIX"))
+        shutil.rmtree(str(build_dir), ignore_errors=True)
     assert digests[0] == digests[1]

@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 from tools.selection import boards as B
-from tools.build import builder as T
+from tools import host
+from tools.build import checkout as CO
+from tools.build import plan as PL
+from tools.build import run as RUN
 from tools.build import docker as D
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +34,7 @@ def checkout_problem():
         return "MICROPY_DIR is not set (point it at a MicroPython v1.28.0 checkout)"
     if not (Path(CHECKOUT) / "py" / "mpconfig.h").is_file():
         return "MICROPY_DIR=%s is not a MicroPython checkout" % CHECKOUT
-    missing = T.missing_submodules(B.load_board("UNIX"), Path(CHECKOUT))
+    missing = CO.missing_submodules(B.load_board("UNIX"), Path(CHECKOUT))
     if missing:
         return "MICROPY_DIR=%s lacks %s" % (CHECKOUT, ", ".join(missing))
     return None
@@ -45,7 +48,7 @@ def docker_problem():
         engine = D.connect()
     except D.DockerError as exc:
         return str(exc)
-    tag = T.image_tag("unix", T.MICROPY_VERSION, T.IDF_VERSION, toolchain=True)
+    tag = PL.image_tag("unix", host.MICROPYTHON_TAG, host.IDF_VERSION, toolchain=True)
     if engine.image_labels(tag) is None and engine.image_labels(BASE_IMAGE) is None:
         return "neither the image %s nor its base %s is present, and images cannot be pulled here" % (tag, BASE_IMAGE)
     return None
@@ -61,7 +64,7 @@ def make_kit(tmp_path):
 
 def build(kit, native):
     lines = []
-    path, info = T.build("UNIX", None, micropy_dir=CHECKOUT, native=native, root=kit, echo=lines.append)
+    path, info = RUN.build("UNIX", None, micropy_dir=CHECKOUT, native=native, root=kit, echo=lines.append)
     return path, info, lines
 
 
@@ -147,7 +150,7 @@ def native_build(tmp_path_factory):
     problem = checkout_problem()
     if problem:
         pytest.skip(problem)
-    missing = T.missing_tools(B.load_board("UNIX"))
+    missing = CO.missing_tools(B.load_board("UNIX"))
     if missing:
         pytest.skip("the host lacks %s for a native unix build" % ", ".join(missing))
     tmp = tmp_path_factory.mktemp("native-build")
@@ -166,7 +169,7 @@ def test_native_build_of_unix_board(native_build):
 def test_native_rebuild_with_fewer_extensions_drops_them(native_build):
     kit, path, info, lines, tmp = native_build
     lines2 = []
-    path2, info2 = T.build("UNIX", "websocket", micropy_dir=CHECKOUT, native=True, root=kit, echo=lines2.append)
+    path2, info2 = RUN.build("UNIX", "websocket", micropy_dir=CHECKOUT, native=True, root=kit, echo=lines2.append)
     assert info2["extensions"] == ["websocket"]
     assert not any(l.startswith("CC ") and "frozen_content.c" not in l for l in lines2)  # only re-frozen
     probe = FROZEN_ONLY + (

@@ -18,7 +18,12 @@ from pathlib import Path
 import pytest
 
 from tools.selection import boards as B
-from tools.build import builder as T
+from tools.build import base as BASE
+from tools.build import checkout as CO
+from tools.build import esp32 as E32
+from tools.build import info as INF
+from tools.build import plan as PL
+from tools.build import run as RUN
 from tools.targets import qemu_esp32 as Q
 
 ROOT = B.ROOT
@@ -35,7 +40,7 @@ def fake_idf(tmp_path, blobs=True):
     lib = idf / "components" / "esp_wifi" / "lib" / "esp32c3"
     lib.mkdir(parents=True)
     if blobs:
-        for name in T.WIFI_BLOBS:
+        for name in E32.WIFI_BLOBS:
             (lib / name).write_bytes(b"!<arch>\n")
     actions = idf / "tools" / "idf_py_actions"
     actions.mkdir(parents=True)
@@ -53,7 +58,7 @@ def fake_checkout(tmp_path, version=(1, 29, 0, 1)):
         "#define MICROPY_VERSION_MAJOR %d\n#define MICROPY_VERSION_MINOR %d\n"
         "#define MICROPY_VERSION_MICRO %d\n#define MICROPY_VERSION_PRERELEASE %d\n" % version
     )
-    for sub in T.SUBMODULES["esp32"]:
+    for sub in CO.SUBMODULES["esp32"]:
         (mp / sub).mkdir(parents=True)
         (mp / sub / "README").write_text("x")
     (mp / "mpy-cross").mkdir()
@@ -110,7 +115,7 @@ def test_board_is_its_own_micropython_board_folder():
         "esp32", "esp32c3", "ESP32_GENERIC_C3", "QEMU", "QEMU_NOBLOBS")
     folder = b.board_dir("/nowhere")
     assert folder == B.BOARDS_DIR / BOARD
-    assert sorted(T.board_variants(b, None)) == ["QEMU", "QEMU_NOBLOBS", "QEMU_NOBLOBS_OTA", "QEMU_OTA"]
+    assert sorted(E32.board_variants(b, None)) == ["QEMU", "QEMU_NOBLOBS", "QEMU_NOBLOBS_OTA", "QEMU_OTA"]
     # The variants reach the sdkconfig through MicroPython's SDKCONFIG_DEFAULTS, from this folder.
     for variant in ("QEMU", "QEMU_NOBLOBS", "QEMU_OTA", "QEMU_NOBLOBS_OTA"):
         text = (folder / ("mpconfigvariant_%s.cmake" % variant)).read_text()
@@ -124,7 +129,7 @@ def test_board_is_its_own_micropython_board_folder():
 
 
 def test_native_plan_passes_board_dir_variant_and_writes_the_efuse_image(tmp_path):
-    plan = T.make_plan(board(), [], native=True, micropy_dir=tmp_path / "mp")
+    plan = PL.make_plan(board(), [], native=True, micropy_dir=tmp_path / "mp")
     names = [s.name for s in plan.steps]
     assert names == ["mpy-cross", "firmware", "efuse"]
     make = plan.steps[1].argv
@@ -134,88 +139,88 @@ def test_native_plan_passes_board_dir_variant_and_writes_the_efuse_image(tmp_pat
     efuse = plan.steps[2].argv
     assert efuse[0] == "python" and efuse[-2:] == ["esp32c3", str(plan.build_dir / "qemu_efuse.bin")]
     # The stamp follows the port's make line, not the last step.
-    assert "BOARD_VARIANT=QEMU" in T.config_signature(plan)
+    assert "BOARD_VARIANT=QEMU" in PL.config_signature(plan)
 
 
 def test_docker_plan_uses_the_mounted_board_folder():
-    plan = T.make_plan(T.with_variant(board(), "QEMU_NOBLOBS"), [])
+    plan = PL.make_plan(E32.with_variant(board(), "QEMU_NOBLOBS"), [])
     make = plan.steps[0].argv
-    assert "BOARD_DIR=%s/boards/%s" % (T.PROJECT_MOUNT, BOARD) in make
+    assert "BOARD_DIR=%s/boards/%s" % (PL.PROJECT_MOUNT, BOARD) in make
     assert "BOARD_VARIANT=QEMU_NOBLOBS" in make
     assert plan.steps[-1].argv[-1].endswith("/build-ESP32_C3_QEMU-QEMU_NOBLOBS/qemu_efuse.bin")
     # Stock boards keep BOARD= and get no eFuse step.
-    stock = T.make_plan(B.load_board("ESP32_GENERIC_C3"), [])
+    stock = PL.make_plan(B.load_board("ESP32_GENERIC_C3"), [])
     assert "BOARD=ESP32_GENERIC_C3" in stock.steps[0].argv and [s.name for s in stock.steps] == ["firmware"]
 
 
 def test_variant_follows_the_wifi_blobs(tmp_path):
     notes = []
     without = fake_idf(tmp_path / "a", blobs=False)
-    b = T.esp32_board(board(), None, None, True, "v1.29.0", notes.append, idf_path=str(without))
+    b = E32.esp32_board(board(), None, None, True, "v1.29.0", notes.append, idf_path=str(without))
     assert b.variant == "QEMU_NOBLOBS" and b.build_output == "build-ESP32_C3_QEMU-QEMU_NOBLOBS/firmware.bin"
     assert len(notes) == 1 and "no Wi-Fi blobs" in notes[0] and "BOARD_VARIANT=" in notes[0]
     with_blobs = fake_idf(tmp_path / "b", blobs=True)
-    assert T.esp32_board(board(), None, None, True, "v1.29.0", idf_path=str(with_blobs)).variant == "QEMU"
+    assert E32.esp32_board(board(), None, None, True, "v1.29.0", idf_path=str(with_blobs)).variant == "QEMU"
     # An explicit variant wins; an unknown one is refused with the list.
-    assert T.esp32_board(board(), "QEMU", None, True, "v1.29.0", idf_path=str(without)).variant == "QEMU"
-    with pytest.raises(T.BuildError) as exc:
-        T.esp32_board(board(), "OTA", None, True, "v1.29.0")
+    assert E32.esp32_board(board(), "QEMU", None, True, "v1.29.0", idf_path=str(without)).variant == "QEMU"
+    with pytest.raises(BASE.BuildError) as exc:
+        E32.esp32_board(board(), "OTA", None, True, "v1.29.0")
     assert "has no variant 'OTA' (it has: QEMU, QEMU_NOBLOBS, QEMU_NOBLOBS_OTA, QEMU_OTA)" in str(exc.value)
-    with pytest.raises(T.BuildError):
-        T.esp32_board(B.load_board("UNIX"), "QEMU", None, True, "v1.29.0")
+    with pytest.raises(BASE.BuildError):
+        E32.esp32_board(B.load_board("UNIX"), "QEMU", None, True, "v1.29.0")
 
 
 def test_ota_build_has_two_slots_and_its_own_blob_free_variant(tmp_path):
-    ota = T.ota_board(board(), None, "v1.29.0")
+    ota = E32.ota_board(board(), None, "v1.29.0")
     assert (ota.variant, ota.noblobs_variant) == ("QEMU_OTA", "QEMU_NOBLOBS_OTA")
     assert ota.build_output == "build-ESP32_C3_QEMU-QEMU_OTA/firmware.bin"
     # One slot of partitions-4MiB-ota.csv (0x180000), not the single app partition (0x1F0000).
     assert ota.app_partition_size == 0x180000 < board().app_partition_size
-    with pytest.raises(T.BuildError) as exc:
-        T.size_check(ota, 0x180000 + 1)
+    with pytest.raises(BASE.BuildError) as exc:
+        INF.size_check(ota, 0x180000 + 1)
     assert "its app partition holds 1572864 (over by 1)" in str(exc.value)
     notes = []
     without = fake_idf(tmp_path / "a", blobs=False)
-    b = T.esp32_board(ota, None, None, True, "v1.29.0", notes.append, idf_path=str(without))
+    b = E32.esp32_board(ota, None, None, True, "v1.29.0", notes.append, idf_path=str(without))
     assert b.variant == "QEMU_NOBLOBS_OTA" and b.build_output == "build-ESP32_C3_QEMU-QEMU_NOBLOBS_OTA/firmware.bin"
     assert "building variant QEMU_NOBLOBS_OTA" in notes[0]
-    assert T.esp32_board(ota, None, None, True, "v1.29.0", idf_path=str(fake_idf(tmp_path / "b"))).variant == "QEMU_OTA"
-    make = T.make_plan(b, [], native=True, micropy_dir=tmp_path / "mp").steps[1].argv
+    assert E32.esp32_board(ota, None, None, True, "v1.29.0", idf_path=str(fake_idf(tmp_path / "b"))).variant == "QEMU_OTA"
+    make = PL.make_plan(b, [], native=True, micropy_dir=tmp_path / "mp").steps[1].argv
     assert "BOARD_VARIANT=QEMU_NOBLOBS_OTA" in make
     # ESP32_GENERIC's OTA variant needs the blobs (no blob-free counterpart) and has 1.5 MiB slots too.
-    generic = T.ota_board(B.load_board("ESP32_GENERIC"), None, "v1.28.0")
+    generic = E32.ota_board(B.load_board("ESP32_GENERIC"), None, "v1.28.0")
     assert (generic.variant, generic.noblobs_variant, generic.app_partition_size) == ("OTA", None, 0x180000)
 
 
 def test_min_micropython_is_checked_in_one_line(tmp_path):
     old = fake_checkout(tmp_path / "old", (1, 28, 0, 0))
-    with pytest.raises(T.BuildError) as exc:
-        T.check_min_micropython(board(), old, "v1.28.0")
+    with pytest.raises(BASE.BuildError) as exc:
+        CO.check_min_micropython(board(), old, "v1.28.0")
     msg = str(exc.value)
     assert "needs MicroPython 1.29.0-preview or newer" in msg and "is 1.28.0" in msg and "\n" not in msg
-    T.check_min_micropython(board(), fake_checkout(tmp_path / "new", (1, 29, 0, 1)), "v1.28.0")
-    with pytest.raises(T.BuildError) as exc:
-        T.check_min_micropython(board(), None, "v1.28.0")  # the Docker image's clone
+    CO.check_min_micropython(board(), fake_checkout(tmp_path / "new", (1, 29, 0, 1)), "v1.28.0")
+    with pytest.raises(BASE.BuildError) as exc:
+        CO.check_min_micropython(board(), None, "v1.28.0")  # the Docker image's clone
     assert "MICROPY_VERSION=" in str(exc.value)
-    T.check_min_micropython(board(), None, "master")  # a branch: nothing to compare
-    T.check_min_micropython(B.load_board("ESP32_GENERIC"), old, "v1.28.0")  # no minimum
-    assert T.parse_version("1.29.0-preview") < T.parse_version("v1.29.0") < T.parse_version("1.29.1")
-    assert T.parse_version("v1.28.0") < T.parse_version("1.29.0-preview")
+    CO.check_min_micropython(board(), None, "master")  # a branch: nothing to compare
+    CO.check_min_micropython(B.load_board("ESP32_GENERIC"), old, "v1.28.0")  # no minimum
+    assert CO.parse_version("1.29.0-preview") < CO.parse_version("v1.29.0") < CO.parse_version("1.29.1")
+    assert CO.parse_version("v1.28.0") < CO.parse_version("1.29.0-preview")
 
 
 def test_missing_blobs_are_one_line_naming_them(tmp_path):
     idf = fake_idf(tmp_path, blobs=False)
-    msg = T.blobs_message(B.load_board("ESP32_GENERIC_C3"), str(idf))
+    msg = E32.blobs_message(B.load_board("ESP32_GENERIC_C3"), str(idf))
     assert msg.startswith("ESP32_GENERIC_C3 needs ESP-IDF's Wi-Fi blobs but components/esp_wifi/lib/esp32c3 lacks ")
-    for name in T.WIFI_BLOBS:
+    for name in E32.WIFI_BLOBS:
         assert name in msg
     assert "espressif/esp32-wifi-lib" in msg and "BOARD=ESP32_C3_QEMU" in msg and "\n" not in msg
-    assert "BOARD_VARIANT=QEMU_NOBLOBS" in T.blobs_message(board(), str(idf))
-    assert T.blobs_message(T.with_variant(board(), "QEMU_NOBLOBS"), str(idf)) is None
-    assert T.blobs_message(B.load_board("ESP32_GENERIC_C3"), str(fake_idf(tmp_path / "ok"))) is None
+    assert "BOARD_VARIANT=QEMU_NOBLOBS" in E32.blobs_message(board(), str(idf))
+    assert E32.blobs_message(E32.with_variant(board(), "QEMU_NOBLOBS"), str(idf)) is None
+    assert E32.blobs_message(B.load_board("ESP32_GENERIC_C3"), str(fake_idf(tmp_path / "ok"))) is None
     # From a link error in the log, when the folder looked complete.
     log = "ld: cannot find -lnet80211: No such file or directory"
-    assert T.blobs_message(B.load_board("ESP32_GENERIC_C3"), None, log) is not None
+    assert E32.blobs_message(B.load_board("ESP32_GENERIC_C3"), None, log) is not None
 
 
 # -- a native esp32 build against a stand-in port ---------------------------------------------
@@ -226,7 +231,7 @@ def test_native_build_writes_merged_image_efuse_and_build_info(tmp_path, host_en
     idf = fake_idf(tmp_path, blobs=False)
     monkeypatch.setenv("IDF_PATH", str(idf))
     lines = []
-    path, info = T.build(BOARD, "none", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
+    path, info = RUN.build(BOARD, "none", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
     out = kit / "firmware" / BOARD
     assert sorted(p.name for p in out.iterdir()) == [
         "build-info.json", "build.log", "firmware.bin", "flash_image.bin", "micropython.bin", "qemu_efuse.bin"]
@@ -253,8 +258,8 @@ def test_generic_c3_without_blobs_stops_before_the_port_build(tmp_path, host_env
     kit, mp = make_kit(tmp_path), fake_checkout(tmp_path)
     monkeypatch.setenv("IDF_PATH", str(fake_idf(tmp_path, blobs=False)))
     lines = []
-    with pytest.raises(T.BuildError) as exc:
-        T.build("ESP32_GENERIC_C3", "none", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
+    with pytest.raises(BASE.BuildError) as exc:
+        RUN.build("ESP32_GENERIC_C3", "none", micropy_dir=str(mp), native=True, root=kit, echo=lines.append)
     assert "lacks libcore.a, libnet80211.a, libpp.a" in str(exc.value)
     assert not any("board dir" in l for l in lines)  # the port's make never ran
     assert sorted(p.name for p in (kit / "firmware" / "ESP32_GENERIC_C3").iterdir()) == ["build.log"]
@@ -264,8 +269,8 @@ def test_bootloader_offset_must_match_board_json(tmp_path):
     build = tmp_path / "b"
     build.mkdir()
     (build / "flash_args").write_text("--flash_mode dio\n0x1000 bootloader/bootloader.bin\n0x10000 micropython.bin\n")
-    with pytest.raises(T.BuildError) as exc:
-        T.merge_argv(board(), build, tmp_path / "out.bin")
+    with pytest.raises(BASE.BuildError) as exc:
+        E32.merge_argv(board(), build, tmp_path / "out.bin")
     assert "bootloader at 0x1000" in str(exc.value) and "flash_offset 0x0" in str(exc.value)
 
 

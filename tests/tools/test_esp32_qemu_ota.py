@@ -29,7 +29,7 @@ from tools.selection import boards as B
 from tools.device import deploy as S
 from tools.device import ota as O
 from tools.targets import qemu_esp32 as Q
-from tools.build.builder import sha256_file
+from tools.build.base import sha256_file
 
 ROOT = B.ROOT
 BOARD = "ESP32_C3_QEMU"

@@ -312,7 +312,7 @@ def test_the_virtual_board_has_nothing_but_the_selection(tmp_path):
 
 
 def checkout_problem():
-    from tools.build import builder as T
+    from tools.build import checkout as T
 
     if not MICROPY_DIR:
         return "MICROPY_DIR is not set (point it at a MicroPython v1.28.0 checkout)"
@@ -334,7 +334,7 @@ def unix_builder(tmp_path_factory):
     problem = checkout_problem()
     if problem:
         pytest.skip(problem)
-    from tools.build import builder as T
+    from tools.build import run as T
 
     tmp = tmp_path_factory.mktemp("deps-build")
     kit = tmp / "kit"

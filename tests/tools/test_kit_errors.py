@@ -77,7 +77,7 @@ def assert_one_line_error(kit: Path, args, *phrases, timeout: float = 120):
 
 @pytest.mark.parametrize("tool", [
     ["tools.manifest.check", "--board", "NOPE"],
-    ["tools.build.builder", "--board", "NOPE"],
+    ["tools.build", "--board", "NOPE"],
     ["tools.device.flash", "--board", "NOPE", "--port", "/dev/null"],
     ["tools.targets.virtual", "--board", "NOPE"],
 ])
@@ -88,8 +88,8 @@ def test_unknown_board(kit, tool):
 
 @pytest.mark.parametrize("tool", [
     ["tools.manifest.check", "--board", "ESP32_GENERIC", "--extensions", "websocket bogus"],
-    ["tools.build.builder", "--board", "ESP32_GENERIC", "--extensions", "bogus"],
-    ["tools.build.builder", "--board", "RPI_PICO_W", "--extensions", "sse,bogus"],
+    ["tools.build", "--board", "ESP32_GENERIC", "--extensions", "bogus"],
+    ["tools.build", "--board", "RPI_PICO_W", "--extensions", "sse,bogus"],
 ])
 def test_unknown_extension(kit, tool):
     assert_one_line_error(kit, tool, "Unknown extension 'bogus'", "Valid extensions:", "websocket")
@@ -97,7 +97,7 @@ def test_unknown_extension(kit, tool):
 
 # -- manifest errors -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("tool", ["tools.manifest.check", "tools.build.builder"])
+@pytest.mark.parametrize("tool", ["tools.manifest.check", "tools.build"])
 def test_fragment_with_a_syntax_error(kit, tool):
     with open(str(kit / "manifests" / "sse" / "manifest.py"), "a") as f:
         f.write("metadata(\n")
@@ -105,7 +105,7 @@ def test_fragment_with_a_syntax_error(kit, tool):
                           "SyntaxError")
 
 
-@pytest.mark.parametrize("tool", ["tools.manifest.check", "tools.build.builder"])
+@pytest.mark.parametrize("tool", ["tools.manifest.check", "tools.build"])
 def test_fragment_naming_a_missing_module(kit, tool):
     (kit / "src" / "microdot" / "sse.py").unlink()
     assert_one_line_error(kit, [tool, "--board", "ESP32_GENERIC"], "'sse'", "src/microdot/sse.py",
@@ -128,7 +128,7 @@ def test_app_with_a_syntax_error(kit):
 
 
 def test_missing_app_folder(kit):
-    assert_one_line_error(kit, ["tools.build.builder", "--board", "ESP32_GENERIC", "--app", "apps/nothere"],
+    assert_one_line_error(kit, ["tools.build", "--board", "ESP32_GENERIC", "--app", "apps/nothere"],
                           "apps/nothere", "does not exist")
 
 
@@ -190,4 +190,3 @@ def test_wrong_chip_names_the_board_to_use():
     assert F.chip_mismatch("/dev/ttyUSB0", "ESP32-C3", c3, boards) is None
     msg = F.chip_mismatch("/dev/ttyUSB0", "ESP32-H2", c3, boards)
     assert "no board in boards/ uses that chip" in msg and "\n" not in msg
-

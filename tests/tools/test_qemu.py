@@ -1,4 +1,4 @@
-"""The bare-metal board QEMU_MPS2_AN385: its build plan (tools/build/builder.py) and runner (tools/targets/qemu_arm.py).
+"""The bare-metal board QEMU_MPS2_AN385: its build plan (tools/build/plan.py, qemu.py) and runner (tools/targets/qemu_arm.py).
 
 The runner tests that boot the image need firmware/QEMU_MPS2_AN385/firmware.elf (built with
 `make BOARD=QEMU_MPS2_AN385 firmware NATIVE=1 MICROPY_DIR=...`) and qemu-system-arm; without
@@ -11,7 +11,9 @@ import sys
 import pytest
 
 from tools.selection import boards as B
-from tools.build import builder as T
+from tools.build import base as BASE
+from tools.build import plan as PL
+from tools.build import run as RUN
 from tools.targets import qemu_arm as Q
 
 BOARD = "QEMU_MPS2_AN385"
@@ -24,7 +26,7 @@ needs_image = pytest.mark.skipif(
 
 def test_native_plan_runs_the_qemu_port(tmp_path):
     checkout = tmp_path / "mp"
-    plan = T.make_plan(B.load_board(BOARD), ["test_client"], root=tmp_path, micropy_dir=checkout,
+    plan = PL.make_plan(B.load_board(BOARD), ["test_client"], root=tmp_path, micropy_dir=checkout,
                        native=True, jobs=3)
     argv = plan.steps[-1].argv
     assert argv[:3] == ["make", "-C", "%s/ports/qemu" % checkout.resolve()]
@@ -35,11 +37,11 @@ def test_native_plan_runs_the_qemu_port(tmp_path):
 
 
 def test_docker_build_is_refused_with_the_fix(tmp_path):
-    with pytest.raises(T.BuildError) as exc:
-        T.make_plan(B.load_board(BOARD), [], root=tmp_path)
+    with pytest.raises(BASE.BuildError) as exc:
+        PL.make_plan(B.load_board(BOARD), [], root=tmp_path)
     assert "NATIVE=1 MICROPY_DIR=" in str(exc.value)
-    with pytest.raises(T.BuildError, match="NATIVE=1"):
-        T.build(BOARD, engine=object(), root=B.ROOT)  # refused before Docker is touched
+    with pytest.raises(BASE.BuildError, match="NATIVE=1"):
+        RUN.build(BOARD, engine=object(), root=B.ROOT)  # refused before Docker is touched
 
 
 def test_qemu_command_line():

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 from tools.selection import boards as B
-from tools.build import builder as T
+from tools.build import plan as PL
+from tools.build import qemu as QM
 from tools.dev import oracle
 from tools.targets import qemu_arm as Q
 
@@ -156,9 +157,9 @@ def manifest_text(kind: str, upstream_dir: Optional[Path] = None, root: Path = R
 
 
 def build_argv(checkout: Path, manifest: Path, build_dir: Path, jobs: int) -> List[str]:
-    """The qemu port's make line (tools/build/builder.py) with this image's own BUILD folder."""
+    """The qemu port's make line (tools/build/qemu.py) with this image's own BUILD folder."""
     board = B.load_board(BOARD)
-    return T.qemu_make_argv(board, str(checkout), str(manifest), jobs) + ["BUILD=%s" % build_dir]
+    return QM.make_argv(board, str(checkout), str(manifest), jobs) + ["BUILD=%s" % build_dir]
 
 
 def _run_logged(argv: List[str], log_path: Path) -> int:
@@ -184,7 +185,7 @@ def build_image(kind: str, checkout: Path, upstream_dir: Optional[Path], jobs: i
     log_path.write_text("")
     if not (checkout / "mpy-cross" / "build" / "mpy-cross").is_file():
         log("  building mpy-cross in %s" % checkout)
-        if _run_logged(T.mpy_cross_argv(str(checkout), jobs), log_path) != 0:
+        if _run_logged(PL.mpy_cross_argv(str(checkout), jobs), log_path) != 0:
             raise BareMetalError("Building mpy-cross in '%s' failed: see %s." % (checkout, log_path))
     t0 = time.time()
     log("  building the %s image (qemu port, MPS2_AN385); log in %s" % (kind, log_path.relative_to(ROOT)

@@ -28,11 +28,11 @@ from urllib.parse import urlsplit
 
 from tools.selection import boards as B
 from tools.device import deploy as S
-from tools.build.builder import APP_IMAGE as BUILD_APP_IMAGE
+from tools.build.esp32 import APP_IMAGE as BUILD_APP_IMAGE
 
 ROOT = B.ROOT
 PIECE = 4096
-APP_IMAGE = BUILD_APP_IMAGE  # what an esp32 build copies into firmware/<BOARD>/ (tools/build/builder.py)
+APP_IMAGE = BUILD_APP_IMAGE  # what an esp32 build copies into firmware/<BOARD>/ (tools/build/esp32.py)
 _APP_DESC = b"\x32\x54\xcd\xab"
 
 
@@ -222,7 +222,7 @@ def update_firmware(dev: Device, board: B.Board, image: Optional[str] = None, wa
     if board.port != "esp32" or not board.chip:
         raise OtaError(
             "BOARD %s (%s) cannot update its firmware over the air; flash it with `make flash`." % (board.name, board.port))
-    from tools.build.builder import sha256_file
+    from tools.build.base import sha256_file
 
     path = Path(image) if image else ROOT / "firmware" / board.name / APP_IMAGE
     if image is None and not path.is_file():

@@ -641,10 +641,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             what = "%d firmware module(s)" % len(vb.staged)
         if vb.added:
             what += " + %d in /lib for the app" % len(vb.added)
-        from tools.build.builder import MICROPY_VERSION
-
         print("== MicroPython %s (the unix port%s; board firmware is built from MicroPython %s)" % (
-            vb.version, "" if vb.frozen else " from the PyPI wheel", MICROPY_VERSION), flush=True)
+            vb.version, "" if vb.frozen else " from the PyPI wheel", host.MICROPYTHON_TAG), flush=True)
         print("== serving %s on %s (%s, %s) - press Ctrl-C to stop" % (app, vb.url, what, vb.network_note),
               flush=True)
         print("== open %s/ in a browser%s" % (vb.url, "; it is in its own network namespace: "

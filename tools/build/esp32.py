@@ -1,0 +1,274 @@
+"""The esp32 port: board folders of the kit, variants (Wi-Fi blobs, OTA), the eFuse image for
+QEMU, the merged flash image and what an esp32 build leaves in firmware/<BOARD>/.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Callable, Dict, List, Optional, Tuple
+
+from tools.build.base import BuildError, Step, sha256_file
+from tools.build.checkout import check_min_micropython
+from tools.selection import boards as B
+
+#: What an esp32 build leaves in firmware/<BOARD>/ besides the firmware: the merged image,
+#: the app image alone (what `make ota FIRMWARE=1` sends) and, under QEMU, the eFuse image.
+FLASH_IMAGE = "flash_image.bin"
+APP_IMAGE = "micropython.bin"
+QEMU_EFUSE = "qemu_efuse.bin"
+#: ESP-IDF's prebuilt Wi-Fi libraries (components/esp_wifi/lib/<chip>/, from the
+#: espressif/esp32-wifi-lib submodule): every image with network.WLAN links them.
+WIFI_BLOBS = ("libcore.a", "libnet80211.a", "libpp.a")
+#: Run by the "efuse" step with ESP-IDF's Python: the default eFuse image `idf.py qemu` uses.
+EFUSE_SCRIPT = (
+    "import os, sys; sys.path.insert(0, os.path.join(os.environ['IDF_PATH'], 'tools')); "
+    "from idf_py_actions.qemu_ext import QEMU_TARGETS; "
+    "open(sys.argv[2], 'wb').write(QEMU_TARGETS[sys.argv[1]].default_efuse)"
+)
+#: idf.py passes its -D settings on every run: nothing to reset in a build folder.
+CACHES_MANIFEST = False
+#: Build output lines that mean a Wi-Fi blob was missing at link time.
+MISSING_BLOB = re.compile(r"esp_wifi/lib/[a-z0-9]+/lib[a-z0-9_]+\.a|cannot find -l(core|net80211|pp)\b")
+
+
+def kit_board_dir(board: B.Board, root: Path, mount: Optional[str]) -> Optional[str]:
+    """BOARD_DIR= for a board whose MicroPython board folder is in the kit (None: upstream's).
+
+    ``mount`` is where the project appears in the build container (None: a native build).
+    """
+    if board.port != "esp32" or board.board_dir_name is None:
+        return None
+    folder = (board.path / board.board_dir_name).resolve()
+    if mount is None:
+        return str(folder)
+    return "%s/%s" % (mount, folder.relative_to(Path(root).resolve()).as_posix())
+
+
+def make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int,
+              board_dir: Optional[str] = None) -> List[str]:
+    """The port's make command line (idf.py/ninja runs in parallel by itself: no -j)."""
+    argv = ["make", "-C", "%s/ports/esp32" % micropy.rstrip("/")]
+    argv.append("BOARD_DIR=%s" % board_dir if board_dir else "BOARD=%s" % board.board)
+    if board.variant:
+        argv.append("BOARD_VARIANT=%s" % board.variant)
+    return argv + ["FROZEN_MANIFEST=%s" % frozen_manifest]
+
+
+def reset_names(build_dir: Path) -> List[str]:
+    return []
+
+
+def app_image(board: B.Board, build_dir: Path) -> Path:
+    """The app alone (micropython.bin), which the app partition holds."""
+    return build_dir / APP_IMAGE
+
+
+def steps(board: B.Board, build_dir: str) -> List[Step]:
+    """Steps after the port's make: the eFuse image for boards that run under QEMU."""
+    if board.port != "esp32" or not board.qemu or not board.chip:
+        return []
+    argv = ["python", "-c", EFUSE_SCRIPT, board.chip, "%s/%s" % (build_dir, QEMU_EFUSE)]
+    return [Step("efuse", "Writing the eFuse image `idf.py qemu` uses (ESP-IDF's default)", argv)]
+
+
+def board_variants(board: B.Board, checkout: Optional[Path]) -> Optional[List[str]]:
+    """The variants of the board's MicroPython board folder, when it can be looked at."""
+    if board.board_dir_name is not None:
+        folder = (board.path / board.board_dir_name).resolve()
+    elif checkout is not None:
+        folder = board.board_dir(checkout)
+    else:
+        return None
+    return sorted(p.name[len("mpconfigvariant_"):-len(".cmake")] for p in folder.glob("mpconfigvariant_*.cmake"))
+
+
+def missing_wifi_blobs(chip: str, idf_path: Optional[str]) -> List[str]:
+    """Which of ESP-IDF's Wi-Fi libraries for ``chip`` are absent (none when unknown)."""
+    if not idf_path or not (Path(idf_path) / "components" / "esp_wifi").is_dir():
+        return []
+    lib = Path(idf_path) / "components" / "esp_wifi" / "lib" / chip
+    return [name for name in WIFI_BLOBS if not (lib / name).is_file()]
+
+
+def with_variant(board: B.Board, variant: Optional[str]) -> B.Board:
+    """``board`` building ``variant`` (its build folder follows: build-<BOARD>-<VARIANT>)."""
+    if variant == board.variant:
+        return board
+    folder = "build-%s%s" % (board.board, "-" + variant if variant else "")
+    return dataclasses.replace(board, variant=variant, build_output="%s/%s" % (folder, PurePosixPath(board.build_output).name))
+
+
+def ota_build_variant(board: B.Board, variant: Optional[str], micropy_version: str) -> str:
+    """The variant an OTA=1 build of ``board`` uses; BuildError if it has none or BOARD_VARIANT= differs."""
+    try:
+        ota = B.ota_variant(board, micropy_version)
+    except B.BoardError as exc:
+        raise BuildError(str(exc))
+    if variant and variant != ota:
+        raise BuildError(
+            "OTA=1 builds %s's variant %s, not BOARD_VARIANT=%s: drop one of them." % (board.name, ota, variant))
+    return ota
+
+
+def ota_board(board: B.Board, variant: Optional[str], micropy_version: str) -> B.Board:
+    """``board`` as an OTA=1 build makes it: its OTA variant (whose blob-free counterpart, if
+    board.json names one, replaces it where ESP-IDF lacks the Wi-Fi blobs) and the size of one
+    app slot as the partition the image must fit."""
+    ota = with_variant(board, ota_build_variant(board, variant, micropy_version))
+    return dataclasses.replace(
+        ota,
+        noblobs_variant=board.ota_noblobs_variant,
+        app_partition_size=board.ota_app_partition_size or board.app_partition_size,
+    )
+
+
+def esp32_board(
+    board: B.Board,
+    variant: Optional[str],
+    checkout: Optional[Path],
+    native: bool,
+    micropy_version: str,
+    log: Callable[[str], None] = print,
+    idf_path: Optional[str] = None,
+) -> B.Board:
+    """The esp32 board as it will be built: version checked, variant chosen.
+
+    The variant is ``variant`` (BOARD_VARIANT=) if given, else board.json's; a native build
+    whose ESP-IDF lacks the Wi-Fi blobs switches to board.json's ``noblobs_variant``.
+    """
+    if board.port != "esp32":
+        if variant:
+            raise BuildError("BOARD_VARIANT= applies to esp32 boards; %s is a %s board." % (board.name, board.port))
+        return board
+    check_min_micropython(board, checkout, micropy_version)
+    if variant:
+        known = board_variants(board, checkout)
+        if known is not None and variant not in known:
+            raise BuildError(
+                "%s has no variant '%s' (it has: %s); pick one with BOARD_VARIANT= or leave it out."
+                % (board.name, variant, ", ".join(known) or "none")
+            )
+        return with_variant(board, variant)
+    if native and board.noblobs_variant and board.variant != board.noblobs_variant:
+        idf_path = idf_path if idf_path is not None else os.environ.get("IDF_PATH")
+        missing = missing_wifi_blobs(board.chip or "", idf_path)
+        if missing:
+            log(
+                "    ESP-IDF at %s has no Wi-Fi blobs for %s: building variant %s (BOARD_VARIANT= overrides)"
+                % (idf_path, board.chip, board.noblobs_variant)
+            )
+            return with_variant(board, board.noblobs_variant)
+    return board
+
+
+def blobs_message(board: B.Board, idf_path: Optional[str], log_text: str = "") -> Optional[str]:
+    """The one-line error for an esp32 build that needs Wi-Fi blobs ESP-IDF lacks, else None."""
+    if board.port != "esp32" or (board.noblobs_variant and board.variant == board.noblobs_variant):
+        return None
+    missing = missing_wifi_blobs(board.chip or "", idf_path)
+    if not missing and not MISSING_BLOB.search(log_text):
+        return None
+    lib = "components/esp_wifi/lib/%s" % board.chip
+    what = ", ".join(missing) if missing else "the Wi-Fi libraries"
+    fix = "run `git submodule update --init components/esp_wifi/lib` in ESP-IDF (%s)" % (idf_path or "$IDF_PATH")
+    if board.noblobs_variant:
+        fix += ", or build BOARD_VARIANT=%s" % board.noblobs_variant
+    else:
+        fix += ", or build BOARD=ESP32_C3_QEMU, which does without them"
+    return "%s needs ESP-IDF's Wi-Fi blobs but %s lacks %s (%s): %s." % (
+        board.name, lib, what, "espressif/esp32-wifi-lib", fix)
+
+
+def flash_layout(build_dir: Path) -> Tuple[Dict[str, str], List[Tuple[int, str]]]:
+    """The flash settings and (offset, file) pairs ESP-IDF wrote to ``flash_args``."""
+    try:
+        lines = [l.split() for l in (build_dir / "flash_args").read_text(encoding="utf-8").splitlines() if l.strip()]
+    except OSError:
+        raise BuildError("The build left no %s: see build.log and report it." % (build_dir / "flash_args"))
+    settings: Dict[str, str] = {}
+    pairs: List[Tuple[int, str]] = []
+    for words in lines:
+        if words[0].startswith("--"):
+            settings.update((k.lstrip("-").replace("_", "-"), v) for k, v in zip(words[::2], words[1::2]))
+        elif len(words) == 2:
+            pairs.append((int(words[0], 16), words[1]))
+    if not pairs:
+        raise BuildError("%s lists no images: see build.log and report it." % (build_dir / "flash_args"))
+    return settings, sorted(pairs)
+
+
+def merge_argv(board: B.Board, build_dir: Path, out: Path) -> List[str]:
+    """esptool merge-bin: the bootloader, partition table and app at the build's offsets,
+    padded to the board's flash size (what `make flash` writes, as one image)."""
+    settings, pairs = flash_layout(build_dir)
+    boot = [off for off, name in pairs if PurePosixPath(name).name == "bootloader.bin"]
+    if board.flash_offset is not None and boot and boot[0] != int(board.flash_offset, 16):
+        raise BuildError(
+            "The build puts the bootloader at 0x%x but board.json of %s says flash_offset %s; fix board.json."
+            % (boot[0], board.name, board.flash_offset)
+        )
+    size = board.flash_size or settings.get("flash-size") or "4MB"
+    argv = [sys.executable, "-m", "esptool", "--chip", str(board.chip), "merge-bin", "-o", str(out)]
+    for key in ("flash-mode", "flash-freq"):
+        if key in settings:
+            argv += ["--%s" % key, settings[key]]
+    argv += ["--flash-size", size, "--pad-to-size", size]
+    for off, name in pairs:
+        argv += ["0x%x" % off, str(build_dir / name)]
+    return argv
+
+
+def outputs(board: B.Board) -> List[str]:
+    """Files an esp32 build adds to firmware/<BOARD>/."""
+    if board.port != "esp32":
+        return []
+    return [FLASH_IMAGE, APP_IMAGE] + ([QEMU_EFUSE] if board.qemu else [])
+
+
+def collect(board: B.Board, build_dir: Path, stage: Path, log: Callable[[str], None]) -> dict:
+    """Write the merged image, copy the app image (and the eFuse image) into ``stage``; their build-info."""
+    if board.port != "esp32":
+        return {}
+    out = stage / FLASH_IMAGE
+    argv = merge_argv(board, build_dir, out)
+    log("$ " + " ".join(argv))
+    res = subprocess.run(argv, capture_output=True, text=True)
+    if res.returncode != 0 or not out.is_file():
+        last = ((res.stderr or res.stdout).strip().splitlines() or ["exit status %d" % res.returncode])[-1]
+        raise BuildError("esptool merge-bin failed (%s): run `make setup` for esptool, then build again." % last)
+    _, pairs = flash_layout(build_dir)
+    size = board.flash_size or "4MB"
+    info = {
+        "variant": board.variant,
+        "flash_image": {
+            "file": FLASH_IMAGE,
+            "bytes": out.stat().st_size,
+            "sha256": sha256_file(out),
+            "flash_size": size,
+            "segments": [
+                {"offset": "0x%x" % off, "file": name, "bytes": (build_dir / name).stat().st_size}
+                for off, name in pairs
+            ],
+        },
+    }
+    app = build_dir / APP_IMAGE
+    if not app.is_file():
+        raise BuildError("The build left no %s: see build.log and report it." % app)
+    shutil.copy2(str(app), str(stage / APP_IMAGE))
+    info["app_image"] = {"file": APP_IMAGE, "bytes": app.stat().st_size, "sha256": sha256_file(app)}
+    if board.qemu:
+        efuse = build_dir / QEMU_EFUSE
+        if not efuse.is_file():
+            raise BuildError("The eFuse step left no %s: see build.log and report it." % efuse)
+        shutil.copy2(str(efuse), str(stage / QEMU_EFUSE))
+        info["qemu_efuse"] = {"file": QEMU_EFUSE, "bytes": efuse.stat().st_size, "sha256": sha256_file(efuse)}
+    log("    %s: %d bytes (%s, %s); %s: %d bytes%s" % (
+        FLASH_IMAGE, out.stat().st_size, size, ", ".join("0x%x %s" % (o, PurePosixPath(n).name) for o, n in pairs),
+        APP_IMAGE, info["app_image"]["bytes"],
+        "; %s: %d bytes" % (QEMU_EFUSE, info["qemu_efuse"]["bytes"]) if board.qemu else ""))
+    return info
