@@ -240,6 +240,20 @@ def test_a_failing_stored_network_opens_the_portal(radio):
             "ssid": "Home", "password": "secret123", "hostname": "kit", "ota_token": "the-owners-token"}
 
 
+@needs_board
+def test_the_kits_boot_runs_the_boards_boot_py_and_joins_once(radio):
+    # /boot.py as `make wifi` leaves it: the kit's frozen boot.py runs it (kitnet.run_file, as
+    # __main__), its block joins, and kitstart.start(portal=False) does not join a second time.
+    user_boot = W.boot_with_kitnet("print('boot.py ran as', __name__, __file__)")
+    files = {"wifi.json": json.dumps({"ssid": "Home", "password": "secret123"}), "boot.py": user_boot}
+    with portal_board(radio, files=files) as board:
+        assert requests.get(board.url + "/", timeout=10).text == "app 1"
+        log = board.output_tail(40)
+        assert "boot.py ran as __main__ boot.py" in log
+        assert log.count("kitnet: joining 'Home'") == 1 and "kitnet: connected to 'Home'" in log
+        assert "kitportal: join" not in log and board.boots == 1
+
+
 def test_board_modules_follow_house_style():
     for name in ("kitportal.py", "kitdns.py", "kitota.py", "kitstart.py", "kitboot/boot.py", "kitboot/main.py"):
         text = (ROOT / "src" / "kit" / name).read_text()

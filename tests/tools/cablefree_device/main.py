@@ -6,6 +6,7 @@ staged from src/kit/kitboot/boot.py) after pointing the portal at unprivileged p
 what the kit's main.py does. Then it is an ordinary app with OTA updates.
 """
 import os
+import sys
 
 try:
     import esp32  # noqa: F401  the host stand-in's import plays the bootloader (host/esp32.py)
@@ -28,7 +29,11 @@ FIRST = os.getenv("KIT_APP_MAIN")  # the first-app test: the board's "main.py" i
 if FIRST:
     kitota.APP_MAIN = FIRST
 
-import boot  # noqa: E402  (joins the stored network; never blocks)
+# On a board the frozen boot.py runs, never a /boot.py of the filesystem: the app's folder (the
+# board's filesystem, first on the path here) must not shadow the kit's boot module.
+_fs = sys.path.pop(0)
+import boot  # noqa: E402  (runs /boot.py, joins the stored network; never blocks)
+sys.path.insert(0, _fs)
 import kitstart  # noqa: E402
 
 if FIRST:
