@@ -48,7 +48,7 @@ test-py: $(STAMP) ## Run the pytest suite on CPython only
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed; BOARD=X: what X has after make deploy (STOCK=1: stock MicroPython), NETNS=0: on 127.0.0.1 (BOARD=ESP32_C3_QEMU: under QEMU)
-	$(PY) -m tools.targets.virtual --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off) $(if $(STOCK),--firmware stock)
+	$(PY) -m tools.targets --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off) $(if $(STOCK),--firmware stock)
 
 boards: $(STAMP) ## List the boards with port, chip and default extensions
 	$(PY) -m tools.selection.boards
@@ -83,11 +83,11 @@ size: $(STAMP) ## Show image size and free space of firmware/BOARD/
 clean: ## Remove build outputs under firmware/ and caches
 	python3 -m tools.dev.clean
 
-test-hw: $(STAMP) ## Run the hardware suite: DEVICE=http://ip:port, PORT= (find IP), or the virtual board (BOARD=ESP32_C3_QEMU: under QEMU)
-	$(PY) -m tools.suite.smoke --board $(BOARD) $(if $(DEVICE),--device $(DEVICE)) $(if $(PORT),--port $(PORT)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off)
+test-hw: $(STAMP) ## Run the hardware suite: DEVICE=http://ip:port, PORT= (find IP), or the virtual board (UNIX; BOARD=X: with X's modules; BOARD=ESP32_C3_QEMU: under QEMU)
+	$(PY) -m tools.suite.smoke $(if $(filter command line,$(origin BOARD)),--board $(BOARD)) $(if $(DEVICE),--device $(DEVICE)) $(if $(PORT),--port $(PORT)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off)
 
 smoke: $(STAMP) ## Deploy the smoke app to the board on PORT and run the hardware suite against it
-	$(PY) -m tools.suite.smoke --board $(BOARD) --deploy $(if $(PORT),--port $(PORT)) $(if $(DEVICE),--device $(DEVICE))
+	$(PY) -m tools.suite.smoke $(if $(filter command line,$(origin BOARD)),--board $(BOARD)) --deploy $(if $(PORT),--port $(PORT)) $(if $(DEVICE),--device $(DEVICE))
 
 bench: $(STAMP) ## Benchmark against bare asyncio and upstream Microdot (MICROPY_DIR=: adds frozen Cortex-M3 heap under qemu)
 	$(PY) -m tools.bench.compare $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))

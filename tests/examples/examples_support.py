@@ -1,5 +1,5 @@
-"""Helpers for the example tests: start an example on the virtual board (tools.targets.virtual) for
-one test and always stop it; find Debian's chromium."""
+"""Helpers for the example tests: start an example on the virtual board (tools.targets, through the
+Target interface) for one test and always stop it; find Debian's chromium."""
 import contextlib
 import shutil
 from pathlib import Path
@@ -26,16 +26,16 @@ def running(name, board="UNIX", **kwargs):
 
     ``board``/``firmware="stock"``: the virtual board holds what that board has after `make deploy`.
     """
-    from tools.targets.virtual import VirtualBoard
+    from tools.targets.select import open_target
 
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
-    with VirtualBoard(board, app=EXAMPLES / name, quiet=True, **kwargs) as vb:
+    with open_target(board, app=EXAMPLES / name, quiet=True, **kwargs) as vb:
         try:
             yield vb
         except BaseException:
-            tail = vb.output_tail()
+            tail = vb.console.read()
             if tail:
                 print("--- output of examples/%s on the virtual board:\n%s" % (name, tail))
             raise

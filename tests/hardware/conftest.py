@@ -1,8 +1,9 @@
 """The hardware suite: real clients against the smoke app on a board or on the virtual board.
 
 ``pytest tests/hardware --device http://192.168.1.50:5000`` tests a live board. Without
-``--device`` the suite starts the virtual board itself (tools/targets/virtual.py: the MicroPython unix
-port with the board's modules compiled by mpy-cross), so plain ``pytest`` includes it.
+``--device`` the suite starts the target of ``--hw-board`` itself, through the Target interface
+(tools.targets.select.open_target): for UNIX (the default) the virtual board - the MicroPython
+unix port with the board's modules compiled by mpy-cross - so plain ``pytest`` includes it.
 
 Each test records its latency (``latency_ms``, the duration of its exchanges with the board) as
 a JUnit property; the board's free heap at the start and end of the run is recorded as suite
@@ -19,7 +20,9 @@ import socket
 import pytest
 import requests
 
-from tools.targets import virtual
+from tools.targets.base import TargetError
+from tools.targets.select import open_target, target_class
+from tools.targets.virtual import SMOKE_APP, VirtualBoard
 
 _LATENCIES = {}
 _HEAP = {}
@@ -55,9 +58,9 @@ class Target:
 
     def __init__(self, url, kind, expected=None, vb=None, ota_token=None):
         self.url = url.rstrip("/")
-        self.kind = kind  # "device" or "virtual"
+        self.kind = kind  # "device", or the started target's kind ("virtual", "qemu-esp32")
         self.expected = expected
-        self.vb = vb
+        self.vb = vb  # the virtual board started here (its files can be looked at), else None
         self.ota_token = ota_token  # the board's OTA token, when known
         rest = self.url.split("://", 1)[-1].split("/", 1)[0]
         host, _, port = rest.rpartition(":")
@@ -84,21 +87,25 @@ def target(request, tmp_path_factory):
         return
     board = request.config.getoption("--hw-board", default="UNIX") or "UNIX"
     binary = request.config.getoption("--hw-micropython", default=None)
-    # the board's /wifi.json holds its OTA token; the smoke app reads this file instead (SMOKE_WIFI)
     token = token or secrets.token_hex(16)
-    wifi = tmp_path_factory.mktemp("virtual-board") / "wifi.json"
-    wifi.write_text(json.dumps({"ota_token": token}), encoding="utf-8")
     try:
-        vb = virtual.VirtualBoard(board, app=virtual.SMOKE_APP, micropython=binary, quiet=True,
-                                  env={"SMOKE_WIFI": str(wifi)})
-        vb.start()
-    except virtual.VirtualError as exc:
-        pytest.fail("The virtual board did not start: %s" % exc, pytrace=False)
+        if target_class(board) is VirtualBoard:
+            # the board's /wifi.json holds its OTA token; the smoke app reads this file instead (SMOKE_WIFI)
+            wifi = tmp_path_factory.mktemp("virtual-board") / "wifi.json"
+            wifi.write_text(json.dumps({"ota_token": token}), encoding="utf-8")
+            opts = dict(micropython=binary, quiet=True, env={"SMOKE_WIFI": str(wifi)})
+        else:  # an emulated board: the token goes into its stored network set-up
+            opts = dict(ota_token=token)
+        board_target = open_target(board, app=SMOKE_APP, **opts)
+        board_target.start()
+    except TargetError as exc:
+        pytest.fail("The %s board did not start: %s" % (board, exc), pytrace=False)
     try:
-        yield Target(vb.url, "virtual", expected if expected is not None else vb.extensions, vb,
-                     ota_token=token)
+        facts = board_target.facts()
+        yield Target(board_target.url, board_target.kind, expected if expected is not None else facts.extensions,
+                     board_target if board_target.kind == "virtual" else None, ota_token=token)
     finally:
-        vb.stop()
+        board_target.stop()
 
 
 def _info(target):

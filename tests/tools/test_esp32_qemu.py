@@ -24,6 +24,7 @@ from tools.build import esp32 as E32
 from tools.build import info as INF
 from tools.build import plan as PL
 from tools.build import run as RUN
+from tools.bench import emulated as E
 from tools.targets import qemu_esp32 as Q
 
 ROOT = B.ROOT
@@ -300,51 +301,70 @@ def test_runner_errors_are_one_line(tmp_path, capsys, monkeypatch):
     with pytest.raises(Q.QemuError) as exc:
         Q.firmware_files(board(), tmp_path)
     assert "make BOARD=ESP32_C3_QEMU firmware" in str(exc.value)
-    assert Q.main(["run", "--board", "UNIX"]) == 1
-    assert capsys.readouterr().err.strip().count("\n") == 0
+    with pytest.raises(Q.QemuError) as exc:
+        Q.EmulatedBoard("UNIX")
+    assert str(exc.value) == "Board UNIX does not run under QEMU; use BOARD=ESP32_C3_QEMU."
     assert Q.emulated(BOARD) and not Q.emulated("ESP32_GENERIC_C3") and not Q.emulated("NOPE")
+
+
+def fake_emulator(tmp_path, prompt=False):
+    """A stand-in "QEMU" that opens a pty and prints nothing (or, with prompt=True, answers whatever
+    the console sends with the MicroPython banner and a prompt), and a kit root whose
+    firmware/ESP32_C3_QEMU holds the two images."""
+    fake = tmp_path / "qemu-system-riscv32"
+    talk = ("while os.read(m, 1024):\n"
+            "    os.write(m, b'MicroPython v1.29.0-preview on 2026-12-01; ESP32C3 module with ESP32C3\\r\\n>>> ')\n"
+            if prompt else "")
+    fake.write_text("#!%s\nimport os, pty, sys, time\nm, s = pty.openpty()\n"
+                    "print('char device redirected to %%s (label serial0)' %% os.ttyname(s), flush=True)\n"
+                    "%stime.sleep(600)\n" % (sys.executable, talk))
+    fake.chmod(0o755)
+    out = tmp_path / "firmware" / BOARD
+    out.mkdir(parents=True)
+    (out / "flash_image.bin").write_bytes(b"\xff" * 16)
+    (out / "qemu_efuse.bin").write_bytes(b"\0" * 16)
+    return fake
 
 
 def test_the_suite_expects_the_extensions_the_image_was_built_with(tmp_path):
     from tools.suite import smoke
-    from tools.targets.virtual import built_extensions  # what test_hw reads, beside the flash image
 
-    out = tmp_path / "firmware" / BOARD
-    out.mkdir(parents=True)
-    image = str(out / "flash_image.bin")
-    assert built_extensions(image) is None  # no build-info: nothing to expect
-    (out / "build-info.json").write_text(json.dumps({"extensions": ["cors", "ota", "wifi"]}))
-    assert built_extensions(image) == ["cors", "ota", "wifi"]
-    argv = smoke.pytest_command("http://127.0.0.1:1", tmp_path / "r.xml", built_extensions(image))
+    eb = Q.EmulatedBoard(BOARD, qemu=str(fake_emulator(tmp_path)), root=tmp_path, echo=lambda line: None)
+    facts = eb.facts()
+    assert (facts.kind, facts.board, facts.port) == ("qemu-esp32", BOARD, "esp32")
+    assert facts.extensions is None  # no build-info: nothing to expect
+    (tmp_path / "firmware" / BOARD / "build-info.json").write_text(json.dumps({"extensions": ["ota", "cors", "wifi"]}))
+    assert eb.facts().extensions == ["cors", "ota", "wifi"]
+    argv = smoke.pytest_command("http://127.0.0.1:1", tmp_path / "r.xml", eb.facts().extensions)
     assert argv[argv.index("--hw-expect") + 1] == "cors,ota,wifi"
-    (out / "build-info.json").write_text("{not json")
-    assert built_extensions(image) is None
+    (tmp_path / "firmware" / BOARD / "build-info.json").write_text("{not json")
+    assert eb.facts().extensions is None
 
 
-def test_boot_stops_the_emulator_when_the_set_up_fails(monkeypatch, tmp_path):
+def test_start_stops_the_emulator_when_the_set_up_fails(tmp_path):
+    # A board that boots (the stand-in prints a prompt) but whose deploy fails: start() must
+    # stop QEMU before the error reaches the caller.
     events = []
 
-    class Board:
-        def __init__(self, board, **kwargs):
-            self.flash, self.qemu, self.console = ROOT / "firmware" / "x.bin", "qemu", "/dev/null"
-            self.board = B.load_board(BOARD)
-
-        def start(self):
-            events.append("start")
-
+    class Board(Q.EmulatedBoard):
         def provision(self, token=None):
             events.append("provision")
 
         def deploy(self, app):
+            events.append("deploy")
             raise Q.QemuError("Deploying failed: the board stopped answering.")
 
-        def stop(self):
-            events.append("stop")
-
-    monkeypatch.setattr(Q, "EmulatedBoard", Board)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text("print(1)\n")
+    eb = Board(BOARD, app=app, qemu=str(fake_emulator(tmp_path, prompt=True)), root=tmp_path,
+               echo=lambda line: None)
+    eb.boot_timeout = 20
     with pytest.raises(Q.QemuError, match="Deploying failed"):
-        Q.boot(BOARD, tmp_path, None, "pty", None)
-    assert events == ["start", "provision", "stop"]
+        eb.start()
+    assert events == ["provision", "deploy"]
+    assert eb.proc is None
+    assert "MicroPython v1.29.0-preview" in eb.banner and eb.facts().micropython == "1.29.0-preview"
 
 
 # -- kitnet on the emulated board --------------------------------------------------------------
@@ -387,7 +407,7 @@ def test_kitnet_brings_up_the_emulated_ethernet(tmp_path, runtime):
         pytest.skip("no micropython in the venv; run make setup")
     script = tmp_path / "lan.py"
     script.write_text(KITNET_LAN)
-    out = subprocess.run([exe, str(script), str(ROOT / "src")], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([exe, str(script), str(ROOT / "src" / "kit")], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "LAN 9 1" and lines[1] == "active True"
@@ -411,16 +431,22 @@ needs_emulation = pytest.mark.skipif(_emulation_missing() is not None, reason=st
 
 @needs_emulation
 def test_emulated_board_serves_hello_to_the_host():
+    from tools.targets.select import open_target
+
     lines = []
-    with Q.EmulatedBoard(BOARD, echo=lines.append) as eb:
-        assert "MicroPython" in eb.banner
-        eb.provision()
-        eb.deploy(ROOT / "examples" / "hello")
-        eb.wait_http("/", timeout=90)
+    with open_target(BOARD, app=ROOT / "examples" / "hello", echo=lines.append) as eb:
+        assert isinstance(eb, Q.EmulatedBoard) and "MicroPython" in eb.banner
+        facts = eb.facts()
+        assert facts.board == BOARD and facts.port == "esp32" and facts.micropython
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(eb.url + "/", timeout=10) as r:
             body = r.read().decode()
         assert r.status == 200 and "Hello from Microdot!" in body
+        # the console: a snippet on the REPL (it interrupts the app), then a reset starts it again
+        assert eb.console.run("print(6 * 7)").strip().endswith("42")
+        eb.reset()
+        with opener.open(eb.url + "/", timeout=10) as r:
+            assert r.status == 200
     assert eb.proc is None
 
 
@@ -435,8 +461,8 @@ def _run_bench_app(tmp_path, paths):
         mp = V.find_micropython()
     except V.VirtualError as exc:
         pytest.skip("no micropython: %s" % exc)
-    script = Q.BENCH_APP.replace("app.run(port=5000)", "print('HEAP', OTA_HEAP, PORTAL_HEAP, IMPORT_FREE < BOOT_FREE)")
-    assert script != Q.BENCH_APP
+    script = E.BENCH_APP.replace("app.run(port=5000)", "print('HEAP', OTA_HEAP, PORTAL_HEAP, IMPORT_FREE < BOOT_FREE)")
+    assert script != E.BENCH_APP
     prelude = "import sys\nsys.path[:0] = %r\n" % [str(p) for p in paths]
     (tmp_path / "bench_app.py").write_text(prelude + script)
     out = subprocess.run([mp, str(tmp_path / "bench_app.py")], capture_output=True, text=True, timeout=60,
@@ -448,7 +474,7 @@ def _run_bench_app(tmp_path, paths):
 
 def test_bench_app_measures_what_the_ota_extension_and_the_portal_keep(tmp_path):
     host = ROOT / "tests" / "tools" / "cablefree_device" / "host"  # stand-in network module
-    ota, portal, imported = _run_bench_app(tmp_path, [ROOT / "src", host])
+    ota, portal, imported = _run_bench_app(tmp_path, [ROOT / "src", ROOT / "src" / "kit", host])
     assert imported == "True"
     # Real figures, and of the size the modules suggest (kilobytes, not bytes or megabytes).
     assert 1000 < ota < 60000 and 1000 < portal < 80000
@@ -457,7 +483,7 @@ def test_bench_app_measures_what_the_ota_extension_and_the_portal_keep(tmp_path)
     shutil.copytree(str(ROOT / "src" / "microdot"), str(only_core / "microdot"))
     ota, portal, _ = _run_bench_app(tmp_path, [only_core])
     assert ota is None and portal is None
-    text = Q.format_bench({"board": BOARD, "requests": 5, "heap_total": 1, "heap_free_boot": 1,
+    text = E.format_bench({"board": BOARD, "requests": 5, "heap_total": 1, "heap_free_boot": 1,
                            "heap_free_after_import": 1, "heap_per_request": 1, "heap_ota": None,
                            "heap_portal": 1234, "latency_ms_keepalive_median": 1.0,
                            "latency_ms_keepalive_p90": 1.0, "latency_ms_new_connection_median": 1.0})
@@ -467,16 +493,7 @@ def test_bench_app_measures_what_the_ota_extension_and_the_portal_keep(tmp_path)
 def test_a_board_that_never_gives_a_prompt_is_stopped(tmp_path):
     # A stand-in "QEMU" that opens a pty and prints nothing: start() must time out in one line
     # and leave no process behind.
-    fake = tmp_path / "qemu-system-riscv32"
-    fake.write_text("#!%s\nimport os, pty, sys, time\nm, s = pty.openpty()\n"
-                    "print('char device redirected to %%s (label serial0)' %% os.ttyname(s), flush=True)\n"
-                    "time.sleep(600)\n" % sys.executable)
-    fake.chmod(0o755)
-    out = tmp_path / "firmware" / BOARD
-    out.mkdir(parents=True)
-    (out / "flash_image.bin").write_bytes(b"\xff" * 16)
-    (out / "qemu_efuse.bin").write_bytes(b"\0" * 16)
-    eb = Q.EmulatedBoard(BOARD, qemu=str(fake), root=tmp_path, echo=lambda line: None)
+    eb = Q.EmulatedBoard(BOARD, qemu=str(fake_emulator(tmp_path)), root=tmp_path, echo=lambda line: None)
     eb.boot_timeout = 3
     try:
         with pytest.raises(Q.QemuError, match="printed no MicroPython prompt within 3 s"):

@@ -112,7 +112,7 @@ def dev(eb):
 
 def test_first_app_arrives_over_the_network_and_only_with_the_token(eb, dev, tmp_path_factory):
     eb.provision(ota_token=TOKEN)  # what `make wifi OTA_TOKEN=...` stores; no main.py on the board
-    S.soft_reset(eb.console, follow=2.0)
+    S.soft_reset(eb.console.device, follow=2.0)
     status, body = wait_for(eb.url + "/")
     assert status == 200 and b"No app on this board yet" in body  # kitota.serve() from boot.py
     for token in (None, "wrong-token-0000000"):

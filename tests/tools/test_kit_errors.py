@@ -79,7 +79,7 @@ def assert_one_line_error(kit: Path, args, *phrases, timeout: float = 120):
     ["tools.manifest.check", "--board", "NOPE"],
     ["tools.build", "--board", "NOPE"],
     ["tools.device.flash", "--board", "NOPE", "--port", "/dev/null"],
-    ["tools.targets.virtual", "--board", "NOPE"],
+    ["tools.targets", "--board", "NOPE"],
 ])
 def test_unknown_board(kit, tool):
     msg = assert_one_line_error(kit, tool, "Unknown board 'NOPE'", "Known boards:", "ESP32_GENERIC")

@@ -1,5 +1,6 @@
 """tools/suite/smoke.py: the hardware suite run end to end against the virtual board, a broken route
-that must make it fail, the report, and the commands used for real boards."""
+that must make it fail, the report, and which target `make test-hw` names. (The live board's
+serial commands are tested in test_targets.py.)"""
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -10,36 +11,6 @@ from tools.suite import smoke as S
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT_UNIX = ROOT / "firmware" / "UNIX" / "micropython"
-
-
-def test_probe_command_does_not_soft_reset_first():
-    argv = S.probe_command("mpremote", "/dev/ttyUSB0")
-    assert argv[:5] == ["mpremote", "connect", "/dev/ttyUSB0", "resume", "exec"]
-    assert "SMOKE-IP" in argv[5]
-    assert S.probe_command("mpremote", None)[1:3] == ["connect", "auto"]
-
-
-def test_parse_probe():
-    assert S.parse_probe("noise\nSMOKE-IP 192.168.1.50\n") == "192.168.1.50"
-    assert S.parse_probe("SMOKE-IP \n") is None
-    assert S.parse_probe("Traceback ...\n") is None
-
-
-def test_copy_command_copies_the_smoke_app():
-    argv = S.copy_command("mpremote", "COM3", S.APP)
-    assert argv[:3] == ["mpremote", "connect", "COM3"]
-    assert ["cp", "main.py", ":main.py"] == argv[argv.index("main.py") - 1:argv.index("main.py") + 2]
-    assert ":static/smoke.txt.gz" in argv
-    assert argv.index(":static/smoke.txt.gz") > argv.index("exec")  # folder made first
-    assert S.reset_command("mpremote", "COM3") == ["mpremote", "connect", "COM3", "reset"]
-
-
-def test_deploy_uses_the_kits_deploy_tool():
-    argv = S.deploy_command("/dev/ttyACM0", S.APP)
-    assert argv[1:3] == ["-m", "tools.device.deploy"]
-    assert argv[argv.index("--app") + 1] == str(S.APP)
-    assert argv[argv.index("--port") + 1] == "/dev/ttyACM0"
-    assert "--no-reset" in argv  # the hard reset that follows starts the smoke app
 
 
 def test_pytest_command():
@@ -64,6 +35,8 @@ def test_format_report():
     assert "FAIL (assert 1 == 2)" in lines[2] and lines[2].endswith("10.0")
     assert "2 tests: 1 fail, 1 pass; 12 ms" in text
     assert "free heap 1000 -> 900 bytes (-100)" in text
+    named = S.format_report(rows, {}, "virtual board UNIX (unix port)").splitlines()
+    assert named[0] == "target: virtual board UNIX (unix port)" and named[1].split()[0] == "TEST"
 
 
 def _rows(report):
@@ -83,7 +56,9 @@ def test_suite_passes_on_the_virtual_board(tmp_path, capsys):
     assert int(props["heap_free_before"]) > 0 and int(props["heap_free_after"]) > 0
     assert props["board"] == "UNIX"
     assert "test_bodies::test_json_round_trip" in out and "free heap" in out
-    assert (tmp_path / "hw.txt").read_text().startswith("TEST")
+    text = (tmp_path / "hw.txt").read_text()
+    assert text.startswith("target: virtual board UNIX (unix port, MicroPython ")
+    assert text.splitlines()[1].startswith("TEST")
 
 
 def test_board_without_an_extension_skips_its_tests(tmp_path, capsys):
@@ -93,6 +68,12 @@ def test_board_without_an_extension_skips_its_tests(tmp_path, capsys):
     rows, _ = _rows(report)
     assert rows["test_bodies::test_multipart_upload"]["result"] == "SKIP"
     assert rows["test_info::test_image_has_the_expected_extensions"]["result"] == "PASS"
+    # the image is the unix port's: the board says so, and whose modules it holds
+    _, props = _rows(report)
+    assert props["board"] == "UNIX with ESP32_GENERIC's modules"
+    assert (tmp_path / "hw.txt").read_text().startswith(
+        "target: virtual board UNIX (unix port, MicroPython ")
+    assert "with ESP32_GENERIC's modules" in (tmp_path / "hw.txt").read_text().splitlines()[0]
 
 
 def test_broken_route_makes_the_suite_fail(tmp_path, capsys):
@@ -170,3 +151,35 @@ def test_device_that_is_not_the_smoke_app(capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is not the smoke app (404 for /__smoke/info)" in err
     assert "make smoke PORT=" in err
+
+
+def _make_n(*args):
+    import subprocess
+
+    proc = subprocess.run(["make", "-n", *args], cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = [l for l in proc.stdout.splitlines() if "tools.suite.smoke" in l or "tools.targets" in l]
+    assert len(lines) == 1, proc.stdout
+    return lines[0].split()
+
+
+@pytest.mark.parametrize("target", ["test-hw", "smoke", "run"])
+def test_make_names_the_board_only_when_it_is_given(target):
+    # The Makefile's BOARD defaults to ESP32_GENERIC for firmware builds; with no BOARD on the
+    # command line the virtual board is UNIX, and must not be called ESP32_GENERIC.
+    argv = _make_n(target)
+    assert "ESP32_GENERIC" not in argv
+    assert "--board" not in argv or argv[argv.index("--board") + 1] == "UNIX"
+    argv = _make_n(target, "BOARD=ESP32_GENERIC")
+    assert argv[argv.index("--board") + 1] == "ESP32_GENERIC"
+
+
+def test_make_test_hw_without_a_board_reports_the_virtual_board(tmp_path, capsys):
+    argv = _make_n("test-hw", "NETNS=0")
+    args = argv[argv.index("tools.suite.smoke") + 1:]
+    report = tmp_path / "hw.xml"
+    assert S.main(args + ["--report", str(report), "--", "-k", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "== target: virtual board UNIX (unix port, MicroPython " in out
+    assert "\ntarget: virtual board UNIX (unix port" in out  # the report's header
+    assert "board UNIX (MicroPython " in out and "ESP32_GENERIC" not in out

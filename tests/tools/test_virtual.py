@@ -1,5 +1,6 @@
 """tools/targets/virtual.py: the virtual board runs an app on the real MicroPython unix port with only
-the board's staged .mpy modules importable, in its own network namespace when allowed."""
+the board's staged .mpy modules importable, in its own network namespace when allowed; `make run`
+(python -m tools.targets) serves it until interrupted."""
 import os
 import signal
 import socket
@@ -188,13 +189,15 @@ def test_app_without_main_is_refused(tmp_path):
 
 
 def test_cli_unknown_board(capsys):
-    assert V.main(["--board", "NOPE", "--app", "tests/hardware/device"]) == 1
+    from tools.targets.__main__ import main
+
+    assert main(["--board", "NOPE", "--app", "tests/hardware/device"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: Unknown board 'NOPE'. Known boards:")
 
 
 def test_cli_serves_until_interrupted(probe_app):
-    proc = subprocess.Popen([sys.executable, "-m", "tools.targets.virtual", "--app", str(probe_app), "--netns", "off"],
+    proc = subprocess.Popen([sys.executable, "-m", "tools.targets", "--app", str(probe_app), "--netns", "off"],
                             cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None

@@ -4,8 +4,8 @@ Builds two images of the qemu port's MPS2_AN385 board (board QEMU_MPS2_AN385, ~1
 heap) from your MicroPython checkout, each with asyncio (and its task.py) frozen: *ours*
 (the core and the test client, as ``make BOARD=QEMU_MPS2_AN385 firmware`` freezes them) and
 *upstream* Microdot (its ``__init__``, ``microdot``, ``helpers`` and ``test_client`` modules,
-frozen the same way). Each boots under qemu-system-arm (tools/targets/qemu_arm.py) and runs the same
-script (``SCRIPT``), which reports with ``gc.collect()`` + ``gc.mem_alloc()`` deltas:
+frozen the same way). Each boots under qemu-system-arm (the bare-metal target, opened with
+tools.targets.select.open_target) and runs the same script (``SCRIPT``) on its console, which reports with ``gc.collect()`` + ``gc.mem_alloc()`` deltas:
 
 - ``import``: heap taken by ``from microdot import Microdot`` + ``import microdot.test_client``
   (asyncio and json imported first: they are not counted)
@@ -35,7 +35,9 @@ from tools.selection import boards as B
 from tools.build import plan as PL
 from tools.build import qemu as QM
 from tools.dev import oracle
-from tools.targets import qemu_arm as Q
+from tools.targets.base import TargetError
+from tools.targets.qemu_arm import QEMU
+from tools.targets.select import open_target
 
 ROOT = B.ROOT
 BOARD = "QEMU_MPS2_AN385"
@@ -216,11 +218,10 @@ def parse_output(text: str) -> dict:
 
 
 def measure(elf: Path) -> dict:
-    board = B.load_board(BOARD)
     try:
-        with Q.Qemu(elf, Q.machine_name(board)) as q:
-            return parse_output(q.run(SCRIPT, timeout=120))
-    except Q.QemuError as exc:
+        with open_target(BOARD, firmware=elf) as board:
+            return parse_output(board.console.run(SCRIPT, timeout=120))
+    except TargetError as exc:
         raise BareMetalError(str(exc))
 
 
@@ -233,7 +234,7 @@ def skip_reason(micropy_dir: Optional[str]) -> Optional[str]:
         return "'%s' is not a MicroPython checkout with ports/qemu" % checkout
     if not any((checkout / "lib" / "micropython-lib").glob("*")):
         return "'%s' lacks the lib/micropython-lib submodule" % checkout
-    for tool in ("arm-none-eabi-gcc", Q.QEMU):
+    for tool in ("arm-none-eabi-gcc", QEMU):
         if not _which(tool):
             return "`%s` is not installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)" % tool
     return None

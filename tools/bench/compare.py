@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tools.dev import oracle
+from tools.targets.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
@@ -162,12 +163,6 @@ def cpu_ns(pid: int) -> int:
                          "Linux /proc." % (pid, exc))
     ticks = int(fields[11]) + int(fields[12])
     return ticks * 1000000000 // os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -707,14 +702,14 @@ def run(args, log=print) -> dict:
         log("  (no firmware/UNIX/micropython: frozen import heap not measured; "
             "build it with 'make BOARD=UNIX firmware')")
     log("  %s" % {k: v for k, v in mem.items() if k.startswith(("import", "bytecode", "cpython"))})
-    from tools.targets import qemu_esp32  # the emulated ESP32-C3, when QEMU and its firmware are here
+    from tools.bench import emulated  # the emulated ESP32-C3, when QEMU and its firmware are here
 
-    why = "skipped with --quick" if args.quick else qemu_esp32.available()
+    why = "skipped with --quick" if args.quick else emulated.available()
     if why is None:
         log("== ESP32-C3 (QEMU): heap and latency on firmware/ESP32_C3_QEMU")
         try:
-            res["esp32_c3_qemu"] = qemu_esp32.bench(log=log)
-        except qemu_esp32.QemuError as exc:
+            res["esp32_c3_qemu"] = emulated.bench(log=log)
+        except emulated.EmulatedBenchError as exc:
             log("warning: ESP32-C3 (QEMU) not measured: %s" % exc)
     else:
         log("  (ESP32-C3 (QEMU) not measured: %s)" % why)
@@ -765,7 +760,7 @@ def main(argv=None) -> int:
         print(format_table(res))
         print()
         if res.get("esp32_c3_qemu"):
-            from tools.targets.qemu_esp32 import format_bench
+            from tools.bench.emulated import format_bench
 
             print(format_bench(res["esp32_c3_qemu"]))
             print()

@@ -2,7 +2,8 @@
 
 ``python -m tools.bench.soak [--requests 50000] [--duration 300] [--concurrency 8]`` starts the soak
 app (tests/soak) on the virtual board (the MicroPython unix port with the board's modules,
-see tools.targets.virtual), or talks to a running board with ``--device http://ip:port``. Clients on
+see tools.targets; any board's target with ``--board``, opened with tools.targets.select), or
+talks to a running board with ``--device http://ip:port``. Clients on
 raw sockets mix keep-alive batches, one-shot requests, JSON/form/streamed uploads, streamed
 and static responses, cookies, WebSocket sessions, SSE sessions (some dropped mid-stream),
 malformed requests and clients that vanish mid-request. At the start (after a warm-up) and at
@@ -24,6 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
+
+from tools.targets.base import TargetError
+from tools.targets.select import open_target, target_class
+from tools.targets.virtual import VirtualBoard
 
 ROOT = Path(__file__).resolve().parents[2]
 SOAK_APP = ROOT / "tests" / "soak"
@@ -403,13 +408,35 @@ def summary(stats: Stats, start: Dict[str, int], end: Dict[str, int], elapsed: f
     return lines, ok
 
 
+def soak_target(args):
+    """Soak the target the arguments name: a board at --device that already runs the soak app, else
+    the soak app on the target --board runs on (the virtual board for UNIX)."""
+    board = None if args.device else args.board
+    try:
+        cls = target_class(board, args.device)
+        opts = dict(micropython=args.micropython, netns=args.netns, extensions="websocket sse static",
+                    quiet=True) if cls is VirtualBoard else {}
+        with open_target(board, device=args.device, app=None if args.device else SOAK_APP, **opts) as target:
+            if target.url is None:
+                raise SoakError("BOARD=%s has no network to soak; use a board with one." % args.board)
+            facts = target.facts() if cls is VirtualBoard else None
+            print("soak: %s at %s%s" % (facts.describe() if facts else "board", target.url,
+                                        " (%s)" % facts.notes[-1] if facts and facts.notes else ""), flush=True)
+            url = urlsplit(target.url)
+            result = asyncio.run(run(url.hostname, url.port or 80, args.requests, args.duration, args.concurrency))
+            target.alive()  # the board must still be up after the run
+            return result
+    except TargetError as exc:
+        raise SoakError(str(exc))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench.soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=50000, help="requests to send (default 50000)")
     parser.add_argument("--duration", type=float, default=300, help="stop after this many seconds (default 300)")
     parser.add_argument("--concurrency", type=int, default=8, help="clients at once (default 8)")
     parser.add_argument("--max-drift", type=float, default=5.0, help="heap growth allowed, in percent (default 5)")
-    parser.add_argument("--board", default="UNIX", help="virtual board to run (default UNIX)")
+    parser.add_argument("--board", default="UNIX", help="the board whose target runs the soak app (default UNIX: the virtual board)")
     parser.add_argument("--micropython", help="micropython binary for the virtual board (default: the venv's)")
     parser.add_argument("--netns", default="auto", choices=("auto", "on", "off"),
                         help="give the virtual board its own network namespace (default auto)")
@@ -423,18 +450,7 @@ def main(argv=None) -> int:
             url = urlsplit(args.device if "://" in args.device else "http://" + args.device)
             if not url.hostname:
                 raise SoakError("--device '%s' is not a URL like http://192.168.1.50:5000." % args.device)
-            result = asyncio.run(run(url.hostname, url.port or 80, args.requests, args.duration, args.concurrency))
-        else:
-            from tools.targets.virtual import VirtualBoard, VirtualError
-            try:
-                with VirtualBoard(args.board, app=SOAK_APP, micropython=args.micropython, netns=args.netns,
-                                  extensions="websocket sse static", quiet=True) as vb:
-                    print("soak: virtual board %s at %s (%s)" % (vb.board, vb.url, vb.network_note), flush=True)
-                    result = asyncio.run(run(vb.host, vb.port, args.requests, args.duration, args.concurrency))
-                    if vb.proc is not None and vb.proc.poll() is not None:
-                        raise SoakError("The virtual board exited during the run:\n" + vb.output_tail())
-            except VirtualError as exc:
-                raise SoakError(str(exc))
+        result = soak_target(args)
     except (SoakError, OSError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1

@@ -458,6 +458,32 @@ def monitor_argv(port: str) -> List[str]:
     return mpremote_base(port) + ["repl"]
 
 
+def exec_argv(port: str, code: str) -> List[str]:
+    """mpremote argv that runs ``code`` on the board's raw REPL without a soft reset first
+    (``resume``): a running program is interrupted, nothing else is cleared."""
+    return mpremote_base(port) + ["resume", "exec", code]
+
+
+def reset_argv(port: str) -> List[str]:
+    """mpremote argv for a hard reset: boot.py joins the network, main.py starts the app."""
+    return mpremote_base(port) + ["reset"]
+
+
+def exec_code(port: str, code: str) -> str:
+    """Run ``code`` on the board on ``port``; what it printed, or DeployError with its last line."""
+    proc = run_mpremote(exec_argv(port, code), capture=True)
+    output = proc.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
+    if proc.returncode != 0:
+        raise mpremote_failure(port, output)
+    return output
+
+
+def hard_reset(port: str) -> None:
+    proc = run_mpremote(reset_argv(port), capture=True)
+    if proc.returncode != 0:
+        raise mpremote_failure(port, proc.stdout.decode("utf-8", "replace"))
+
+
 def monitor(port: Optional[str] = None) -> int:
     device = resolve_port(port)
     print("Serial REPL on %s (Ctrl-] or Ctrl-x to leave)." % device)

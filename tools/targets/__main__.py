@@ -1,0 +1,127 @@
+"""Serve an app on the target a board runs on (``make run``): ``python -m tools.targets --board X --app Y``.
+
+The target comes from :func:`tools.targets.select.open_target`: the virtual board (the unix port
+with BOARD's modules; UNIX when no board is named), or the emulated ESP32-C3 under QEMU
+(BOARD=ESP32_C3_QEMU). It prints the URL to open and serves until Ctrl-C (or ``kill``), which
+stops the board and removes what it staged.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from tools import host
+from tools.targets.base import Target, TargetError
+from tools.targets.qemu_esp32 import DEFAULT_HTTP_PORT, EmulatedBoard
+from tools.targets.select import open_target, target_class
+from tools.targets.virtual import DEFAULT_APP, DEFAULT_HEAP, VirtualBoard
+
+
+def _say(msg: str) -> None:
+    print("== " + msg, flush=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tools.targets", description=__doc__.split("\n\n")[0])
+    p.add_argument("--board", default=None, help="the board (default UNIX: the virtual board with its own modules)")
+    p.add_argument("--app", default=None, help="folder with the app's main.py (default examples/hello)")
+    virtual = p.add_argument_group("the virtual board")
+    virtual.add_argument("--micropython", help="micropython binary (default: the one from the venv)")
+    virtual.add_argument("--port", type=int, help="TCP port (default 5000 in a namespace, else a free one)")
+    virtual.add_argument("--netns", choices=("auto", "on", "off"), default="auto",
+                         help="own network namespace: auto (if allowed), on, off")
+    virtual.add_argument("--extensions", help='extensions instead of the board\'s defaults ("websocket sse")')
+    virtual.add_argument("--heap", default=DEFAULT_HEAP, help="MicroPython heap size (default %s)" % DEFAULT_HEAP)
+    virtual.add_argument("--firmware", choices=("kit", "stock"), default="kit",
+                         help="kit: BOARD's default kit firmware; stock: MicroPython without the kit "
+                         "(either way the app gets what `make deploy` would copy)")
+    emulated = p.add_argument_group("the emulated board (QEMU)")
+    emulated.add_argument("--http-port", type=int, default=int(os.environ.get("HTTP_PORT") or 0) or None,
+                          help="host port forwarded to the board's port 5000 (env HTTP_PORT; default %d)"
+                          % DEFAULT_HTTP_PORT)
+    emulated.add_argument("--serial", default=os.environ.get("SERIAL") or "pty",
+                          help="console: pty (default), tcp (a free port) or tcp:PORT (env SERIAL)")
+    emulated.add_argument("--qemu", default=None, help="qemu-system-riscv32 binary (default: PATH; env QEMU)")
+    emulated.add_argument("--follow", action="store_true", default=bool(os.environ.get("FOLLOW")),
+                          help="echo the board's console (env FOLLOW=1; it is then busy for mpremote)")
+    return p
+
+
+def options(cls, args) -> dict:
+    """The implementation's own options from the command line."""
+    if cls is VirtualBoard:
+        return dict(micropython=args.micropython, port=args.port, netns=args.netns, extensions=args.extensions,
+                    heap=args.heap, output=sys.stdout, firmware=args.firmware)
+    if cls is EmulatedBoard:
+        return dict(http_port=args.http_port or DEFAULT_HTTP_PORT, serial=args.serial, qemu=args.qemu)
+    return {}
+
+
+def serve(target: Target, app: Path, follow: bool = False) -> int:
+    """Start the target with the app, print where it answers, hold until it stops or Ctrl-C."""
+    facts = target.facts()
+    _say("%s: %s" % (facts.describe(), app))
+    target.start()
+    facts = target.facts()
+    if target.kind == "virtual":
+        frozen = facts.notes[:1] == ["frozen framework"]
+        _say("MicroPython %s (the unix port%s; board firmware is built from MicroPython %s)" % (
+            facts.micropython, "" if frozen else " from the PyPI wheel", host.MICROPYTHON_TAG))
+        _say("serving %s on %s (%s) - press Ctrl-C to stop" % (app, target.url, ", ".join(facts.notes)))
+        own = any(n.startswith("own network namespace") for n in facts.notes)
+        _say("open %s/ in a browser%s" % (target.url, "; it is in its own network namespace: NETNS=0 serves "
+                                                       "on 127.0.0.1" if own else ""))
+    else:
+        _say("serving %s at %s/ (Ctrl-C stops the board)" % (app, target.url))
+        if os.environ.get("OTA_TOKEN"):
+            _say("an app with kitota.install(app) updates with `make ota DEVICE=%s OTA_TOKEN=... APP=...` "
+                 "(FIRMWARE=1 BOARD=%s: the firmware of an OTA=1 build)" % (target.url, facts.board))
+        if follow and isinstance(target, EmulatedBoard):
+            _say("echoing the console %s (FOLLOW=1)" % target.console.device)
+            target.follow()
+        device = target.console.device
+        if isinstance(target, EmulatedBoard) and device and device.startswith("/dev/"):
+            link = target.workdir / "console"
+            device = str(link.relative_to(Path.cwd())) if link.is_relative_to(Path.cwd()) else str(link)
+        if device:
+            _say("console free for `make deploy PORT=%s`, `make wifi ... PORT=...`, `make monitor PORT=...`"
+                 % device)
+    while True:
+        target.alive()  # raises once the board (or its app) stopped
+        time.sleep(0.2)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parser().parse_args(argv)
+
+    def _term(signum, frame):  # `kill` stops the board too, as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no handler:
+    # Ctrl-C / kill -INT must stop the board however the CLI was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    target = None
+    try:
+        app = Path(args.app) if args.app else DEFAULT_APP
+        cls = target_class(args.board)
+        target = open_target(args.board, app=app, **options(cls, args))
+        return serve(target, app, args.follow)
+    except KeyboardInterrupt:
+        print("\n== stopped", flush=True)
+        return 0
+    except TargetError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
+    finally:
+        if target is not None:
+            target.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
