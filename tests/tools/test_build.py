@@ -452,6 +452,28 @@ def test_unknown_board(capsys):
     assert not (ROOT / "firmware" / "NOPE").exists()
 
 
+def test_dry_run_prints_the_plan_and_runs_nothing(capsys, monkeypatch):
+    def no_engine(*args, **kwargs):
+        raise AssertionError("a dry run must not connect to Docker")
+
+    monkeypatch.setattr(D, "connect", no_engine)
+    assert CLI.main(["--board", "RPI_PICO_W", "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("RPI_PICO_W (rp2) with Docker; extensions: ")
+    assert out[1].startswith("image microdot-kit/rp2:v1.28.0 (target rp2)")
+    assert out[2].startswith("firmware: docker run ") and "BOARD=RPI_PICO_W" in out[2]
+    assert out[-1] == "outputs: firmware.uf2, build-info.json, build.log"
+    assert not (ROOT / "firmware" / "RPI_PICO_W" / ".build").exists()
+    # a board the image cannot build is refused by the dry run as by the build
+    code, err = run_main(["--board", "QEMU_MPS2_AN385", "--dry-run"], capsys)
+    assert code == 1 and "builds on the host only: pass NATIVE=1" in err and err.count("\n") == 1
+
+
+def test_no_board_is_one_line(capsys):
+    code, err = run_main([], capsys)
+    assert code == 1 and err == "error: Which board? Pass --board NAME (make BOARD=NAME firmware); `make boards` lists them.\n"
+
+
 def test_unknown_extension(capsys):
     code, err = run_main(["--board", "UNIX", "--extensions", "teleport", "--native"], capsys)
     assert code == 1 and err.startswith("error: Unknown extension 'teleport'. Valid extensions: ")

@@ -8,10 +8,12 @@ dry-runs them):
   release (tools.host) is at least its board.json ``min_micropython``: a release image builds it
   with ``make BOARD=X firmware``.
 * ``native``: its port has no build image (qemu): ``make BOARD=X firmware NATIVE=1`` on the runner
-  with the port's ``HOST_PACKAGES`` and a MicroPython checkout at ``micropython``.
+  with the port's ``HOST_PACKAGES`` (``packages``) and a MicroPython checkout at ``micropython``
+  with the port's ``submodules`` (tools.build.checkout.SUBMODULES).
 * ``idf``: an esp32 board that needs a MicroPython newer than the pinned release: built natively
   inside espressif/idf:<IDF_VERSION> from a checkout at ``micropython`` (the preview commit of
-  tools.host); ``test_hw`` when it runs under QEMU (board.json ``qemu``), then
+  tools.host; ``make submodules`` for ``submodules_board``); when it runs under QEMU (board.json
+  ``qemu``: ``test_hw``), ESP-IDF's ``idf_tools.py install <qemu>`` fetches the emulator and
   ``make test-hw BOARD=X`` runs the hardware suite on it.
 
 A board that fits none is a BuildError, which fails ``make test``.
@@ -24,7 +26,7 @@ from typing import Dict, List, Optional
 
 from tools import host
 from tools.build.base import BuildError
-from tools.build.checkout import parse_version
+from tools.build.checkout import SUBMODULES, parse_version
 from tools.build.plan import IMAGE_PORTS, ROOT, port
 from tools.selection import boards as B
 
@@ -56,10 +58,11 @@ def ci_matrix(root: Optional[Path] = None) -> Dict[str, object]:
             docker.append(board.name)
         elif board.port not in IMAGE_PORTS:
             native.append({"board": board.name, "port": board.port, "micropython": ref,
-                           "packages": " ".join(port(board).HOST_PACKAGES)})
+                           "packages": " ".join(port(board).HOST_PACKAGES),
+                           "submodules": " ".join(SUBMODULES[board.port])})
         elif board.port == "esp32":
             idf.append({"board": board.name, "micropython": ref, "submodules_board": board.base_board or board.board,
-                        "test_hw": bool(board.qemu)})
+                        "qemu": (board.qemu or {}).get("idf_tools_package", ""), "test_hw": bool(board.qemu)})
         else:
             raise BuildError(
                 "CI cannot build %s: the %s image clones MicroPython %s but board.json asks for %s; pin a "
