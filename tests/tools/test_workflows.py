@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 FIRMWARE_YML = (WORKFLOWS / "firmware.yml").read_text()
 MATRIX_COMMAND = 'python3 -m tools.build --matrix >> "$GITHUB_OUTPUT"'
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
 NEEDS_ACTIONLINT = pytest.mark.skipif(not actionlint.available(),
@@ -98,6 +99,10 @@ def test_every_docker_board_plans_with_the_release_image(name):
     assert plan.image.target == prep.board.port and plan.run.mounts[0].target == PL.PROJECT_MOUNT
     assert plan.steps[0].argv[:2] == ["make", "-C"] and prep.sources
     assert "firmware: docker run" in RUN.describe(prep)
+    # the port's image fetched the submodules of this upstream board (Dockerfile ARG <PORT>_BOARDS)
+    listed = re.search(r'^ARG %s_BOARDS="([^"]*)"' % prep.board.port.upper(), DOCKERFILE, re.M)
+    if listed:
+        assert (prep.board.base_board or prep.board.board) in listed.group(1).split()
 
 
 @pytest.mark.parametrize("entry", MATRIX["native"], ids=lambda e: e["board"])
