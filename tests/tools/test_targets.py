@@ -4,6 +4,7 @@ the virtual board (real unix port), the bare-metal board (real qemu-system-arm, 
 built) and a live board on a serial port (the unix port behind a pty, driven by the real mpremote).
 """
 import os
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -172,7 +173,12 @@ def test_live_board_on_a_serial_port(tmp_path):
         assert t.console.run("print(6 * 7)").strip().endswith("42")
         facts = t.facts()
         assert facts.kind == "live" and virtual.micropython_version(str(MICROPYTHON)).startswith(facts.micropython)
-        assert "BOARD=" in facts.board  # nobody named it
+        machine = subprocess.run([str(MICROPYTHON), "-c", "import sys; print(sys.implementation._machine)"],
+                                 capture_output=True, text=True, timeout=30).stdout.strip()
+        assert facts.board == machine and facts.port == "?"  # nobody named it: what the board says it is
+        assert facts.describe() == "board %s (MicroPython %s)" % (machine, facts.micropython)
+        named = select.open_target("ESP32_GENERIC", port=board.port).facts()
+        assert (named.board, named.port, named.notes) == ("ESP32_GENERIC", "esp32", [machine])
         # the unix port has no network module: the board says it is on no network
         with pytest.raises(live.LiveError, match="is not on Wi-Fi"):
             t.start()

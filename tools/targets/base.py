@@ -54,8 +54,9 @@ class Facts:
         """One line: 'virtual board UNIX (unix port, MicroPython 1.29.0) with ESP32_GENERIC's modules'."""
         names = {"virtual": "virtual board", "qemu-arm": "bare-metal board under qemu-system-arm",
                  "qemu-esp32": "emulated board under QEMU", "live": "board"}
-        text = "%s %s (%s port%s)" % (names.get(self.kind, self.kind), self.board, self.port,
-                                     ", MicroPython %s" % self.micropython if self.micropython else "")
+        about = (["%s port" % self.port] if self.port != "?" else []) + (
+            ["MicroPython %s" % self.micropython] if self.micropython else [])
+        text = "%s %s" % (names.get(self.kind, self.kind), self.board) + (" (%s)" % ", ".join(about) if about else "")
         if self.modules_of and self.modules_of != self.board:
             text += " with %s's modules" % self.modules_of
         return text

@@ -86,6 +86,7 @@ class LiveBoard(Target):
         self._url = self.device
         self.transcript = ""
         self._firmware: Optional[D.Firmware] = None
+        self._started = False
 
     @property
     def console_device(self) -> Optional[str]:
@@ -108,6 +109,8 @@ class LiveBoard(Target):
     def start(self) -> "LiveBoard":
         if self.port is None and self.app is None:
             return self  # DEVICE= only: the board already serves its app
+        self._ask_firmware()  # now: once the app runs, asking over serial would interrupt it
+        self._started = True
         if self.device is None:
             self._say("finding the board's address over serial (%s)" % (self.port or "auto"))
             ip = parse_probe(self.console_run(PROBE, timeout=60))
@@ -158,15 +161,21 @@ class LiveBoard(Target):
         if self._url:
             self.wait_http("/", timeout=self.app_timeout)
 
-    def facts(self) -> Facts:
-        """The board asked over serial (version, machine); over HTTP alone only its name is known."""
-        board = B.load_board(self.board) if self.board else None
-        notes = []
-        version = None
-        if self.port:
-            if self._firmware is None:
+    def _ask_firmware(self) -> None:
+        """The board's MicroPython version and machine, asked over serial (once)."""
+        if self._firmware is None:
+            try:
                 self._firmware = D.parse_firmware(self.console_run(D.firmware_script([])))
-            version = self._firmware.version
-            notes.append(self._firmware.machine)
-        return Facts(kind=self.kind, board=board.name if board else "(not named: pass BOARD=)",
-                     port=board.port if board else "?", micropython=version, notes=notes)
+            except D.DeployError as exc:
+                raise LiveError(str(exc))
+
+    def facts(self) -> Facts:
+        """Asked over serial before the app was started (start() asks then); over HTTP alone
+        only the name given as BOARD= is known."""
+        if self.port and not self._started:
+            self._ask_firmware()
+        board = B.load_board(self.board) if self.board else None
+        fw = self._firmware
+        name = board.name if board else (fw.machine if fw else "(not named: pass BOARD=)")
+        return Facts(kind=self.kind, board=name, port=board.port if board else "?",
+                     micropython=fw.version if fw else None, notes=[fw.machine] if fw and board else [])
