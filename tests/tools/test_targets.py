@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tools.device import deploy as D
-from tools.targets import base, live, qemu_arm, qemu_esp32, select, virtual
+from tools.targets import live, qemu_arm, qemu_esp32, select, virtual
 from tools.targets.base import Facts, Target, TargetError
 
 ROOT = Path(__file__).resolve().parents[2]

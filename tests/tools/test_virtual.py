@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tools.selection import boards as B
-
 from tools.manifest import frozen as M
 from tools.targets import virtual as V
 
@@ -221,3 +219,18 @@ def test_cli_serves_until_interrupted(probe_app):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_firmware_modules_never_imports_the_start_up_scripts(tmp_path):
+    # A kit-built binary with the wifi fragment freezes main.py: importing it to see whether the
+    # firmware has it runs it (it serves on port 5000 and the question never returns).
+    seen = tmp_path / "code.txt"
+    fake = tmp_path / "micropython"
+    fake.write_text("#!%s\nimport sys\nopen(%r, 'w').write(sys.argv[-1])\n"
+                    "print('KITFW{\"has\": [\"microdot\"], \"mpy\": null, \"version\": \"1.28.0\", "
+                    "\"machine\": \"x\"}')\n" % (sys.executable, str(seen)))
+    fake.chmod(0o755)
+    assert V.firmware_modules(str(fake)) == ["microdot"]
+    code = seen.read_text()
+    assert '"microdot.sse"' in code and '"kitnet"' in code
+    assert '"main"' not in code and '"boot"' not in code

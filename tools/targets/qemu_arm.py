@@ -16,7 +16,6 @@ one script's heap never leaks into the next one's figures.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess

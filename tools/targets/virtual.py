@@ -197,10 +197,13 @@ def stage_deploy(app: Path, dest: Path, has: Sequence[str]) -> List[str]:
 
 
 def firmware_modules(micropython: str) -> List[str]:
-    """The kit modules a kit-built binary has frozen in (dotted names), asked of the binary."""
+    """The kit modules a kit-built binary has frozen in (dotted names), asked of the binary.
+
+    The start-up scripts (boot.py, main.py) are not asked about: importing a frozen main.py
+    would run it (it serves, and the question never returns)."""
     from tools.device import deploy
 
-    names = sorted(appdeps.module_index())
+    names = sorted(n for n, m in appdeps.module_index().items() if m.target not in boards.BOOT_FILES)
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, MICROPYPATH=".frozen")
         try:
@@ -347,7 +350,6 @@ def micropython_env(lib: Path, host: str, port: int, board: str,
     first = [".frozen"] + ([str(firmware)] if firmware is not None else [])
     env.update({
         "MICROPYPATH": os.pathsep.join(first + [str(lib)] + [str(p) for p in extra_paths]),
-        "PORT": str(port),
         "SMOKE_HOST": host,
         "SMOKE_PORT": str(port),
         "SMOKE_BOARD": board,
