@@ -6,9 +6,20 @@ the board over Wi-Fi::
     import kitota
     kitota.install(app)          # routes under /ota; the token comes from /wifi.json
 
-Every request needs ``Authorization: Bearer <token>`` with the ``ota_token`` stored by
-``make wifi OTA_TOKEN=...`` or the set-up portal (compared in constant time); without a
-stored token every request is refused.
+Every request is signed with the ``ota_token`` stored by ``make wifi OTA_TOKEN=...`` or the
+set-up portal, which itself never crosses the network: ``GET /ota/nonce`` hands out a random
+single-use nonce that expires after ``NONCE_TTL`` ms (at most ``NONCE_MAX`` are open; a new one
+pushes out the oldest), and the request carries ::
+
+    Authorization: KitOTA nonce=<nonce>, mac=<hex HMAC-SHA256(token, message)>
+    message = "KitOTA\n" METHOD "\n" path?query "\n" nonce "\n" hex(sha256(body))
+
+The board takes the nonce (and every older one: a request held back while a later one was
+used is stale) out of its table whatever the outcome, recomputes the mac and compares it in
+constant time; a missing, unknown, used or expired nonce or a wrong mac gets 401
+(``WWW-Authenticate: KitOTA``) before the route runs. A signed answer carries the next nonce in
+``KitOTA-Nonce``, so a client needs no extra round trip per request. Without a stored token
+every request is refused. docs/wifi.md says what this protects against and what not.
 
 App update: ``/ota/begin`` lists the files with their size and sha256, ``/ota/app/<i>`` takes
 each file in pieces into ``/.ota/``, ``/ota/commit`` checks every staged file against its
@@ -30,6 +41,7 @@ import binascii
 import hashlib
 import json
 import os
+import time
 
 PREFIX = "/ota"
 STAGE = ".ota"  # staging folder, next to the app (same filesystem, so rename() works)
@@ -41,8 +53,14 @@ RESERVED = ("wifi.json", "boot.py")  # never written over the air
 APP_MAIN = "main.py"  # no such file at boot: serve() waits for the first app
 PORT = 5000
 _APP_DESC = b"\x32\x54\xcd\xab"  # esp_app_desc_t magic at offset 32 of an app image
+SCHEME = "KitOTA"  # the Authorization scheme (and the first line of what is signed)
+NONCE_HEADER = "KitOTA-Nonce"  # the next nonce, in every signed answer
+NONCE_TTL = 60000  # ms a nonce stays usable after it is handed out
+NONCE_MAX = 4  # nonces open at once; a new one pushes out the oldest
 
 _token = None
+_pads = None  # the token as HMAC inner and outer key blocks
+_nonces = []  # [nonce, expiry ticks_ms], oldest first
 _app = {}  # upload in progress: {"files": [[name, size, sha], ...], "got": [bytes, ...]}
 _fw = {}  # firmware upload in progress
 _confirmed = False
@@ -60,6 +78,84 @@ def same(given, expected):
     for i in range(32):
         diff |= a[i] ^ b[i]
     return diff == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Signed requests: HMAC-SHA256 (RFC 2104; MicroPython has no hmac module) and nonces
+
+
+def _keys(key):
+    """The inner and outer key blocks of HMAC-SHA256 for ``key`` (str or bytes)."""
+    if isinstance(key, str):
+        key = key.encode()
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key + bytes(64 - len(key))
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def _mac(pads, msg):
+    h = hashlib.sha256(pads[0])
+    h.update(msg)
+    o = hashlib.sha256(pads[1])
+    o.update(h.digest())
+    return o.digest()
+
+
+def hmac_sha256(key, msg):
+    """HMAC-SHA256 of ``msg`` (bytes) under ``key``, 32 bytes (RFC 2104, RFC 4231)."""
+    return _mac(_keys(key), msg)
+
+
+def _expire():
+    now = time.ticks_ms()
+    while _nonces and time.ticks_diff(_nonces[0][1], now) <= 0:
+        _nonces.pop(0)
+
+
+def new_nonce():
+    """A fresh random nonce, usable once within ``NONCE_TTL`` ms."""
+    _expire()
+    if len(_nonces) >= NONCE_MAX:
+        _nonces.pop(0)
+    n = binascii.hexlify(os.urandom(16)).decode()
+    _nonces.append([n, time.ticks_add(time.ticks_ms(), NONCE_TTL)])
+    return n
+
+
+def _take(nonce):
+    """True once for a nonce handed out that has not expired; it and every older one are gone
+    afterwards (nonces are used in the order they were handed out: a held-back request is stale)."""
+    _expire()
+    for i in range(len(_nonces)):
+        if _nonces[i][0] == nonce:
+            del _nonces[:i + 1]
+            return True
+    return False
+
+
+def check(request):
+    """None for a request signed with the token over a fresh nonce; else (error, 401)."""
+    if not _pads:
+        return _error(401, "no OTA token on the board: set one with make wifi OTA_TOKEN=... or the set-up portal")
+    h = request.headers.get("Authorization") or ""
+    nonce = mac = None
+    if h[:7].lower() == "kitota ":  # the scheme in any case (RFC 9110)
+        for part in h[7:].split(","):
+            k, _, v = part.strip().partition("=")
+            if k == "nonce":
+                nonce = v
+            elif k == "mac":
+                mac = v
+    if not nonce or not _take(nonce):
+        return _error(401, "sign with a fresh nonce from GET %s/nonce (KitOTA scheme)" % PREFIX)
+    qs = request.query_string
+    body = hashlib.sha256(request.body or b"").digest()
+    msg = "%s\n%s\n%s\n%s\n%s" % (SCHEME, request.method, request.path + ("?" + qs if qs else ""), nonce,
+                                  binascii.hexlify(body).decode())
+    if not same(mac, binascii.hexlify(_mac(_pads, msg.encode())).decode()):
+        return _error(401, "bad signature: wrong OTA token, or the request was changed")
+    return None
 
 
 def _hex(h):
@@ -445,7 +541,7 @@ def confirm():
 def install(app, token=None, prefix=PREFIX, path=None):
     """Add the OTA routes to ``app``; ``token`` defaults to ``ota_token`` in ``path``
     (``kitnet.CONFIG``, ``/wifi.json``)."""
-    global _token
+    global _token, _pads
     if path is None:
         try:
             from kitnet import CONFIG as path
@@ -458,23 +554,20 @@ def install(app, token=None, prefix=PREFIX, path=None):
         except (OSError, ValueError, AttributeError):
             token = None
     _token = token
+    _pads = _keys(token) if token else None
     recover()
-
-    def auth(request):
-        h = request.headers.get("Authorization") or ""
-        given = h[7:] if h[:7].lower() == "bearer " else ""  # the scheme in any case (RFC 9110)
-        if not _token:
-            return _error(401, "no OTA token on the board: set one with make wifi OTA_TOKEN=... or the set-up portal")
-        if not same(given, _token):
-            return _error(401, "wrong or missing OTA token")
-        return None
 
     def guarded(handler):
         async def route(request, **kwargs):
-            refused = auth(request)
+            refused = check(request)
             if refused is not None:
-                return refused[0], refused[1], {"WWW-Authenticate": "Bearer"}
-            return handler(request, **kwargs)
+                return refused[0], refused[1], {"WWW-Authenticate": SCHEME}
+            res = handler(request, **kwargs)
+            if not isinstance(res, tuple):
+                res = (res, 200)
+            headers = res[2] if len(res) > 2 else {}
+            headers[NONCE_HEADER] = new_nonce()
+            return res[0], res[1], headers
         return route
 
     def body_json(request):
@@ -487,6 +580,7 @@ def install(app, token=None, prefix=PREFIX, path=None):
         data = body_json(request)
         return data if isinstance(data, dict) else {}
 
+    app.get(prefix + "/nonce")(lambda r: {"nonce": new_nonce(), "ttl_ms": NONCE_TTL})
     app.get(prefix + "/info")(guarded(lambda r: info()))
     def names(request):
         data = body_json(request)

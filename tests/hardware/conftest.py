@@ -9,8 +9,9 @@ Each test records its latency (``latency_ms``, the duration of its exchanges wit
 a JUnit property; the board's free heap at the start and end of the run is recorded as suite
 properties (``heap_free_before``/``heap_free_after``). ``python -m tools.suite.smoke`` prints both.
 
-The OTA tests that need the board's token get it from ``--ota-token`` (default: $OTA_TOKEN); the
-virtual board is given one (that token, else a random one) in a wifi.json of its own.
+The OTA tests that need the board's token get it from ``--ota-token`` (default: $OTA_TOKEN) and
+sign their requests with it (tests/ota_sign.py; the token itself is never sent); the virtual
+board is given one (that token, else a random one) in a wifi.json of its own.
 """
 import json
 import os

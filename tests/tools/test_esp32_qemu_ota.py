@@ -77,7 +77,13 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def get(url, token=None):
-    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token} if token else {})
+    headers = {}
+    if token:  # signed over a fresh nonce (the KitOTA scheme of tools/device/ota.py)
+        parts = urllib.parse.urlsplit(url)
+        with _opener.open("%s://%s/ota/nonce" % (parts.scheme, parts.netloc), timeout=20) as r:
+            nonce = json.loads(r.read())["nonce"]
+        headers["Authorization"] = O.authorization(token, "GET", parts.path, nonce)
+    req = urllib.request.Request(url, headers=headers)
     try:
         with _opener.open(req, timeout=20) as r:
             return r.status, r.read()

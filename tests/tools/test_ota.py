@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.ota_sign import Signed, headers as signed
 from tests.tools.cablefree_board import DEVICE, CableFreeBoard, write_radio
 from tools.device import ota as O
 from tools.targets import virtual as V
@@ -32,7 +33,7 @@ except V.VirtualError as exc:
 needs_board = pytest.mark.skipif(MISSING is not None, reason="virtual board unavailable: %s" % MISSING)
 
 TOKEN = "ota-token-0123456789"
-AUTH = {"Authorization": "Bearer " + TOKEN}
+AUTH = Signed(TOKEN)  # every request signed over a fresh nonce (the KitOTA scheme)
 HOME = [{"ssid": "Home", "password": "secret123", "rssi": -40, "ip": "127.0.0.1"}]
 PART_SIZE = 64 * 1024
 
@@ -167,27 +168,28 @@ def staged(board):
 @needs_board
 def test_token_is_required_and_nothing_is_written(radio, tmp_path):
     with start(radio) as board:
-        for headers in ({}, {"Authorization": "Bearer wrong-token-000000"}, {"Authorization": TOKEN}):
-            r = requests.get(board.url + "/ota/info", headers=headers, timeout=10)
-            assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
-            r = requests.post(board.url + "/ota/begin", headers=headers, timeout=10,
-                              json={"files": [["main.py", 3, "0" * 64]]})
+        wrong = Signed("wrong-token-000000")
+        for kwargs in ({}, {"auth": wrong}, {"headers": {"Authorization": TOKEN}},
+                       {"headers": {"Authorization": "Bearer " + TOKEN}}):  # the token in clear: refused too
+            r = requests.get(board.url + "/ota/info", timeout=10, **kwargs)
+            assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "KitOTA"
+            r = requests.post(board.url + "/ota/begin", timeout=10,
+                              json={"files": [["main.py", 3, "0" * 64]]}, **kwargs)
             assert r.status_code == 401
         assert staged(board) == []
         # an update begun with the right token cannot be fed with a wrong one
         body = b"new"
-        r = requests.post(board.url + "/ota/begin", headers=AUTH, timeout=10,
+        r = requests.post(board.url + "/ota/begin", auth=AUTH, timeout=10,
                           json={"files": [["version.txt", 3, hashlib.sha256(body).hexdigest()]]})
         assert r.status_code == 200
-        r = requests.put(board.url + "/ota/app/0?offset=0", data=body, timeout=10,
-                         headers={"Authorization": "Bearer nope-nope-nope"})
+        r = requests.put(board.url + "/ota/app/0?offset=0", data=body, timeout=10, auth=Signed("nope-nope-nope"))
         assert r.status_code == 401
         assert (board.files / ".ota" / "0").stat().st_size == 0
         r = requests.post(board.url + "/ota/commit", timeout=10)
         assert r.status_code == 401
         assert requests.get(board.url + "/", timeout=10).text == "app 1" and board.boots == 1
     with start(radio, token=None) as board:  # no token stored: OTA is closed
-        r = requests.get(board.url + "/ota/info", headers=AUTH, timeout=10)
+        r = requests.get(board.url + "/ota/info", auth=AUTH, timeout=10)
         assert r.status_code == 401 and "no OTA token on the board" in r.json()["error"]
 
 
@@ -216,18 +218,21 @@ def upload(board, files, pieces=None):
     """begin + pieces through a raw keep-alive connection; returns the commit's (status, json)."""
     conn = http.client.HTTPConnection(board.host, board.port, timeout=10)
     rows = [[name, len(data), hashlib.sha256(data).hexdigest()] for name, data in files]
-    conn.request("POST", "/ota/begin", json.dumps({"files": rows}), dict(AUTH, **{"Content-Type": "application/json"}))
+    body = json.dumps({"files": rows}).encode()
+    conn.request("POST", "/ota/begin", body, dict(signed(board.url, TOKEN, "POST", "/ota/begin", body),
+                                                   **{"Content-Type": "application/json"}))
     res = conn.getresponse()
     assert res.status == 200, res.read()
     res.read()
     for index, (name, data) in enumerate(files):
         data = (pieces or {}).get(name, data)
         for offset in range(0, len(data), 4096):
-            conn.request("PUT", "/ota/app/%d?offset=%d" % (index, offset), data[offset:offset + 4096], AUTH)
+            target, piece = "/ota/app/%d?offset=%d" % (index, offset), data[offset:offset + 4096]
+            conn.request("PUT", target, piece, signed(board.url, TOKEN, "PUT", target, piece))
             res = conn.getresponse()
             assert res.status == 200, res.read()
             res.read()
-    conn.request("POST", "/ota/commit", headers=AUTH)
+    conn.request("POST", "/ota/commit", headers=signed(board.url, TOKEN, "POST", "/ota/commit"))
     res = conn.getresponse()
     answer = json.loads(res.read())
     conn.close()
@@ -256,23 +261,24 @@ def test_corrupted_file_changes_nothing(radio, tmp_path):
 def test_connection_cut_mid_upload_leaves_the_old_app(radio, tmp_path):
     with start(radio) as board:
         data = b"v" * 10000
-        r = requests.post(board.url + "/ota/begin", headers=AUTH, timeout=10,
+        r = requests.post(board.url + "/ota/begin", auth=AUTH, timeout=10,
                           json={"files": [["version.txt", len(data), hashlib.sha256(data).hexdigest()]]})
         assert r.status_code == 200
-        r = requests.put(board.url + "/ota/app/0?offset=0", data=data[:4096], headers=AUTH, timeout=10)
+        r = requests.put(board.url + "/ota/app/0?offset=0", data=data[:4096], auth=AUTH, timeout=10)
         assert r.status_code == 200
         # the next piece: its head and half of its body, then the connection drops
         with socket.create_connection((board.host, board.port), timeout=10) as s:
-            s.sendall(b"PUT /ota/app/0?offset=4096 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                      b"Content-Length: 4096\r\n\r\n" % TOKEN.encode() + data[4096:6000])
-        r = requests.post(board.url + "/ota/commit", headers=AUTH, timeout=10)
+            auth = signed(board.url, TOKEN, "PUT", "/ota/app/0?offset=4096", data[4096:8192])["Authorization"]
+            s.sendall(b"PUT /ota/app/0?offset=4096 HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                      b"Content-Length: 4096\r\n\r\n" % auth.encode() + data[4096:6000])
+        r = requests.post(board.url + "/ota/commit", auth=AUTH, timeout=10)
         assert r.status_code == 422 and r.json()["files"] == ["version.txt"]
         assert (board.files / "version.txt").read_text() == "1\n"
         assert requests.get(board.url + "/", timeout=10).text == "app 1" and board.boots == 1
         # a reset in the middle of an upload: the half-made staging is dropped at the next boot
-        r = requests.post(board.url + "/ota/begin", headers=AUTH, timeout=10,
+        r = requests.post(board.url + "/ota/begin", auth=AUTH, timeout=10,
                           json={"files": [["version.txt", len(data), hashlib.sha256(data).hexdigest()]]})
-        requests.put(board.url + "/ota/app/0?offset=0", data=data[:4096], headers=AUTH, timeout=10)
+        requests.put(board.url + "/ota/app/0?offset=0", data=data[:4096], auth=AUTH, timeout=10)
         assert staged(board) == ["0"]
         board.power_cycle()
         board.wait_boots(2)
@@ -294,7 +300,7 @@ def test_a_swap_cut_by_a_reset_is_finished_at_boot(radio, tmp_path):
 def test_oversized_or_bad_uploads_change_nothing(radio, tmp_path):
     with start(radio) as board:
         def begin(rows):
-            return requests.post(board.url + "/ota/begin", headers=AUTH, json={"files": rows}, timeout=10)
+            return requests.post(board.url + "/ota/begin", auth=AUTH, json={"files": rows}, timeout=10)
 
         sha = "a" * 64
         assert begin([["big.bin", 600 * 1024, sha]]).status_code == 413
@@ -305,18 +311,18 @@ def test_oversized_or_bad_uploads_change_nothing(radio, tmp_path):
         assert begin([["main.py", 3, "short"]]).status_code == 400
         assert begin("main.py").status_code == 400
         assert begin([["n%d.py" % i, 1, sha] for i in range(65)]).status_code == 413
-        r = requests.post(board.url + "/ota/hashes", headers=AUTH, json=["n%d" % i for i in range(300)], timeout=10)
+        r = requests.post(board.url + "/ota/hashes", auth=AUTH, json=["n%d" % i for i in range(300)], timeout=10)
         assert r.status_code == 413
-        r = requests.post(board.url + "/ota/hashes", headers=AUTH, json=["main.py", "../x", "nope.py"], timeout=10)
+        r = requests.post(board.url + "/ota/hashes", auth=AUTH, json=["main.py", "../x", "nope.py"], timeout=10)
         assert r.json() == {"main.py": hashlib.sha256((DEVICE / "main.py").read_bytes()).hexdigest(),
                             "../x": None, "nope.py": None}
         assert begin([["version.txt", 3, sha]]).status_code == 200
-        assert requests.put(board.url + "/ota/app/0?offset=0", data=b"toolong", headers=AUTH, timeout=10).status_code == 413
-        assert requests.put(board.url + "/ota/app/0?offset=1", data=b"x", headers=AUTH, timeout=10).status_code == 409
-        assert requests.put(board.url + "/ota/app/7?offset=0", data=b"x", headers=AUTH, timeout=10).status_code == 404
-        assert requests.put(board.url + "/ota/app/0?offset=0", data=b"x" * 20000, headers=AUTH, timeout=10).status_code == 413
+        assert requests.put(board.url + "/ota/app/0?offset=0", data=b"toolong", auth=AUTH, timeout=10).status_code == 413
+        assert requests.put(board.url + "/ota/app/0?offset=1", data=b"x", auth=AUTH, timeout=10).status_code == 409
+        assert requests.put(board.url + "/ota/app/7?offset=0", data=b"x", auth=AUTH, timeout=10).status_code == 404
+        assert requests.put(board.url + "/ota/app/0?offset=0", data=b"x" * 20000, auth=AUTH, timeout=10).status_code == 413
         assert (board.files / ".ota" / "0").stat().st_size == 0
-        assert requests.post(board.url + "/ota/commit", headers=AUTH, timeout=10).status_code == 422
+        assert requests.post(board.url + "/ota/commit", auth=AUTH, timeout=10).status_code == 422
         assert (board.files / "version.txt").read_text() == "1\n" and board.boots == 1
 
 
@@ -346,7 +352,7 @@ def test_firmware_update_boots_and_confirms(radio, tmp_path, capsys):
         assert "esp32 stand-in: booting ota_1 (pending verify)" in log and "ota_1 confirmed" in log
         board.power_cycle()  # confirmed: it stays
         board.wait_boots(3)
-        info = requests.get(board.url + "/ota/info", headers=AUTH, timeout=10).json()
+        info = requests.get(board.url + "/ota/info", auth=AUTH, timeout=10).json()
         assert info["firmware"]["running"] == "ota_1"
 
 
@@ -362,7 +368,7 @@ def test_unconfirmed_firmware_rolls_back(radio, tmp_path):
         board.power_cycle()
         board.wait_boots(3)
         assert "ota_1 was not confirmed; rolling back to ota_0" in board.output_tail(60)
-        info = requests.get(board.url + "/ota/info", headers=AUTH, timeout=10).json()
+        info = requests.get(board.url + "/ota/info", auth=AUTH, timeout=10).json()
         assert info["firmware"]["running"] == "ota_0"
 
 
@@ -373,16 +379,16 @@ def test_bad_firmware_uploads_leave_the_boot_partition(radio, tmp_path):
         before = otadata(board)
 
         def send(data, sha=None, size=None):
-            r = requests.post(board.url + "/ota/firmware/begin", headers=AUTH, timeout=10,
+            r = requests.post(board.url + "/ota/firmware/begin", auth=AUTH, timeout=10,
                               json={"size": size or len(data), "sha256": sha or hashlib.sha256(data).hexdigest()})
             if r.status_code != 200:
                 return r
             for offset in range(0, len(data), 4096):
                 r = requests.put(board.url + "/ota/firmware?offset=%d" % offset, data=data[offset:offset + 4096],
-                                 headers=AUTH, timeout=10)
+                                 auth=AUTH, timeout=10)
                 if r.status_code != 200:
                     return r
-            return requests.post(board.url + "/ota/firmware/commit", headers=AUTH, timeout=10)
+            return requests.post(board.url + "/ota/firmware/commit", auth=AUTH, timeout=10)
 
         good = esp_image(tmp_path / "v2.bin", "v2").read_bytes()
         assert send(good * 20).status_code == 413  # larger than the 64 KB partition
@@ -405,9 +411,9 @@ def test_bad_firmware_uploads_leave_the_boot_partition(radio, tmp_path):
 @needs_board
 def test_boards_without_firmware_ota_answer_501(radio, tmp_path, capsys):
     with start(radio, env={"KIT_NO_ESP32": "1"}) as board:
-        r = requests.post(board.url + "/ota/firmware/begin", headers=AUTH, json={"size": 100, "sha256": "a" * 64}, timeout=10)
+        r = requests.post(board.url + "/ota/firmware/begin", auth=AUTH, json={"size": 100, "sha256": "a" * 64}, timeout=10)
         assert r.status_code == 501 and "rp2" in r.json()["error"]
-        info = requests.get(board.url + "/ota/info", headers=AUTH, timeout=10).json()
+        info = requests.get(board.url + "/ota/info", auth=AUTH, timeout=10).json()
         assert info["firmware"] is None and info["app"] is True
         image = esp_image(tmp_path / "micropython.bin", "v2")
         assert O.main(["--device", board.url, "--token", TOKEN, "--firmware", "--image", str(image)]) == 1
@@ -453,4 +459,4 @@ def test_make_wifi_stores_the_token_kitota_checks(tmp_path, capsys):
     assert stored == {"ssid": "Home", "password": "secret123", "ota_token": TOKEN}
     radio = write_radio(tmp_path / "radio.json", HOME)
     with CableFreeBoard(radio, V.free_port(), files={"wifi.json": json.dumps(stored)}) as board:
-        assert requests.get(board.url + "/ota/info", headers=AUTH, timeout=10).status_code == 200
+        assert requests.get(board.url + "/ota/info", auth=AUTH, timeout=10).status_code == 200

@@ -15,6 +15,7 @@ import time
 import pytest
 import requests
 
+from tests.ota_sign import Signed
 from tests.tools.cablefree_board import CableFreeBoard, write_radio
 from tools.targets import virtual as V
 from tools.device import wifi as W
@@ -197,7 +198,7 @@ def test_portal_stores_joins_shows_the_address_and_restarts(radio):
         log = board.output_tail(40)
         assert log.index("machine stand-in: reset") < log.rindex("kitnet: connected to 'Home', IP 127.0.0.1")
         assert "kitportal: join" not in log.split("machine stand-in: reset")[1]
-        r = requests.get(board.url + "/ota/info", headers={"Authorization": "Bearer my-ota-token-123"}, timeout=10)
+        r = requests.get(board.url + "/ota/info", auth=Signed("my-ota-token-123"), timeout=10)
         assert r.status_code == 200  # the token given on the form opens OTA
 
 

@@ -2,7 +2,9 @@
 
 The board's app must call ``kitota.install(app)`` (the ``ota`` extension) and hold an OTA
 token (``make wifi OTA_TOKEN=...`` or the set-up portal); pass the same token as
-``OTA_TOKEN=`` (or set $OTA_TOKEN).
+``OTA_TOKEN=`` (or set $OTA_TOKEN). The token never goes over the network: every request is
+signed with it over a single-use nonce from the board (the KitOTA scheme, :func:`authorization`;
+src/kit/kitota.py checks it, docs/wifi.md describes it).
 
 App: like ``make deploy``, only files whose sha256 differs from the board's copy are sent
 (the file list and hashes come from tools.device.deploy). The board stages them, checks every one
@@ -17,6 +19,8 @@ once its web server answers, which this tool waits for.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -41,6 +45,25 @@ class OtaError(Exception):
 
 
 # --------------------------------------------------------------------------------------------
+# Signing (the board side is src/kit/kitota.py's check(); both must build the same message)
+
+SCHEME = "KitOTA"
+NONCE_HEADER = "KitOTA-Nonce"  # the board's next nonce, in every signed answer
+
+
+def signature(token: str, method: str, target: str, nonce: str, body: bytes = b"") -> str:
+    """Hex HMAC-SHA256 under ``token`` of the request: method, path with query, nonce and the
+    sha256 of the body, one per line after the scheme's name."""
+    msg = "\n".join((SCHEME, method, target, nonce, hashlib.sha256(body or b"").hexdigest()))
+    return hmac.new(token.encode(), msg.encode(), hashlib.sha256).hexdigest()
+
+
+def authorization(token: str, method: str, target: str, nonce: str, body: bytes = b"") -> str:
+    """The Authorization header of one signed request (``target``: path and query as sent)."""
+    return "%s nonce=%s, mac=%s" % (SCHEME, nonce, signature(token, method, target, nonce, body))
+
+
+# --------------------------------------------------------------------------------------------
 # Talking to the board
 
 
@@ -56,18 +79,15 @@ class Device:
         self.token = token
         self.timeout = timeout
         self.conn: Optional[http.client.HTTPConnection] = None
+        self.next_nonce: Optional[str] = None  # handed out with the last signed answer
 
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
 
-    def call(self, method: str, path: str, body=None, query: str = "") -> Tuple[int, object]:
-        data = body if isinstance(body, (bytes, bytearray)) or body is None else json.dumps(body).encode()
-        headers = {"Authorization": "Bearer " + self.token}
-        if data is not None:
-            headers["Content-Type"] = "application/octet-stream" if isinstance(body, (bytes, bytearray)) else "application/json"
-        target = "/ota" + path + ("?" + query if query else "")
+    def _exchange(self, method: str, target: str, data, headers) -> Tuple[int, object, bytes]:
+        """One request on the kept-alive connection: (status, response headers, body)."""
         for attempt in (0, 1):
             reused = self.conn is not None
             if self.conn is None:
@@ -75,8 +95,7 @@ class Device:
             try:
                 self.conn.request(method, target, body=data, headers=headers)
                 res = self.conn.getresponse()
-                raw = res.read()
-                break
+                return res.status, res.headers, res.read()
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 # a kept-alive connection the board had already closed: once more on a new one
@@ -84,11 +103,43 @@ class Device:
                     raise OtaError(
                         "Lost the connection to the board at %s (%s): check that it is on the network "
                         "and run `make ota` again (an unfinished update changes nothing on it)." % (self.url, exc))
+        raise AssertionError("unreachable")
+
+    def nonce(self) -> str:
+        """A fresh nonce from the board's GET /ota/nonce."""
+        status, _, raw = self._exchange("GET", "/ota/nonce", None, {})
+        try:
+            nonce = json.loads(raw.decode("utf-8")).get("nonce") if status == 200 else None
+        except (ValueError, AttributeError):
+            nonce = None
+        if not isinstance(nonce, str) or not nonce:
+            raise OtaError(
+                "The app at %s hands out no OTA nonce (GET /ota/nonce answered %d): call kitota.install(app) "
+                "in its main.py, and update a board whose kit predates signed requests once over USB "
+                "(`make flash` or `make deploy`)." % (self.url, status))
+        return nonce
+
+    def call(self, method: str, path: str, body=None, query: str = "") -> Tuple[int, object]:
+        data = body if isinstance(body, (bytes, bytearray)) or body is None else json.dumps(body).encode()
+        headers = {}
+        if data is not None:
+            headers["Content-Type"] = "application/octet-stream" if isinstance(body, (bytes, bytearray)) else "application/json"
+        target = "/ota" + path + ("?" + query if query else "")
+        for attempt in (0, 1):
+            given, self.next_nonce = self.next_nonce, None
+            nonce = given or self.nonce()
+            headers["Authorization"] = authorization(self.token, method, target, nonce, bytes(data or b""))
+            status, got, raw = self._exchange(method, target, data, headers)
+            self.next_nonce = got.get(NONCE_HEADER) or None
+            # a handed-on nonce may have expired or been pushed out (a 401 changed nothing): once
+            # more with a new one
+            if status != 401 or not given:
+                break
         try:
             answer = json.loads(raw.decode("utf-8")) if raw else None
         except ValueError:
             answer = raw.decode("utf-8", "replace")
-        return res.status, answer
+        return status, answer
 
     def expect(self, method: str, path: str, body=None, query: str = ""):
         status, answer = self.call(method, path, body, query)
@@ -97,7 +148,7 @@ class Device:
         reason = answer.get("error") if isinstance(answer, dict) else (answer or "")
         if status == 401:
             raise OtaError(
-                "The board refused the OTA token (%s): pass OTA_TOKEN= as stored with "
+                "The board refused the signed request (%s): pass OTA_TOKEN= as stored with "
                 "`make wifi OTA_TOKEN=...` or on the set-up page." % reason)
         if status == 404 and path == "/info":
             raise OtaError("The app at %s has no OTA routes: call kitota.install(app) in its main.py "
