@@ -182,3 +182,14 @@ def test_live_board_on_a_serial_port(tmp_path):
         # the unix port has no network module: the board says it is on no network
         with pytest.raises(live.LiveError, match="is not on Wi-Fi"):
             t.start()
+
+
+@pytest.mark.skipif(not MICROPYTHON.exists() or os.name != "posix",
+                    reason="needs .venv/bin/micropython (make setup) and POSIX ptys")
+def test_live_board_snippet_that_never_ends_times_out(tmp_path):
+    from serial_board import SerialBoard
+
+    with SerialBoard(str(MICROPYTHON), tmp_path) as board:
+        t = select.open_target(port=board.port)
+        with pytest.raises(live.LiveError, match="stopped answering mpremote for 3 s"):
+            t.console.run("while True:\n    pass", timeout=3)

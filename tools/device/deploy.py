@@ -310,18 +310,20 @@ def soft_reset(port: str, follow: float = 3.0, echo=print) -> str:
 MPREMOTE_TIMEOUT = 300
 
 
-def run_mpremote(argv: List[str], capture: bool = False) -> subprocess.CompletedProcess:
+def run_mpremote(argv: List[str], capture: bool = False, timeout: Optional[float] = None) -> subprocess.CompletedProcess:
+    """Run mpremote; a captured call gives up after ``timeout`` seconds (default MPREMOTE_TIMEOUT)."""
+    limit = timeout or MPREMOTE_TIMEOUT
     try:
         return subprocess.run(
             argv,
             stdout=subprocess.PIPE if capture else None,
             stderr=subprocess.STDOUT if capture else None,
-            timeout=MPREMOTE_TIMEOUT if capture else None,
+            timeout=limit if capture else None,
         )
     except subprocess.TimeoutExpired:
         raise DeployError(
             "The board on '%s' stopped answering mpremote for %d s: press its reset button and try "
-            "again." % (argv[4] if len(argv) > 4 else "?", MPREMOTE_TIMEOUT)
+            "again." % (argv[4] if len(argv) > 4 else "?", limit)
         )
     except OSError as exc:
         raise DeployError("Cannot run mpremote: %s; run `make setup`." % exc.strerror)
@@ -469,9 +471,9 @@ def reset_argv(port: str) -> List[str]:
     return mpremote_base(port) + ["reset"]
 
 
-def exec_code(port: str, code: str) -> str:
+def exec_code(port: str, code: str, timeout: Optional[float] = None) -> str:
     """Run ``code`` on the board on ``port``; what it printed, or DeployError with its last line."""
-    proc = run_mpremote(exec_argv(port, code), capture=True)
+    proc = run_mpremote(exec_argv(port, code), capture=True, timeout=timeout)
     output = proc.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
     if proc.returncode != 0:
         raise mpremote_failure(port, output)

@@ -146,7 +146,7 @@ class LiveBoard(Target):
 
     def console_run(self, code: str, timeout: float = 60.0) -> str:
         try:
-            out = D.exec_code(self._serial(), code)
+            out = D.exec_code(self._serial(), code, timeout)
         except D.DeployError as exc:
             raise LiveError(str(exc))
         self.transcript = (self.transcript + out)[-20000:]

@@ -354,7 +354,7 @@ class EmulatedBoard(Target):
 
         self.alive()
         try:
-            return deploy.exec_code(self.console_device, code)
+            return deploy.exec_code(self.console_device, code, timeout)
         except deploy.DeployError as exc:
             raise QemuError(str(exc))
 
