@@ -1,4 +1,4 @@
-"""The kit's commands, one package per step of the flow (tools/README.md draws it):
+"""The kit's commands, one package per step of the flow (docs/architecture.md draws it):
 
 app -> selection -> manifest -> build -> firmware/ -> device (flash, deploy, ota) -> targets -> suite
 
