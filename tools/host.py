@@ -3,7 +3,7 @@
 The one place that says which MicroPython (and ESP-IDF) the firmware is built from and how the
 kit finds the host's ``micropython`` (the unix port: virtual board, framework tests) and
 ``mpy-cross`` (``make check``, the virtual board, ``make deploy``). It imports nothing of the
-kit, so every step of the flow (tools/README.md) can import it.
+kit, so every step of the flow (docs/architecture.md) can import it.
 
 Each finder raises ``error`` (default :class:`HostError`) so a tool keeps its one exception
 type: ``host.find_mpy_cross(error=CheckError)``.
