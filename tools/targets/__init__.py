@@ -1,1 +1,1 @@
-"""Step 6, the targets: a board to run an app on - the virtual board (unix port), the emulated chips (QEMU), a live board."""
+"""Step 6, the targets: a board to run an app on - the virtual board (unix port), the emulated chips (QEMU), a live board - each a Target (base.py), picked by select.open_target(); `python -m tools.targets` serves an app on one (make run)."""
