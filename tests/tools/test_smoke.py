@@ -182,3 +182,19 @@ def test_make_test_hw_without_a_board_reports_the_virtual_board(tmp_path, capsys
     assert "== target: virtual board UNIX (unix port, MicroPython " in out
     assert "\ntarget: virtual board UNIX (unix port" in out  # the report's header
     assert "board UNIX (MicroPython " in out and "ESP32_GENERIC" not in out
+
+
+def test_suite_against_a_device_url_goes_through_the_live_board(tmp_path, capsys):
+    # DEVICE= only: the live board attaches to a board already running the smoke app (here the
+    # virtual board started by hand) and the suite runs against it without starting anything.
+    from tools.targets import virtual as V
+
+    with V.VirtualBoard("UNIX", app=V.SMOKE_APP, netns="off", quiet=True) as vb:
+        report = tmp_path / "hw.xml"
+        code = S.main(["--device", vb.url + "/", "--board", "RPI_PICO_W", "--report", str(report),
+                       "--", "-k", "test_json_round_trip"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "== target: board RPI_PICO_W (rp2 port) at %s" % vb.url in out
+    assert (tmp_path / "hw.txt").read_text().startswith("target: board RPI_PICO_W (rp2 port)\n")
+    assert "starting" not in out  # nothing was deployed or started
