@@ -1,5 +1,9 @@
 """The esp32 port: board folders of the kit, variants (Wi-Fi blobs, OTA), the eFuse image for
 QEMU, the merged flash image and what an esp32 build leaves in firmware/<BOARD>/.
+
+Besides the port questions every port module answers (tools/build/unix.py lists them), the
+orchestrator (tools.build.run) asks it ``esp32_board`` (version check, variant), ``ota_board``
+(OTA=1) and ``blobs_message`` (ESP-IDF without the Wi-Fi blobs).
 """
 from __future__ import annotations
 
