@@ -67,6 +67,9 @@ def device_url(device: str) -> str:
 
 
 class LiveBoard(Target):
+    """A real board: ``device`` (its app's base URL) and/or ``port`` (its serial port; "auto": the
+    one USB board), ``app`` to deploy before the reset, ``board`` the name it was built for."""
+
     kind = "live"
     error = LiveError
 
