@@ -29,7 +29,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-mp test-py run boards check firmware flash deploy ota wifi erase monitor size clean test-hw smoke bench soak
+.PHONY: help setup test test-mp test-py run boards check firmware flash deploy ota logs wifi erase monitor size clean test-hw smoke bench soak
 
 help: ## Show this list of targets
 	@python3 -m tools.dev.help Makefile
@@ -66,11 +66,14 @@ flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
 deploy: $(STAMP) ## Copy APP's changed files, and the kit modules its firmware lacks (to /lib), with mpremote; soft-reset (PORT=)
 	$(PY) -m tools.device.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT))
 
-ota: $(STAMP) ## Update APP over Wi-Fi (DEVICE=http://ip:port, OTA_TOKEN=; FIRMWARE=1: the ESP32 firmware of BOARD, IMAGE=)
-	$(PY) -m tools.device.ota --device "$(DEVICE)" --app $(or $(APP),examples/hello) --board $(BOARD) $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(FIRMWARE),--firmware) $(if $(IMAGE),--image "$(IMAGE)")
+ota: $(STAMP) ## Update APP over Wi-Fi and wait for its verdict (DEVICE=http://ip:port, OTA_TOKEN=, FORCE=1; FIRMWARE=1: the ESP32 firmware of BOARD, IMAGE=)
+	$(PY) -m tools.device.ota --device "$(DEVICE)" --app $(or $(APP),examples/hello) --board $(BOARD) $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(FIRMWARE),--firmware) $(if $(IMAGE),--image "$(IMAGE)") $(if $(FORCE),--force)
 
-wifi: $(STAMP) ## Store Wi-Fi credentials on the board's filesystem (SSID=, PASSWORD=, PORT=, OTA_TOKEN=)
-	$(PY) -m tools.device.wifi --ssid "$(SSID)" --password "$(PASSWORD)" $(if $(PORT),--port $(PORT)) $(if $(OTA_TOKEN),--ota-token "$(OTA_TOKEN)")
+logs: $(STAMP) ## Print the board's crash log over Wi-Fi (DEVICE=http://ip:port, OTA_TOKEN=)
+	$(PY) -m tools.device.logs --device "$(DEVICE)" $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)")
+
+wifi: $(STAMP) ## Store Wi-Fi credentials on the board's filesystem (SSID=, PASSWORD=, PORT=, OTA_TOKEN=, WATCHDOG=seconds)
+	$(PY) -m tools.device.wifi --ssid "$(SSID)" --password "$(PASSWORD)" $(if $(PORT),--port $(PORT)) $(if $(OTA_TOKEN),--ota-token "$(OTA_TOKEN)") $(if $(WATCHDOG),--watchdog $(WATCHDOG))
 
 erase: $(STAMP) ## Erase the board's whole flash (PORT=)
 	$(PY) -m tools.device.flash --board $(BOARD) --erase-only $(if $(PORT),--port $(PORT))

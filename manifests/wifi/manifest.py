@@ -9,6 +9,8 @@ module("kitnet.py", base_path="../../src/kit")
 module("kitportal.py", base_path="../../src/kit")
 module("kitdns.py", base_path="../../src/kit")
 module("kitstart.py", base_path="../../src/kit")
+module("kitsafe.py", base_path="../../src/kit")  # start counter, safe mode, app rollback, watchdog
+module("kitlog.py", base_path="../../src/kit")  # the crash log
 module("boot.py", base_path="../../src/kit/kitboot")
 # The kit's main.py runs the portal and then /main.py, after a normal boot only (boot.py must
 # not block: mpremote's raw-REPL soft reset runs it too). An app frozen with FREEZE_MAIN=1

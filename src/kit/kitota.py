@@ -44,7 +44,7 @@ import os
 import time
 
 PREFIX = "/ota"
-STAGE = ".ota"  # staging folder, next to the app (same filesystem, so rename() works)
+from kitsafe import STAGE  # staging folder, next to the app (same filesystem, so rename() works)
 PIECE = 4096  # bytes per upload request (one flash sector)
 MAX_FILE = 512 * 1024
 MAX_FILES = 64
@@ -198,15 +198,6 @@ def _clear_stage():
         _remove(STAGE + "/" + n)
 
 
-def _makedirs(name):
-    parts = name.split("/")[:-1]
-    path = ""
-    for p in parts:
-        path = path + "/" + p if path else p
-        if not _exists(path):
-            os.mkdir(path)
-
-
 def _is_dir(path):
     try:
         return os.stat(path)[0] & 0x4000 != 0
@@ -214,32 +205,12 @@ def _is_dir(path):
         return False
 
 
-def _swap(pairs):
-    """Rename each staged file over its target; the names that failed."""
-    failed = []
-    for src, dst in pairs:
-        if _exists(src):
-            try:
-                _makedirs(dst)
-                os.rename(src, dst)
-            except OSError:
-                failed.append(dst)
-    return failed
-
-
 def recover():
-    """At start-up: finish a swap that a reset interrupted, drop a half-made upload."""
-    journal = STAGE + "/swap.json"
-    try:
-        with open(journal) as f:
-            pairs = json.load(f)
-    except (OSError, ValueError):
-        pairs = None
-    if pairs:
-        try:
-            _swap(pairs)
-        except (TypeError, ValueError):
-            pass  # not a journal this kit wrote
+    """At start-up: finish a swap that a reset interrupted (kitsafe, which keeps the old files
+    for a rollback), drop a half-made upload."""
+    import kitsafe
+
+    kitsafe.recover()
     _clear_stage()
 
 
@@ -383,17 +354,15 @@ def commit_app():
         _app.clear()
         _clear_stage()
         return _error(422, "files incomplete or not matching their sha256; nothing changed", files=bad)
-    pairs = [["%s/%d" % (STAGE, i), row[0]] for i, row in enumerate(rows)]
-    with open(STAGE + "/swap.new", "w") as f:
-        json.dump(pairs, f)
-    os.rename(STAGE + "/swap.new", STAGE + "/swap.json")  # from here on, a reset finishes the swap
-    failed = _swap(pairs)
-    _remove(STAGE + "/swap.json")
+    import kitsafe
+
+    # the old files go to a backup, the app restarts on probation (kitsafe rolls it back)
+    failed, update = kitsafe.swap_in([["%s/%d" % (STAGE, i), row[0]] for i, row in enumerate(rows)])
     _app.clear()
     _restart_later()
     if failed:
-        return _error(500, "could not replace some files; restarting", files=failed)
-    return {"updated": [r[0] for r in rows], "restarting": True}
+        return _error(500, "could not replace some files; restarting", files=failed, update=update)
+    return {"updated": [r[0] for r in rows], "restarting": True, "update": update}
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,7 +480,10 @@ def commit_firmware():
 
 
 def info():
-    out = {"app": True, "piece": PIECE, "max_file": MAX_FILE, "firmware": None, "reason": None}
+    import kitsafe
+
+    out = {"app": True, "piece": PIECE, "max_file": MAX_FILE, "firmware": None, "reason": None,
+           "update": kitsafe.status()}
     reason = _no_firmware()
     if reason:
         out["reason"] = reason
@@ -536,6 +508,19 @@ def confirm():
             esp32.Partition.mark_app_valid_cancel_rollback()
         except (OSError, AttributeError):
             pass
+
+
+_started = False  # kitsafe was told this start answered a request
+
+
+def _start_ok():
+    """The first answers count this start as good (kitsafe: after its settle time); an app
+    update on probation is confirmed."""
+    global _started
+    import kitsafe
+
+    kitsafe.answered()
+    _started = kitsafe._good
 
 
 def install(app, token=None, prefix=PREFIX, path=None):
@@ -599,31 +584,45 @@ def install(app, token=None, prefix=PREFIX, path=None):
     app.put(prefix + "/firmware")(guarded(lambda r: put_firmware(_offset(r), _piece(r))))
     app.post(prefix + "/firmware/commit")(guarded(lambda r: commit_firmware()))
 
+    def crash_log(request):
+        import kitlog
+        import kitsafe
+
+        return {"log": kitlog.read(), "status": kitsafe.status()}
+
+    app.get(prefix + "/log")(guarded(crash_log))
+
     @app.after_request
     def _answered(request, response):
-        if not _confirmed and response.status_code < 500:
-            confirm()
+        if response.status_code < 500:
+            if not _confirmed:
+                confirm()
+            if not _started:
+                _start_ok()
         return response
 
     return app
 
 
-def serve(port=None):
-    """A board with no app yet (no main.py): answer only the OTA routes until ``make ota``
-    sends one; its commit restarts the board into it. Called by :func:`kitstart.run_main`
-    (the kit's frozen main.py)."""
-    if _exists(APP_MAIN):
+def serve(port=None, why=None):
+    """A board with no app yet (no main.py), or in safe mode (``why``: kitsafe's reason):
+    answer only the OTA routes until ``make ota`` sends an app; its commit restarts the board
+    into it. Called by :func:`kitstart.run_main` (the kit's frozen main.py)."""
+    if why is None and _exists(APP_MAIN):
         return False
     from microdot import Microdot
 
     app = Microdot()
+    send = "send one with make ota DEVICE=http://<this-address>:%d APP=dir" % (port or PORT)
 
     @app.get("/")
     async def index(request):
-        return "No app on this board yet: send one with make ota DEVICE=http://<this-address>:%d APP=dir" % (port or PORT)
+        if why:
+            return "Safe mode: %s. The app does not run; %s (make logs shows the crash log)" % (why, send)
+        return "No app on this board yet: " + send
 
     install(app)
-    print("kitota: no %s; waiting for `make ota` on port %d" % (APP_MAIN, port or PORT))
+    print("kitota: %s; waiting for `make ota` on port %d" % ("safe mode" if why else "no " + APP_MAIN, port or PORT))
     app.run(port=port or PORT)
     return True
 

@@ -1,7 +1,7 @@
 """kitstart - the board's start-up: join, set-up portal, app or the wait for a first app.
 
-The top layer of the board runtime (src/kit/): it imports :mod:`kitnet` (network and settings,
-the bottom), :mod:`kitportal` and :mod:`kitota` (the middle); no kit module imports it, only
+The top layer of the board runtime (src/kit/): it imports :mod:`kitnet` and :mod:`kitsafe`
+(network, settings, start-up safety: the bottom), :mod:`kitportal` and :mod:`kitota` (the middle); no kit module imports it, only
 the kit's frozen ``boot.py`` and ``main.py`` (and an app that brings its own main.py)::
 
     import kitstart
@@ -43,15 +43,26 @@ def start(portal=True, path=None):
 
 
 def run_main(main="main.py"):
-    """What the kit's frozen main.py does after a normal boot: the set-up portal when the board
-    is not on a network (it ends in a restart), then ``main``, the app; with none yet, the ota
-    extension's wait for `make ota` to send it."""
+    """What the kit's frozen main.py does after a normal boot: :func:`kitsafe.boot` (count the
+    start, roll back an update that never confirmed itself), the set-up portal when the board is
+    not on a network (it ends in a restart), then ``main``, the app, watched by kitsafe: when it
+    raises (also MemoryError) the traceback goes to the crash log, an update on probation is
+    rolled back, and the board restarts. With no app yet, or in safe mode (too many failed
+    starts), the ota extension's wait for `make ota` (:func:`kitota.serve`)."""
+    import kitsafe
+
+    why = kitsafe.boot(main)
     if start() is None:
         print("kitstart: not on a network; starting %s anyway" % main)
-    if kitnet.run_file(main):
-        return
+    if why is None and kitsafe._exists(main):
+        kitsafe.watch()
+        try:
+            kitnet.run_file(main)
+            return
+        except Exception as exc:  # MemoryError too; SystemExit and KeyboardInterrupt pass
+            kitsafe.failed(exc)  # logs, rolls back an update on probation, restarts
     try:
         import kitota
     except ImportError:
         return
-    kitota.serve()
+    kitota.serve(why=why)

@@ -5,7 +5,10 @@ tools.targets.virtual.VirtualBoard, with stand-ins for ``network``, ``machine`` 
 ``host/`` folder. The ``machine.reset()`` stand-in ends the process with status 75; this board
 then starts the same program again in the same folder, as a real board boots again with its
 filesystem (and the file-backed flash partitions) intact. ``power_cycle()`` does the same for a
-process that did not reset itself.
+process that did not reset itself, and clears the stand-in's RTC memory as a power loss does.
+The harness is also the board's watchdog: once the app started ``machine.WDT`` (the stand-in
+writes ``.flash/wdt.json``), a feed missing for longer than its timeout kills the process and
+boots it again with the reset cause WDT.
 """
 import json
 import socket
@@ -27,6 +30,7 @@ class CableFreeBoard(V.VirtualBoard):
         self.seed = dict(files or {})  # name -> text or bytes, written to the board's filesystem before it boots
         self.dns_port = dns_port
         self.boots = 0
+        self.watchdog_resets = 0
         self._argv = self._env = None
         self._watch = None
         self._stopping = False
@@ -47,6 +51,9 @@ class CableFreeBoard(V.VirtualBoard):
             if not kw.get("start_new_session"):  # not the board itself (version probes...)
                 return real_popen(argv, **kw)
             self._argv, self._env = argv, kw
+            if self.boots:
+                return real_popen(argv, **kw)  # a restart while starting: the filesystem stays
+            self.boots = 1
             for name, text in self.seed.items():
                 (self.files / name).parent.mkdir(parents=True, exist_ok=True)
                 data = text if isinstance(text, bytes) else text.encode()
@@ -58,13 +65,37 @@ class CableFreeBoard(V.VirtualBoard):
             super()._start()
         finally:
             subprocess.Popen = real_popen
-        self.boots = 1
         self._watch = threading.Thread(target=self._supervise, daemon=True)
         self._watch.start()
 
-    def _relaunch(self):
+    @property
+    def flash(self) -> Path:
+        """The stand-ins' "chip" folder: partitions, RTC memory, reset cause, watchdog."""
+        return self.files / ".flash"
+
+    def _relaunch(self, cause=None):
+        for name in ("wdt.json", "wdt.fed"):  # a reset stops the watchdog
+            (self.flash / name).unlink(missing_ok=True)
+        if cause:
+            self.flash.mkdir(exist_ok=True)
+            (self.flash / "reset_cause").write_text(cause)
         self.boots += 1
         self.proc = subprocess.Popen(self._argv, **self._env)
+
+    def _starved(self):
+        """True when the stand-in's watchdog runs and was not fed within its timeout."""
+        try:
+            timeout = json.loads((self.flash / "wdt.json").read_text())["timeout"] / 1000.0
+            fed = (self.flash / "wdt.fed").stat().st_mtime
+        except (OSError, ValueError, KeyError):
+            return False
+        return time.time() - fed > timeout
+
+    def _bite(self):
+        self.watchdog_resets += 1
+        self.proc.kill()
+        self.proc.wait(5)
+        self._relaunch("wdt")
 
     def _supervise(self):
         while not self._stopping:
@@ -76,7 +107,27 @@ class CableFreeBoard(V.VirtualBoard):
                 self._relaunch()
             elif code is not None:
                 return
+            elif self._starved() and not self._stopping:
+                self._bite()
             time.sleep(0.05)
+
+    def _wait_ready(self):
+        """Wait until the board listens; a board that resets before that (an app failing at
+        start) is started again, as on a real board."""
+        deadline = time.monotonic() + self.timeout
+        while self.proc.poll() is not None or not self._listening():
+            if self.proc.poll() == RESET_STATUS and time.monotonic() < deadline:
+                self._relaunch()
+            elif self.proc.poll() is not None or time.monotonic() > deadline:
+                return super()._wait_ready()  # says why, with the board's output
+            time.sleep(0.05)
+
+    def _listening(self):
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
 
     def power_cycle(self):
         """Kill the process (no clean shutdown) and boot again."""
@@ -86,6 +137,8 @@ class CableFreeBoard(V.VirtualBoard):
         proc.kill()
         proc.wait(5)
         self._stopping = False
+        for name in ("rtc.bin", "reset_cause"):  # RTC memory is lost without power
+            (self.flash / name).unlink(missing_ok=True)
         self._relaunch()
         self._watch = threading.Thread(target=self._supervise, daemon=True)
         self._watch.start()

@@ -44,7 +44,8 @@ def make_tree(tmp: Path, cpython_only: bool = True) -> Path:
     kit = root / "src" / "kit"  # the board runtime
     (kit / "kitboot").mkdir(parents=True)
     (kit / "kitnet.py").write_text("def connect():\n    import network\n    return network\n")
-    for name in ("kitportal.py", "kitdns.py", "kitstart.py", "kitota.py", "kitboot/boot.py", "kitboot/main.py"):  # wifi, ota
+    for name in ("kitportal.py", "kitdns.py", "kitstart.py", "kitsafe.py", "kitlog.py", "kitota.py",
+                 "kitboot/boot.py", "kitboot/main.py"):  # wifi, ota
         (kit / name).write_text("X = 1\n")
     vendor = root / ".cache" / "vendor" / "utemplate"
     vendor.mkdir(parents=True)

@@ -1,6 +1,7 @@
 """The board runtime (src/kit/) is layered: no module imports one of a higher layer, none in a circle.
 
-Layers, bottom to top: network and settings (kitnet), services (kitdns, kitportal, kitota),
+Layers, bottom to top: network and settings (kitnet; kitlog, the crash log; kitsafe, start-up
+safety and app rollback), services (kitdns, kitportal, kitota),
 start-up (kitstart and the frozen boot.py / main.py in kitboot/). A module may import its own
 layer or lower ones; every import counts, also one inside a function (on a board a lazy import
 is still a tie between two modules). Read with ``ast`` from the files; nothing is imported.
@@ -16,6 +17,8 @@ LAYER_NAMES = {BOTTOM: "network and settings", MIDDLE: "services", TOP: "start-u
 #: Every module of src/kit/ and its layer; a new module must be given one here.
 LAYERS = {
     "kitnet": BOTTOM,
+    "kitlog": BOTTOM,
+    "kitsafe": BOTTOM,
     "kitdns": MIDDLE,
     "kitportal": MIDDLE,
     "kitota": MIDDLE,
@@ -96,11 +99,12 @@ def test_the_board_runtime_is_layered_without_circles():
 
 def test_the_layers_are_used_as_documented():
     graph = {n: kit_imports(n, t, LAYERS) for n, t in kit_sources().items()}
-    assert graph["kitnet"] == set()
+    assert graph["kitnet"] == set() and graph["kitlog"] == set()
+    assert graph["kitsafe"] == {"kitnet", "kitlog"}
     assert graph["kitdns"] == set()
     assert graph["kitportal"] == {"kitnet", "kitdns"}
-    assert graph["kitota"] == {"kitnet"}
-    assert graph["kitstart"] == {"kitnet", "kitportal", "kitota"}
+    assert graph["kitota"] == {"kitnet", "kitsafe", "kitlog"}
+    assert graph["kitstart"] == {"kitnet", "kitsafe", "kitportal", "kitota"}
     assert graph["boot"] == {"kitnet", "kitstart"} and graph["main"] == {"kitstart"}
 
 

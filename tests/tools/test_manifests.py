@@ -82,7 +82,8 @@ def test_fragment_files_are_the_contract():
     for name, files in CONTRACT.items():
         targets = [t for _, t in frags[name].files if t.startswith("microdot/")]
         assert targets == ["microdot/" + f for f in files], name
-    assert [t for _, t in frags["wifi"].files] == ["kitnet.py", "kitportal.py", "kitdns.py", "kitstart.py", "boot.py", "main.py"]
+    assert [t for _, t in frags["wifi"].files] == ["kitnet.py", "kitportal.py", "kitdns.py", "kitstart.py", "kitsafe.py",
+                                                 "kitlog.py", "boot.py", "main.py"]
     assert [t for _, t in frags["ota"].files] == ["kitota.py"]
     assert [t for _, t in frags["utemplate"].files][1:] == ["utemplate/" + f for f in UTEMPLATE]
     assert frags["utemplate"].files[1][0] == B.ROOT / ".cache/vendor/utemplate/__init__.py"

@@ -19,6 +19,7 @@ once its web server answers, which this tool waits for.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import hmac
 import http.client
@@ -207,8 +208,50 @@ class Progress:
 # App
 
 
-def update_app(dev: Device, app: str, wait: float = 60.0) -> List[str]:
-    """Send the changed files of ``app``; return their names (empty: nothing to do)."""
+def installs_ota(text: str, name: str = "main.py") -> bool:
+    """Whether the Python source ``text`` imports kitota and calls its ``install`` (as
+    ``kitota.install(...)``, under an alias, or imported with ``from kitota import install``).
+    SyntaxError when it is not Python."""
+    tree = ast.parse(text, name)
+    modules, funcs = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(a.asname or a.name for a in node.names if a.name == "kitota")
+        elif isinstance(node, ast.ImportFrom) and node.module == "kitota" and not node.level:
+            funcs.update(a.asname or a.name for a in node.names if a.name == "install")
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr == "install" and isinstance(f.value, ast.Name) and f.value.id in modules:
+            return True
+        if isinstance(f, ast.Name) and f.id in funcs:
+            return True
+    return False
+
+
+def check_app(app: str, files: Dict[str, Path]) -> None:
+    """Refuse (OtaError) an app that would lock out `make ota`: none of its Python files calls
+    kitota.install(app), or one is not valid Python. FORCE=1 skips this."""
+    found = False
+    for name in sorted(files):
+        if not name.endswith(".py"):
+            continue
+        try:
+            found = installs_ota(files[name].read_text(encoding="utf-8", errors="replace"), name) or found
+        except SyntaxError as exc:
+            raise OtaError("%s line %s is not valid Python (%s): fix it, or pass FORCE=1 to send it anyway."
+                           % (name, exc.lineno, exc.msg))
+    if not found:
+        raise OtaError(
+            "App '%s' never calls kitota.install(app): on the board it could not be updated over the air "
+            "again (only over USB); add `import kitota` and `kitota.install(app)` to its main.py, "
+            "or pass FORCE=1 to send it anyway." % app)
+
+
+def update_app(dev: Device, app: str, wait: float = 60.0, force: bool = False) -> List[str]:
+    """Send the changed files of ``app``; return their names (empty: nothing to do). With
+    ``wait``, wait for the board's verdict on the new app: OtaError when it was rolled back."""
     folder = Path(app)
     if not folder.is_dir():
         raise OtaError("App folder '%s' not found: pass APP=examples/hello or your own folder with a main.py." % app)
@@ -216,6 +259,8 @@ def update_app(dev: Device, app: str, wait: float = 60.0) -> List[str]:
     if not files:
         raise OtaError("App folder '%s' has no files to send; add a main.py." % app)
     info = dev.expect("GET", "/info")
+    if not force:
+        check_app(app, files)  # before any of the app goes to the board
     local = S.local_hashes(files)
     remote = dev.expect("POST", "/hashes", sorted(files))
     _, changed = S.plan_copy(local, remote if isinstance(remote, dict) else {}, {})
@@ -237,9 +282,39 @@ def update_app(dev: Device, app: str, wait: float = 60.0) -> List[str]:
     print("Sent %d file(s) to %s (%d unchanged); the board checked them and restarts the app."
           % (len(done.get("updated", changed)), dev.url, len(files) - len(changed)))
     if wait:
-        dev.wait_back(wait)
-        print("The board answers again at %s." % dev.url)
+        update = done.get("update")
+        if update is None:  # a kit without rollback: it only restarts
+            dev.wait_back(wait)
+            print("The board answers again at %s." % dev.url)
+            return changed
+        outcome = wait_outcome(dev, update, wait)
+        if outcome.get("state") != "confirmed":
+            raise OtaError("Update %s rolled back: %s; the board runs the previous app again (`make logs` "
+                           "shows the crash log)." % (update, outcome.get("why") or "no reason given"))
+        print("Update %s confirmed: the new app answered at %s." % (update, dev.url))
     return changed
+
+
+def wait_outcome(dev: Device, update: int, timeout: float) -> dict:
+    """Poll /ota/info until the board has confirmed update ``update`` or rolled it back; the
+    board's record of it ({"update", "state", "why", ...}). The polls are answered requests,
+    which confirm a working app once its settle time has passed."""
+    dev.close()
+    time.sleep(1.0)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status, answer = dev.call("GET", "/info")
+        except OtaError:
+            status, answer = 0, None
+        record = answer.get("update") if status == 200 and isinstance(answer, dict) else None
+        if isinstance(record, dict) and record.get("update") == update and record.get("state") in ("confirmed", "rolled back"):
+            return record
+        if time.monotonic() > deadline:
+            raise OtaError(
+                "The board gave no verdict on update %s within %d s: read `make logs` and watch it with "
+                "`make monitor`; an update it cannot confirm rolls back by itself." % (update, timeout))
+        time.sleep(0.5)
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,7 +402,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--firmware", action="store_true", help="send the ESP32 app image instead of the app")
     parser.add_argument("--board", default="ESP32_GENERIC", help="board whose firmware/<BOARD>/ image to send")
     parser.add_argument("--image", default=None, help="app image to send (default firmware/<BOARD>/%s)" % APP_IMAGE)
-    parser.add_argument("--wait", type=float, default=90.0, help="seconds to wait for the board after its restart (0: do not)")
+    parser.add_argument("--wait", type=float, default=90.0, help="seconds to wait for the board's verdict after its restart (0: do not)")
+    parser.add_argument("--force", action="store_true", help="send an app that does not call kitota.install (FORCE=1)")
     args = parser.parse_args(argv)
     try:
         if not args.device:
@@ -337,7 +413,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if args.firmware:
                 update_firmware(dev, B.load_board(args.board), args.image, args.wait)
             else:
-                update_app(dev, args.app, args.wait)
+                update_app(dev, args.app, args.wait, args.force)
         finally:
             dev.close()
     except B.BoardError as exc:

@@ -8,6 +8,8 @@ short marked block that runs the frozen helper at every boot::
 
 Apps read the address with ``kitnet.ip()``. ``--connect`` joins right away and prints it.
 ``--ota-token`` (``OTA_TOKEN=``) also stores the token ``make ota`` must send (kitota).
+``--watchdog`` (``WATCHDOG=30``) turns on the watchdog: the app's event loop must not block
+longer than that many seconds, or the board resets (kitsafe; a failed start on probation).
 """
 from __future__ import annotations
 
@@ -73,12 +75,25 @@ def validate_token(token: str) -> None:
             "OTA_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')." % (TOKEN_MIN, TOKEN_MAX))
 
 
-def config_text(ssid: str, password: str, hostname: Optional[str] = None, ota_token: Optional[str] = None) -> str:
+#: The watchdog's timeout range in seconds (``WATCHDOG=``; src/kit/kitsafe.py feeds it from the app's event loop).
+WATCHDOG_MIN, WATCHDOG_MAX = 2, 3600
+
+
+def validate_watchdog(seconds: Optional[int]) -> None:
+    if seconds is not None and seconds != 0 and not WATCHDOG_MIN <= seconds <= WATCHDOG_MAX:
+        raise WifiError("WATCHDOG=%s: give the seconds a blocked event loop may last before the board resets, "
+                        "%d to %d (0: no watchdog)." % (seconds, WATCHDOG_MIN, WATCHDOG_MAX))
+
+
+def config_text(ssid: str, password: str, hostname: Optional[str] = None, ota_token: Optional[str] = None,
+                watchdog: Optional[int] = None) -> str:
     data = {"ssid": ssid, "password": password}
     if hostname:
         data["hostname"] = hostname
     if ota_token:
         data["ota_token"] = ota_token
+    if watchdog:
+        data["watchdog"] = watchdog
     return json.dumps(data) + "\n"
 
 
@@ -129,8 +144,9 @@ def write_argv(port: str, config_file: Path, boot_file: Optional[Path], connect:
 
 
 def store(ssid: str, password: str, port: Optional[str] = None, connect: bool = False, hostname: Optional[str] = None,
-          ota_token: Optional[str] = None) -> str:
+          ota_token: Optional[str] = None, watchdog: Optional[int] = None) -> str:
     validate(ssid, password)
+    validate_watchdog(watchdog)
     if ota_token:
         validate_token(ota_token)
     try:
@@ -154,7 +170,7 @@ def store(ssid: str, password: str, port: Optional[str] = None, connect: bool = 
         config = Path(tmp) / "wifi.json"
         fd = os.open(str(config), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(config_text(ssid, password, hostname, ota_token))
+            f.write(config_text(ssid, password, hostname, ota_token, watchdog))
         boot_file = None
         if new_boot is not None:
             boot_file = Path(tmp) / "boot.py"
@@ -179,9 +195,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--hostname", default=None, help="the board's DHCP host name")
     parser.add_argument("--connect", action="store_true", help="join now and print the IP")
     parser.add_argument("--ota-token", default=None, help="token `make ota` must send (kitota)")
+    parser.add_argument("--watchdog", type=int, default=None,
+                        help="seconds the app's event loop may block before the board resets (kitsafe; 0: off)")
     args = parser.parse_args(argv)
     try:
-        device = store(args.ssid, args.password, args.port, args.connect, args.hostname, args.ota_token)
+        device = store(args.ssid, args.password, args.port, args.connect, args.hostname, args.ota_token,
+                       args.watchdog)
     except WifiError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
