@@ -25,6 +25,8 @@ App update: ``/ota/begin`` lists the files with their size and sha256, ``/ota/ap
 each file in pieces into ``/.ota/``, ``/ota/commit`` checks every staged file against its
 sha256 and only then renames them over the old ones (a journal lets the next boot finish an
 interrupted swap), then restarts. A broken or incomplete upload leaves the old app in place.
+The swap keeps the old files and the new app starts on probation: kitsafe confirms it on an
+answered request or rolls it back (``GET /ota/info`` says which, ``GET /ota/log`` why).
 
 Firmware update (ESP32 built with an OTA partition table): ``/ota/firmware/begin`` checks the
 size against ``esp32.Partition.get_next_update()``, the first piece must be an ESP app image
@@ -547,7 +549,7 @@ def install(app, token=None, prefix=PREFIX, path=None):
             refused = check(request)
             if refused is not None:
                 return refused[0], refused[1], {"WWW-Authenticate": SCHEME}
-            res = handler(request, **kwargs)
+            res = handler(request, **kwargs)  # a body, or (body, status[, headers])
             if not isinstance(res, tuple):
                 res = (res, 200)
             headers = res[2] if len(res) > 2 else {}

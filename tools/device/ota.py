@@ -9,7 +9,10 @@ src/kit/kitota.py checks it, docs/wifi.md describes it).
 App: like ``make deploy``, only files whose sha256 differs from the board's copy are sent
 (the file list and hashes come from tools.device.deploy). The board stages them, checks every one
 against its sha256 and swaps them in together, then restarts the app; anything broken leaves
-the old app running.
+the old app running. The new app runs on probation (src/kit/kitsafe.py): this tool waits for
+the board's verdict and ends with "Update N confirmed" or, exit status 1, "Update N rolled
+back: <why>". An app that never calls ``kitota.install`` is refused before it is sent
+(``FORCE=1`` sends it anyway).
 
 Firmware (``FIRMWARE=1``, ESP32 built with an OTA partition table): the app image
 ``firmware/<BOARD>/micropython.bin`` (not the merged firmware.bin) is checked with esptool,
@@ -89,7 +92,8 @@ class Device:
 
     def _exchange(self, method: str, target: str, data, headers) -> Tuple[int, object, bytes]:
         """One request on the kept-alive connection: (status, response headers, body)."""
-        for attempt in (0, 1):
+        attempt = 0
+        while True:
             reused = self.conn is not None
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
@@ -104,7 +108,7 @@ class Device:
                     raise OtaError(
                         "Lost the connection to the board at %s (%s): check that it is on the network "
                         "and run `make ota` again (an unfinished update changes nothing on it)." % (self.url, exc))
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def nonce(self) -> str:
         """A fresh nonce from the board's GET /ota/nonce."""
