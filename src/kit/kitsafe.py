@@ -252,7 +252,7 @@ def boot(main="main.py"):
     never confirmed itself. None: run the app; else why the board starts in safe mode."""
     global _boot, _mode
     recover()
-    n = count() + 1
+    n = count() + 1 if _exists(main) else 1  # waiting for a first app is no failed start
     count(n)
     _boot = n
     wdt = _reset_by_watchdog()

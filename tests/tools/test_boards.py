@@ -257,6 +257,8 @@ def test_frozen_sources_lists_core_then_extensions(tree):
         (src / "kit/kitportal.py", "kitportal.py"),
         (src / "kit/kitdns.py", "kitdns.py"),
         (src / "kit/kitstart.py", "kitstart.py"),
+        (src / "kit/kitsafe.py", "kitsafe.py"),
+        (src / "kit/kitlog.py", "kitlog.py"),
         (src / "kit/kitboot/boot.py", "boot.py"),
         (src / "kit/kitboot/main.py", "main.py"),
     ]

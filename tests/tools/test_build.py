@@ -383,7 +383,8 @@ def test_native_build_writes_firmware_info_and_log(tmp_path):
     assert info["extensions"] == ["wifi"] and info["board"] == "UNIX" and info["idf_version"] is None
     assert info["sha256"] == hashlib.sha256(b"binary").hexdigest()
     modules = {m["module"]: m for m in info["frozen_modules"]}
-    assert set(modules) == {"microdot/" + f for f in CONTRACT["core"]} | {"kitnet.py", "kitportal.py", "kitdns.py", "kitstart.py", "boot.py", "main.py"}
+    assert set(modules) == {"microdot/" + f for f in CONTRACT["core"]} | {"kitnet.py", "kitportal.py", "kitdns.py", "kitstart.py",
+                                                                          "kitsafe.py", "kitlog.py", "boot.py", "main.py"}
     assert modules["microdot/microdot.py"]["mpy_bytes"] == 3 and modules["kitnet.py"]["mpy_bytes"] is None
     assert modules["kitnet.py"]["source"] == "src/kit/kitnet.py"
     assert info["image_bytes"] == 6 and info["partition_bytes"] is None
