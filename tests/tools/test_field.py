@@ -16,6 +16,7 @@ import requests
 from tests.tools.cablefree_board import CableFreeBoard, write_radio
 from tools.device import logs as L
 from tools.device import ota as O
+from tools.device import wifi as W
 from tools.targets import virtual as V
 
 try:
@@ -65,9 +66,9 @@ def settings(**more):
     return json.dumps(conf)
 
 
-def board(tmp_path, app=None, env=None, **conf):
+def board(tmp_path, app=None, env=None, stored=None, **conf):
     radio = write_radio(tmp_path / "radio.json", HOME)
-    files = {"wifi.json": settings(**conf), "app.py": app or good_app("1")}
+    files = {"wifi.json": stored or settings(**conf), "app.py": app or good_app("1")}
     extra = {"KIT_APP_MAIN": "app.py"}
     extra.update(env or {})
     return CableFreeBoard(radio, V.free_port(), files=files, env=extra)
@@ -120,6 +121,14 @@ def test_the_pre_send_check_reads_the_code(tmp_path):
     files = {"app.py": app_dir(tmp_path, "bad", "import kitota\nkitota.install(app\n") / "app.py"}
     with pytest.raises(O.OtaError, match=r"app.py line \d+ is not valid Python .*FORCE=1"):
         O.check_app("bad", files)
+
+
+def test_make_wifi_stores_the_watchdog(capsys):
+    assert json.loads(W.config_text("Home", "secret123", watchdog=30))["watchdog"] == 30
+    assert "watchdog" not in json.loads(W.config_text("Home", "secret123"))
+    assert W.main(["--ssid", "Home", "--password", "secret123", "--watchdog", "1", "--port", "/dev/nope"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: WATCHDOG=1: give the seconds") and err.count("\n") == 1
 
 
 def test_logs_cli_errors_are_one_line(capsys, monkeypatch):
@@ -256,7 +265,9 @@ def test_failed_starts_lead_to_safe_mode_and_a_good_app_leaves_it(tmp_path, caps
 @needs_board
 def test_the_watchdog_resets_a_blocked_loop_and_the_update_rolls_back(tmp_path, capsys):
     blocking = HEAD + ROUTE % "x" + "@app.before_request\nasync def hang(request):\n    time.sleep(3600)\n" + RUN
-    with board(tmp_path, watchdog=2) as b:
+    stored = json.loads(W.config_text("Home", "secret123", ota_token=TOKEN, watchdog=2))  # as make wifi WATCHDOG=2
+    stored.update(probation=PROBATION, settle=SETTLE)
+    with board(tmp_path, stored=json.dumps(stored)) as b:
         time.sleep(3)
         assert get(b) == "app 1" and b.watchdog_resets == 0  # fed from the event loop
         assert O.main(["--device", b.url, "--app", str(app_dir(tmp_path, "blocks", blocking)), "--token", TOKEN,
