@@ -248,35 +248,32 @@ def restart():
 
 
 def boot(main="main.py"):
-    """At start-up, before the app: finish a swap, count this start, roll back an update that
-    never confirmed itself. None: run the app; else why the board starts in safe mode."""
-    global _boot, _mode
+    """At start-up, before the network and the app: finish a swap, roll back an update that
+    started and never confirmed itself. None: run the app; else why the board starts in safe
+    mode. Only :func:`watch` counts a start: a boot into the set-up portal (no network) or
+    into the wait for a first app is no failed start."""
+    global _mode
     recover()
-    n = count() + 1 if _exists(main) else 1  # waiting for a first app is no failed start
-    count(n)
-    _boot = n
     wdt = _reset_by_watchdog()
     if wdt:
         import kitlog
 
-        kitlog.add("watchdog", "reset by the watchdog: the event loop was blocked longer than %s s" % settings()[3], boot=n)
+        kitlog.add("watchdog", "reset by the watchdog: the event loop was blocked longer than %s s" % settings()[3],
+                   boot=count())
     st = state()
     if st.get("state") == "rolling back" or (st.get("state") == "probation" and st.get("boots")):
         rollback(st.get("why") or ("watchdog reset (the event loop was blocked)" if wdt
                                    else "restarted before its server answered a request"))
-        count(1)
         st = state()
-    elif st.get("state") == "probation":
-        st["boots"] = 1
-        _save(STATE, st)
+    n = count()  # starts in a row that failed
     why = None
     if st.get("state") == "rolled back" and not _exists(main):
         why = "the first app failed and was taken off: " + st.get("why", "")
-    elif settings()[0] and n > settings()[0]:
+    elif settings()[0] and n >= settings()[0]:
         import kitlog
 
         last = kitlog.read()
-        why = "%d starts failed in a row; the last: %s" % (n - 1, kitlog.summary(last[-1]["text"]) if last else "no log")
+        why = "%d starts failed in a row; the last: %s" % (n, kitlog.summary(last[-1]["text"]) if last else "no log")
     if why:
         _mode = "safe"
         print("kitsafe: safe mode: " + why)
@@ -284,12 +281,19 @@ def boot(main="main.py"):
 
 
 def watch():
-    """Just before the app runs: start the watchdog (when set) and the task that feeds it and
-    ends the probation window (it runs once the app's event loop does)."""
-    global _t0, _mode
+    """Just before the app runs: count the start (an update on probation has now started),
+    start the watchdog (when set) and the task that feeds it and ends the probation window
+    (it runs once the app's event loop does)."""
+    global _t0, _mode, _boot
     import asyncio
     import time
 
+    _boot = count() + 1
+    count(_boot)
+    st = state()
+    if st.get("state") == "probation" and not st.get("boots"):
+        st["boots"] = 1  # a restart before the confirmation rolls it back
+        _save(STATE, st)
     dog = settings()[3]
     wdt = None
     if dog:

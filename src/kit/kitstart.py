@@ -55,8 +55,8 @@ def run_main(main="main.py"):
     if start() is None:
         print("kitstart: not on a network; starting %s anyway" % main)
     if why is None and kitsafe._exists(main):
-        kitsafe.watch()
         try:
+            kitsafe.watch()  # counts the start; a watchdog timeout the port refuses is a failed one
             kitnet.run_file(main)
             return
         except Exception as exc:  # MemoryError too; SystemExit and KeyboardInterrupt pass

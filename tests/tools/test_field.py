@@ -263,6 +263,22 @@ def test_failed_starts_lead_to_safe_mode_and_a_good_app_leaves_it(tmp_path, caps
 
 
 @needs_board
+def test_boots_without_a_network_are_no_failed_starts(tmp_path):
+    radio = write_radio(tmp_path / "radio.json", [])  # the router is down: the set-up portal opens
+    env = {"KIT_APP_MAIN": "app.py", "KIT_NO_RTC": "1"}  # the count in a file: it survives power cycles
+    files = {"wifi.json": settings(), "app.py": good_app("1")}
+    with CableFreeBoard(radio, V.free_port(), files=files, env=env) as b:
+        for boots in (2, 3, 4, 5):
+            assert "kitportal" in b.output_tail(200)
+            b.power_cycle()
+            b.wait_boots(boots)
+        write_radio(radio, HOME)  # the router is back
+        b.power_cycle()
+        b.wait_boots(6)
+        assert get(b) == "app 1"  # the app runs: no safe mode
+
+
+@needs_board
 def test_the_watchdog_resets_a_blocked_loop_and_the_update_rolls_back(tmp_path, capsys):
     blocking = HEAD + ROUTE % "x" + "@app.before_request\nasync def hang(request):\n    time.sleep(3600)\n" + RUN
     stored = json.loads(W.config_text("Home", "secret123", ota_token=TOKEN, watchdog=2))  # as make wifi WATCHDOG=2
