@@ -38,6 +38,74 @@ def _split_frame(data, pos=0):
     return bool(b0 & 0x80), b0 & 0x0f, payload, start + n
 
 
+def websocket_conn(base, gen):
+    """The connection ``TestClient.websocket(path, client)`` runs a request over: ``base`` is
+    the test client's in-memory connection class (passed in, so this module never imports the
+    test client, which imports it), ``gen`` the client generator. The class is made on use, so
+    importing the test client allocates nothing for it."""
+    class WebSocketConn(base):
+        """The connection of ``websocket(path, client)``: after the request, each read gives
+        the next message of the client generator as a frame, and each text or binary frame
+        the application sends is sent into the generator (whose answer is read next).
+
+        As in Microdot 2.x: frames sent before the application first reads are dropped, and
+        when the generator ends the connection fails once with ``OSError(32)``.
+        """
+        def __init__(self, gen):
+            super().__init__()
+            self.gen = gen
+            self.started = False
+            self.closed = False
+            self.out = b''
+
+        async def _next(self, data=None):
+            gen = self.gen
+            try:
+                msg = (await gen.asend(data)) if hasattr(gen, 'asend') else gen.send(data)
+            except (StopIteration, StopAsyncIteration):
+                if not self.closed:
+                    self.closed = True
+                    raise OSError(32, 'Websocket connection closed')
+                return b''
+            from microdot.websocket import WebSocket
+            import random
+            op = WebSocket.TEXT if isinstance(msg, str) else WebSocket.BINARY
+            if isinstance(msg, str):
+                msg = msg.encode()
+            key = bytes(random.getrandbits(8) for _ in range(4))  # clients mask their frames
+            return WebSocket.encode_frame(op, msg, mask=key)
+
+        async def read(self, n=-1):
+            if self._pos >= len(self._data):
+                self.started = True
+                self._load(await self._next())
+            return await super().read(n)
+
+        def write(self, data):
+            self.out += data
+
+        async def awrite(self, data):
+            self.write(data)
+            await self.drain()
+
+        async def drain(self):
+            out = self.out
+            if not self.started:  # the handshake, and anything sent before the first read
+                self.out = b''
+                return
+            while True:
+                frame = _split_frame(out)
+                if frame is None:
+                    return
+                fin, op, payload, end = frame
+                out = self.out = out[end:]
+                if op == 1 or op == 2:
+                    self._load(await self._next(payload.decode() if op == 1 else bytearray(payload)))
+                    out = self.out
+
+    return WebSocketConn(gen)
+
+
 class MemoryPipe:
     """One direction of an in-memory connection, with the read API of an asyncio stream.
 
