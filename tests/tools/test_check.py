@@ -195,7 +195,7 @@ def test_require_error_shows_before_the_build(tree, capsys):
     frag.write_text(frag.read_text() + 'require("no-such-package")\n')
     argv = ["--root", str(tree), "--board", "ESP32_GENERIC", "--extensions", "sse", "--micropy-dir", MICROPY_DIR]
     assert C.main(argv) == 1
-    err = capsys.readouterr().err
+    err = errors_only(capsys.readouterr().err)
     assert err.startswith("error: MicroPython's manifest tooling rejects the manifest for ESP32_GENERIC: ")
     assert "Package 'no-such-package' not found in any known library." in err
     assert err.count("\n") == 1
@@ -207,7 +207,7 @@ def test_include_error_shows_before_the_build(tree, capsys):
     manifest.write_text(manifest.read_text().replace("variants/manifest.py", "variants/nope/manifest.py"))
     argv = ["--root", str(tree), "--board", "UNIX", "--extensions", "none", "--micropy-dir", MICROPY_DIR]
     assert C.main(argv) == 1
-    err = capsys.readouterr().err
+    err = errors_only(capsys.readouterr().err)
     assert "rejects the manifest for UNIX" in err and "variants/nope/manifest.py" in err
     assert err.count("\n") == 1
 
