@@ -473,7 +473,7 @@ def _run_bench_app(tmp_path, paths):
 
 
 def test_bench_app_measures_what_the_ota_extension_and_the_portal_keep(tmp_path):
-    host = ROOT / "tests" / "tools" / "cablefree_device" / "host"  # stand-in network module
+    host = ROOT / "tools" / "targets" / "virtual_host"  # stand-in network module
     ota, portal, imported = _run_bench_app(tmp_path, [ROOT / "src", ROOT / "src" / "kit", host])
     assert imported == "True"
     # Real figures, and of the size the modules suggest (kilobytes, not bytes or megabytes).

@@ -4,8 +4,8 @@ kitsafe.py, kitstart.run_main, kitota's app updates; tools/device/ota.py and log
 On the virtual board (tests/tools/cablefree_board.py: the real MicroPython unix port, real HTTP on
 loopback, the host stand-ins for ``machine``): the board's app is ``app.py``, run by
 ``kitstart.run_main()`` as the kit's frozen main.py runs /main.py. A restart is the process
-ending with the stand-in's reset status and the harness starting it again in the same folder;
-the harness is also the watchdog (it kills a board whose ``machine.WDT`` went unfed).
+ending with the stand-in's reset status and the virtual board starting it again in the same
+folder; the virtual board is also the watchdog (it kills a board whose ``machine.WDT`` went unfed).
 """
 import json
 import time

@@ -1,7 +1,7 @@
 """Over-the-air updates (src/kit/kitota.py on the board, tools/device/ota.py on the PC) on the virtual board.
 
 The device app (tests/tools/cablefree_device) runs on the real MicroPython unix port and serves
-real HTTP on loopback; its ``esp32.Partition`` is the file-backed stand-in in its host/ folder,
+real HTTP on loopback; its ``esp32.Partition`` is the file-backed stand-in of tools/targets/virtual_host/,
 and the firmware images are real ESP32 app images made by esptool's own image writer (and
 read back by ``esptool image-info``). A ``machine.reset()`` restarts the board in place.
 """

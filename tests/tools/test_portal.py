@@ -1,7 +1,7 @@
 """The set-up portal (src/kit/kitportal.py, kitdns.py, kitstart.py, the frozen boot.py) on the virtual board.
 
 The device app (tests/tools/cablefree_device) runs the kit's boot.py on the real MicroPython
-unix port; the radio is the ``network`` stand-in in its host/ folder, fed from a JSON file.
+unix port; the radio is the ``network`` stand-in of tools/targets/virtual_host/, fed from a JSON file.
 DNS queries are real UDP packets built here with ``struct``; the pages are real HTTP. Pure
 parts (the DNS answer, the settings check, the atomic store) also run on CPython.
 """

@@ -16,6 +16,17 @@ a veth pair with its own 10.x address, so clients cross a real (virtual) network
 Wi-Fi; otherwise it listens on 127.0.0.1. The process, the namespace and the staging folder are
 always removed on exit.
 
+With ``standins=True`` the board also has the host stand-ins of ``tools/targets/virtual_host/``
+(``machine``, ``network``, ``esp32``; on the module path only here, never frozen or deployed)
+and behaves like a board across restarts: ``machine.reset()`` ends the process with
+:data:`RESET_STATUS` and the board starts it again in place, keeping its filesystem (the app
+folder), the stand-ins' "chip" (``.flash/``: partitions, RTC memory, reset cause) and so the crash
+log and start counter; a ``machine.WDT`` left unfed beyond its timeout kills the process and boots
+it again with the reset cause WDT. ``ota_token=`` (``make run OTA_TOKEN=...``) implies it and runs
+the kit's start-up (``virtual_host/kitboard.py``: boot.py, then ``kitstart.run_main``) on a stored
+network holding the token, so ``make ota`` and ``make logs`` work against it: the app (if any) is
+the first app on the board; without one the board waits for `make ota` to send it.
+
 Library use::
 
     with VirtualBoard("UNIX", app="tests/hardware/device") as vb:
@@ -25,6 +36,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -32,6 +44,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -55,6 +68,12 @@ DEFAULT_HEAP = "512K"
 NETNS_PREFIX = "mdkit"
 #: The board the virtual board's image is for, whatever modules it was given.
 IMAGE_BOARD = "UNIX"
+#: The host stand-ins (machine, network, esp32) and the kit start-up script of the virtual board.
+STANDINS = Path(__file__).resolve().parent / "virtual_host"
+#: The exit status of the ``machine.reset()`` stand-in: the board starts again in place.
+RESET_STATUS = 75
+#: The network the board finds and has stored when started with an OTA token.
+LAN_SSID = "virtual-lan"
 
 
 class VirtualError(TargetError):
@@ -178,14 +197,19 @@ def stage(board: str, app: Path, dest: Path, extensions: Optional[Sequence[str]]
             out = firmware / (target[:-3] + ".mpy")
             _compile(mpy_cross, source, target, out)
             staged.append(target)
-    shutil.copytree(str(app), str(dest / "app"),
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+    if app is None:  # an empty board (it waits for its first app)
+        (dest / "app").mkdir(parents=True, exist_ok=True)
+    else:
+        shutil.copytree(str(app), str(dest / "app"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
     return staged
 
 
 def stage_deploy(app: Path, dest: Path, has: Sequence[str]) -> List[str]:
     """What ``make deploy`` copies to the board's /lib for ``app`` when the firmware holds the
     modules ``has`` (dotted names): compiled into ``dest/lib/``. Returns their module paths."""
+    if app is None:
+        return []
     try:
         missing = appdeps.missing_files(appdeps.needs(app), has)
     except appdeps.AppDepsError as exc:
@@ -366,7 +390,8 @@ class VirtualBoard(Target):
     ``netns`` is "auto" (namespace if the host allows it, else loopback), "on" (namespace or
     error) or "off" (loopback). ``env`` adds environment variables (e.g. SMOKE_BREAK).
     ``output`` is None (the board's output goes to a log file, shown if it fails to start) or a
-    file object such as sys.stdout.
+    file object such as sys.stdout. ``standins`` and ``ota_token``: see the module's docstring;
+    ``seed`` (name -> text or bytes) is written to the board's filesystem before its first boot.
     """
 
     kind = "virtual"
@@ -375,13 +400,19 @@ class VirtualBoard(Target):
     def __init__(self, board: str = "UNIX", app=SMOKE_APP, micropython: Optional[str] = None,
                  port: Optional[int] = None, netns: str = "auto", extensions=None,
                  env: Optional[Dict[str, str]] = None, heap: Optional[str] = DEFAULT_HEAP,
-                 timeout: float = 20.0, output=None, quiet: bool = False, firmware: str = "kit"):
+                 timeout: float = 20.0, output=None, quiet: bool = False, firmware: str = "kit",
+                 standins: bool = False, ota_token: Optional[str] = None, seed: Optional[Dict] = None):
         self.board = boards.load_board(board).name
         if firmware not in ("kit", "stock"):
             raise VirtualError("--firmware must be kit or stock, not '%s'." % firmware)
         self.firmware = firmware  # stock: MicroPython without the kit (make deploy brings it all)
-        self.app = Path(app).resolve()
-        if not (self.app / "main.py").is_file():
+        self.ota_token = ota_token or None
+        if self.ota_token and firmware != "kit":
+            raise VirtualError("OTA_TOKEN needs the kit's firmware (its ota extension): leave out STOCK=1.")
+        self.standins = bool(standins or self.ota_token)
+        self.seed = dict(seed or {})
+        self.app = None if app is None and self.ota_token else Path(app).resolve()
+        if self.app is not None and not (self.app / "main.py").is_file():
             raise VirtualError("App folder '%s' has no main.py; pass --app with a folder holding one." % app)
         self.micropython = find_micropython(micropython)
         self.requested_port = port
@@ -409,6 +440,10 @@ class VirtualBoard(Target):
         self.version = None           # MicroPython version of the binary
         self.network_note = ""
         self._popen: Optional[Dict] = None  # how the board's process was started (for reset)
+        self.boots = 0                # starts of the board's process (standins: restarts count)
+        self.watchdog_resets = 0
+        self._watch: Optional[threading.Thread] = None
+        self._stopping = False
 
     def _note(self, msg: str) -> None:
         if not self.quiet:
@@ -457,15 +492,24 @@ class VirtualBoard(Target):
             self._note("%s needs %s, which %s lacks: %d module(s) in /lib, as `make deploy` copies them"
                        % (self.app.name, ", ".join(names), "stock MicroPython" if self.firmware == "stock"
                           else "%s's firmware" % self.board, len(self.added)))
+        if self.ota_token and "ota" not in (self.extensions or []):
+            raise VirtualError("BOARD=%s's firmware has no ota extension for OTA_TOKEN: pick a board with "
+                               "wifi and ota (e.g. UNIX) or leave out OTA_TOKEN." % self.board)
         self._network()
         # An app's host/ folder holds stand-ins for machine, network, dht...: on the path here
-        # only (never deployed to a device, see tools.device.deploy).
+        # only (never deployed to a device, see tools.device.deploy); then the board's own.
         host_dir = self.workdir / "app" / "host"
+        paths = [host_dir] if host_dir.is_dir() else []
+        extra = dict(self.extra_env)
+        if self.standins:
+            paths.append(STANDINS)
+        if self.ota_token:
+            extra.update(self._field_setup())
         env = micropython_env(self.workdir / "lib", "0.0.0.0" if self.ns else "127.0.0.1",
-                              self.port, self.label, self.extra_env,
-                              extra_paths=[host_dir] if host_dir.is_dir() else [],
+                              self.port, self.label, extra, extra_paths=paths,
                               firmware=self.workdir / "firmware")
-        argv = micropython_command(self.micropython, self.workdir / "app" / "main.py", self.heap)
+        main = STANDINS / "kitboard.py" if self.ota_token else self.workdir / "app" / "main.py"
+        argv = micropython_command(self.micropython, main, self.heap)
         if self.ns:
             argv = self.ns.wrap(argv)
         if self.output is None:
@@ -477,8 +521,124 @@ class VirtualBoard(Target):
         self._argv = argv
         self._popen = dict(cwd=str(self.workdir / "app"), env=env, stdin=subprocess.DEVNULL, stdout=out,
                            stderr=subprocess.STDOUT, start_new_session=True)
+        for name, data in self.seed.items():
+            path = self.files / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data if isinstance(data, bytes) else data.encode())
+        self.boots = 1
         self.proc = subprocess.Popen(argv, **self._popen)
+        if self.standins:
+            self._supervise_start()
         self._wait_ready()
+
+    def _field_setup(self) -> Dict[str, str]:
+        """For ota_token: the air (one open network, LAN_SSID) and, unless the app brings its own,
+        the /wifi.json `make wifi OTA_TOKEN=...` stores. Returns the stand-ins' environment."""
+        from tools.device import wifi  # the one home of the settings' format
+
+        radio = self.workdir / "radio.json"
+        radio.write_text(json.dumps({"networks": [{"ssid": LAN_SSID, "password": "", "ip": self.host}],
+                                     "ap_ip": self.host}))
+        if not (self.files / "wifi.json").exists():
+            (self.files / "wifi.json").write_text(wifi.config_text(LAN_SSID, "", ota_token=self.ota_token))
+        return {"KIT_RADIO": str(radio), "KIT_DNS_PORT": str(free_port())}
+
+    # -- a board across restarts (standins) ------------------------------------------------
+
+    @property
+    def files(self) -> Path:
+        """The board's filesystem root (the staged app folder)."""
+        return self.workdir / "app"
+
+    @property
+    def flash(self) -> Path:
+        """The stand-ins' "chip" folder: partitions, RTC memory, reset cause, watchdog."""
+        return self.files / ".flash"
+
+    def _supervise_start(self) -> None:
+        self._stopping = False
+        self._watch = threading.Thread(target=self._supervise, daemon=True)
+        self._watch.start()
+
+    def _supervise_stop(self) -> None:
+        self._stopping = True
+        if self._watch is not None:
+            self._watch.join(5)
+            self._watch = None
+
+    def _relaunch(self, cause: Optional[str] = None) -> None:
+        for name in ("wdt.json", "wdt.fed"):  # a reset stops the watchdog
+            (self.flash / name).unlink(missing_ok=True)
+        if cause:
+            self.flash.mkdir(exist_ok=True)
+            (self.flash / "reset_cause").write_text(cause)
+        self.boots += 1
+        self.proc = subprocess.Popen(self._argv, **self._popen)
+
+    def _starved(self) -> bool:
+        """True when the stand-in's watchdog runs and was not fed within its timeout."""
+        try:
+            timeout = json.loads((self.flash / "wdt.json").read_text())["timeout"] / 1000.0
+            fed = (self.flash / "wdt.fed").stat().st_mtime
+        except (OSError, ValueError, KeyError):
+            return False
+        return time.time() - fed > timeout
+
+    def _supervise(self) -> None:
+        """Start the board again after machine.reset(); be its watchdog."""
+        while not self._stopping:
+            proc = self.proc
+            if proc is None:
+                return
+            code = proc.poll()
+            if code == RESET_STATUS and not self._stopping:
+                self._note("virtual board: machine.reset() - starting again (boot %d)" % (self.boots + 1))
+                self._relaunch()
+            elif code is not None:
+                return
+            elif self._starved() and not self._stopping:
+                self._note("virtual board: the watchdog was not fed in time - resetting (cause WDT)")
+                self.watchdog_resets += 1
+                proc.kill()
+                proc.wait(5)
+                self._relaunch("wdt")
+            time.sleep(0.05)
+
+    def power_cycle(self) -> None:
+        """Kill the process (no clean shutdown) and boot again; RTC memory is lost."""
+        if self.proc is None or self._popen is None:
+            raise VirtualError("The virtual board is not running: start it first.")
+        self._supervise_stop()
+        self.proc.kill()  # power lost: no clean shutdown
+        self.proc.wait(5)
+        for name in ("rtc.bin", "reset_cause"):
+            (self.flash / name).unlink(missing_ok=True)
+        self._relaunch()
+        self._supervise_start()
+
+    def wait_boots(self, n: int, timeout: float = 30.0) -> None:
+        """Wait until the board has booted ``n`` times in all and listens again."""
+        deadline = time.monotonic() + timeout
+        while self.boots < n:
+            if time.monotonic() > deadline:
+                raise VirtualError("The virtual board booted %d time(s), not %d.\n%s"
+                                   % (self.boots, n, self.output_tail()))
+            time.sleep(0.05)
+        self.wait_listening(deadline - time.monotonic())
+
+    def wait_listening(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._listening():
+            if time.monotonic() > deadline:
+                raise VirtualError("The virtual board does not listen again.\n%s" % self.output_tail())
+            time.sleep(0.05)
+
+    def _listening(self) -> bool:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
 
     def _network(self) -> None:
         reason = None
@@ -518,6 +678,9 @@ class VirtualBoard(Target):
         deadline = time.monotonic() + self.timeout
         while True:
             code = self.proc.poll()
+            if code == RESET_STATUS and self.standins and time.monotonic() < deadline:
+                time.sleep(0.05)  # reset before it listened (an app failing at start): it boots again
+                continue
             if code is not None:
                 tail = self.output_tail()
                 raise VirtualError(
@@ -546,7 +709,7 @@ class VirtualBoard(Target):
         if self.proc is None:
             raise VirtualError("The virtual board is not running: start it first.")
         code = self.proc.poll()
-        if code is not None:
+        if code is not None and not (code == RESET_STATUS and self.standins and not self._stopping):
             tail = self.output_tail()
             raise VirtualError("The virtual board exited with status %d.%s"
                                % (code, ("\n--- its output:\n" + tail) if tail else ""))
@@ -576,8 +739,14 @@ class VirtualBoard(Target):
         """Restart the app's process in place (same files, same address), as a board boots again."""
         if self.proc is None or self._popen is None:
             raise VirtualError("The virtual board is not running: start it first.")
+        if self.standins:
+            self._supervise_stop()
         stop_process_group(self.proc)
-        self.proc = subprocess.Popen(self._argv, **self._popen)
+        if self.standins:
+            self._relaunch("hard")
+            self._supervise_start()
+        else:
+            self.proc = subprocess.Popen(self._argv, **self._popen)
         self._wait_ready()
 
     def facts(self) -> Facts:
@@ -598,6 +767,7 @@ class VirtualBoard(Target):
 
     def stop(self) -> None:
         """Stop the process, delete the namespace and the staging folder (safe to call twice)."""
+        self._supervise_stop()
         proc, self.proc = self.proc, None
         stop_process_group(proc)
         if self._log is not None:

@@ -9,7 +9,7 @@ import os
 import sys
 
 try:
-    import esp32  # noqa: F401  the host stand-in's import plays the bootloader (host/esp32.py)
+    import esp32  # noqa: F401  the stand-in's import plays the bootloader (tools/targets/virtual_host/esp32.py)
 except ImportError:
     pass
 import kitnet

@@ -1,5 +1,5 @@
-"""Host stand-in for ``esp32.Partition`` backed by files (virtual board only; never frozen or
-deployed).
+"""Stand-in for ``esp32.Partition`` backed by files, on the virtual board (tools/targets/virtual.py;
+a host stand-in, never frozen or deployed).
 
 Two app slots, ``ota_0`` and ``ota_1``, are files of $KIT_PART_SIZE bytes (default 256 KB) in
 the folder $KIT_FLASH (default ``.flash`` next to the app); ``otadata.json`` there plays the

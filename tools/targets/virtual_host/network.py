@@ -1,4 +1,5 @@
-"""Host stand-in for ``network`` (virtual board only; never frozen or deployed).
+"""Stand-in for ``network`` on the virtual board (tools/targets/virtual.py; a host stand-in,
+never frozen or deployed).
 
 The air around the board comes from the JSON file named by $KIT_RADIO::
 

@@ -1,15 +1,16 @@
-"""Host stand-in for ``machine`` (virtual board only; never frozen or deployed).
+"""Stand-in for ``machine`` on the virtual board (tools/targets/virtual.py; a host stand-in,
+never frozen or deployed: it is on the module path only when the virtual board runs).
 
-``reset()`` ends the process with status 75; tests/tools/cablefree_board.py starts the board
+``reset()`` ends the process with status 75; the virtual board starts it
 again in the same folder, as a real reset restarts the firmware with its filesystem intact.
 The board's "chip" lives in the folder $KIT_FLASH (default ``.flash``):
 
-- ``reset_cause()`` reads ``reset_cause`` there (written by ``reset()`` and by the harness when
+- ``reset_cause()`` reads ``reset_cause`` there (written by ``reset()`` and by the virtual board when
   its watchdog fires; no file: power-on), as the ESP32 port's constants;
 - ``RTC().memory()`` is ``rtc.bin`` there: it survives ``reset()`` and watchdog resets, and the
-  harness's ``power_cycle()`` clears it, as RTC memory does; with $KIT_NO_RTC there is no RTC;
+  virtual board's ``power_cycle()`` clears it, as RTC memory does; with $KIT_NO_RTC there is no RTC;
 - ``WDT(timeout=ms)`` writes ``wdt.json`` (the timeout) and each ``feed()`` rewrites ``wdt.fed``:
-  the harness resets the board (kills it, cause WDT) when no feed came within the timeout.
+  the virtual board resets it (kills it, cause WDT) when no feed came within the timeout.
 """
 import json
 import os
