@@ -48,8 +48,8 @@ test-mp: $(STAMP) ## Run the framework tests on the MicroPython unix port only
 test-py: $(STAMP) ## Run the pytest suite on CPython only
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed; BOARD=X: what X has after make deploy (STOCK=1: stock MicroPython), NETNS=0: on 127.0.0.1 (BOARD=ESP32_C3_QEMU: under QEMU)
-	$(PY) -m tools.targets --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off) $(if $(STOCK),--firmware stock)
+run: $(STAMP) ## Serve APP (default examples/hello) on the virtual board - no hardware or Docker needed; BOARD=X: what X has after make deploy (STOCK=1: stock MicroPython), NETNS=0: on 127.0.0.1 (BOARD=ESP32_C3_QEMU: under QEMU); OTA_TOKEN=x: as a board in the field, for make ota / make logs (APP: the first app; none: it waits for make ota)
+	$(PY) -m tools.targets --board $(if $(filter command line,$(origin BOARD)),$(BOARD),UNIX) $(if $(APP),--app $(APP)) $(if $(OTA_TOKEN),--ota-token "$(OTA_TOKEN)") $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(filter 0,$(NETNS)),--netns off) $(if $(STOCK),--firmware stock)
 
 boards: $(STAMP) ## List the boards with port, chip and default extensions
 	$(PY) -m tools.selection.boards

@@ -4,6 +4,12 @@ The target comes from :func:`tools.targets.select.open_target`: the virtual boar
 with BOARD's modules; UNIX when no board is named), or the emulated ESP32-C3 under QEMU
 (BOARD=ESP32_C3_QEMU). It prints the URL to open and serves until Ctrl-C (or ``kill``), which
 stops the board and removes what it staged.
+
+With ``--ota-token`` (``make run OTA_TOKEN=...``) the board runs the kit's start-up as a board
+does (the virtual board: boot.py, the start counter and safe mode, the app watched and rolled back,
+restarts in place after ``machine.reset()``, a watchdog), on a stored network holding the token:
+``make ota DEVICE=<its url> OTA_TOKEN=... APP=...`` and ``make logs ...`` work against it. APP
+is then the first app on the board; without APP the board waits for `make ota` to send one.
 """
 from __future__ import annotations
 
@@ -29,7 +35,9 @@ def _say(msg: str) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.targets", description=__doc__.split("\n\n")[0])
     p.add_argument("--board", default=None, help="the board (default UNIX: the virtual board with its own modules)")
-    p.add_argument("--app", default=None, help="folder with the app's main.py (default examples/hello)")
+    p.add_argument("--app", default=None, help="folder with the app's main.py (default examples/hello; "
+                   "with --ota-token: none, the board waits for `make ota`)")
+    p.add_argument("--ota-token", default=None, help="serve the OTA routes with this token (make ota, make logs)")
     virtual = p.add_argument_group("the virtual board")
     virtual.add_argument("--micropython", help="micropython binary (default: the one from the venv)")
     virtual.add_argument("--port", type=int, help="TCP port (default 5000 in a namespace, else a free one)")
@@ -56,14 +64,32 @@ def options(cls, args) -> dict:
     """The implementation's own options from the command line."""
     if cls is VirtualBoard:
         return dict(micropython=args.micropython, port=args.port, netns=args.netns, extensions=args.extensions,
-                    heap=args.heap, output=sys.stdout, firmware=args.firmware)
+                    heap=args.heap, output=sys.stdout, firmware=args.firmware, ota_token=args.ota_token)
     if cls is EmulatedBoard:
-        return dict(http_port=args.http_port or DEFAULT_HTTP_PORT, serial=args.serial, qemu=args.qemu)
+        return dict(http_port=args.http_port or DEFAULT_HTTP_PORT, serial=args.serial, qemu=args.qemu,
+                    ota_token=args.ota_token)
     return {}
 
 
-def serve(target: Target, app: Path, follow: bool = False) -> int:
+def _ota_notes(target: VirtualBoard) -> None:
+    """How to reach the OTA routes of a virtual board started with a token."""
+    from tools.device import ota  # above the targets: only to read the app's code
+
+    main = target.app / "main.py" if target.app is not None else None
+    if main is None:
+        _say("no app on the board yet: it waits for `make ota DEVICE=%s OTA_TOKEN=... APP=...`" % target.url)
+    else:
+        _say("update it with `make ota DEVICE=%s OTA_TOKEN=... APP=...`" % target.url)
+        if not ota.installs_ota(main.read_text(errors="replace")):
+            _say("note: %s never calls kitota.install(app): the OTA routes go once it runs (make ota "
+                 "then needs a restart of make run)" % main)
+    _say("read its crash log and the last update's verdict with `make logs DEVICE=%s OTA_TOKEN=...`"
+         % target.url)
+
+
+def serve(target: Target, app: Optional[Path], follow: bool = False) -> int:
     """Start the target with the app, print where it answers, hold until it stops or Ctrl-C."""
+    app = app if app is not None else "no app yet"
     facts = target.facts()
     _say("%s: %s" % (facts.describe(), app))
     target.start()
@@ -76,6 +102,8 @@ def serve(target: Target, app: Path, follow: bool = False) -> int:
         own = any(n.startswith("own network namespace") for n in facts.notes)
         _say("open %s/ in a browser%s" % (target.url, "; it is in its own network namespace: NETNS=0 serves "
                                                        "on 127.0.0.1" if own else ""))
+        if isinstance(target, VirtualBoard) and target.ota_token:
+            _ota_notes(target)
     else:
         _say("serving %s at %s/ (Ctrl-C stops the board)" % (app, target.url))
         if os.environ.get("OTA_TOKEN"):
@@ -108,9 +136,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     target = None
     try:
-        app = Path(args.app) if args.app else DEFAULT_APP
         cls = target_class(args.board)
-        target = open_target(args.board, app=app, **options(cls, args))
+        if cls is VirtualBoard and args.ota_token and not args.app:
+            app = None  # an empty board: it waits for its first app
+            target = VirtualBoard(args.board or "UNIX", app=None, **options(cls, args))
+        else:
+            app = Path(args.app) if args.app else DEFAULT_APP
+            target = open_target(args.board, app=app, **options(cls, args))
         return serve(target, app, args.follow)
     except KeyboardInterrupt:
         print("\n== stopped", flush=True)
