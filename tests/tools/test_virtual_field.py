@@ -111,3 +111,15 @@ def test_without_a_token_nothing_changes(tmp_path):
 def test_a_token_needs_the_kit_firmware():
     with pytest.raises(V.VirtualError, match="OTA_TOKEN needs the kit's firmware"):
         V.VirtualBoard("UNIX", app=ROOT / "examples" / "hello", firmware="stock", ota_token=TOKEN)
+
+
+def test_the_readme_commands_reach_the_tools():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("Without the emulator, the virtual board"):]
+    block = section[section.index("```sh") + 5:]
+    cmds = [ln.split("#", 1)[0].split() for ln in block[:block.index("```")].splitlines() if ln.strip()]
+    assert [c[1] for c in cmds] == ["run", "ota", "logs"]
+    for cmd in cmds:
+        out = subprocess.run(["make", "-n"] + cmd[1:], cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert ('--ota-token "x"' if cmd[1] == "run" else '--token "x"') in out.stdout, out.stdout
