@@ -46,7 +46,7 @@ import os
 import time
 
 PREFIX = "/ota"
-from kitsafe import STAGE  # staging folder, next to the app (same filesystem, so rename() works)
+from kitsafe import STAGE, _exists, _remove  # STAGE: staging folder, next to the app (same filesystem, so rename() works)
 PIECE = 4096  # bytes per upload request (one flash sector)
 MAX_FILE = 512 * 1024
 MAX_FILES = 64
@@ -174,21 +174,6 @@ def file_sha256(path):
                 break
             h.update(buf[:n] if n < 1024 else buf)
     return _hex(h)
-
-
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _clear_stage():
