@@ -1,0 +1,210 @@
+"""Apps in the field on the emulated ESP32-C3: rollback, safe mode and the watchdog with real resets.
+
+What tests/tools/test_field.py shows on the virtual board (host stand-ins for ``machine``),
+shown here on the esp32 port itself under QEMU: every restart is the firmware's own
+``machine.reset()`` (the chip resets, the ROM and the bootloader run again), the start counter
+lives in the chip's RTC memory, and the apps arrive with ``make ota``'s code
+(tools/device/ota.py) and the crash log is read with ``make logs``' (tools/device/logs.py).
+On one board, in order: a good first app is confirmed; broken updates (ImportError at import,
+an exception 2 s after the start, MemoryError at start, a server that never answers) each come
+back to the previous app within the probation window, with the reason in ota.py's outcome line
+and in the log; a handler that blocks the loop with the watchdog on (skipped, with the reason,
+where the image's watchdog does not reset the emulated chip); three failed starts give the
+safe-mode page, and a good app sent with ota.py leaves it. The time from an update's commit to
+the previous app answering again is printed (``-s`` shows it).
+
+Needs what tests/tools/test_esp32_qemu_ota.py needs (its skip reason and helpers are used
+here): qemu-system-riscv32 on PATH and an OTA build with ota and wifi in firmware/ESP32_C3_QEMU/.
+"""
+import http.client
+import json
+import threading
+import time
+
+import pytest
+
+from tests.tools import test_esp32_qemu_ota as QO
+from tools.device import deploy as S
+from tools.device import logs as L
+from tools.device import ota as O
+from tools.targets import qemu_esp32 as Q
+
+
+def _missing():
+    why = QO._missing()
+    if why is None:
+        info = json.loads((QO.OUT / "build-info.json").read_text())
+        if "wifi" not in info.get("extensions", []):
+            why = 'firmware/%s has no wifi extension (EXTENSIONS="... wifi ota")' % QO.BOARD
+    return why
+
+
+pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+
+TOKEN = QO.TOKEN
+PROBATION = 20  # seconds a new app has to answer (the emulator is slower than a chip)
+SETTLE = 5  # the kit's default: an app crashing 2 s after its start is caught
+SAFE_AFTER = 3
+
+HEAD = "import asyncio, binascii, os, time\nfrom microdot import Microdot\nimport kitota\napp = Microdot()\n"
+# Each start of an app answers with its own id: QEMU's port forwarding accepts the host's
+# connection while the chip restarts and hands it on once the app listens, so from the host
+# a restart is no refused connection, only a new id.
+ROUTE = ("START = binascii.hexlify(os.urandom(4)).decode()\n"
+         "@app.get('/')\nasync def index(request):\n    return 'app %s ' + START\n")
+RUN = "kitota.install(app)\napp.run(port=5000)\n"
+
+
+def good_app(version):
+    return HEAD + ROUTE % version + RUN
+
+
+LATER = (HEAD + ROUTE % "x" + "kitota.install(app)\n"
+         "async def main():\n"
+         "    asyncio.create_task(app.start_server(port=5000))\n"
+         "    await asyncio.sleep(2)\n"
+         "    raise RuntimeError('sensor gone')\n"
+         "asyncio.run(main())\n")
+
+#: Broken updates: (main.py, what the rollback reason must contain)
+BROKEN = {
+    "import": ("import nosuch_sensor\n" + good_app("x"),
+               "ImportError: no module named 'nosuch_sensor' (main.py line 1)"),
+    "later": (LATER, "RuntimeError: sensor gone (main.py line %d)" % (LATER.splitlines().index(
+        "    raise RuntimeError('sensor gone')") + 1)),
+    "memory": (HEAD + "frames = bytearray(1 << 30)\n" + ROUTE % "x" + RUN,
+               "MemoryError: memory allocation failed"),
+    "silent": (HEAD + ROUTE % "x" + "@app.before_request\nasync def hang(request):\n"
+               "    await asyncio.sleep(3600)\n" + RUN,
+               "no answer within %d s of the start" % PROBATION),
+}
+#: Seconds from an update's commit to the previous app answering again, per case.
+TIMES = {}
+
+
+def configure(eb, **conf):
+    """Add kitsafe's settings to the stored /wifi.json (over the console; the app is stopped)."""
+    eb.console_run("import json\nc = json.load(open('wifi.json'))\nc.update(%s)\n"
+                   "f = open('wifi.json', 'w')\nf.write(json.dumps(c))\nf.close()\n" % json.dumps(conf))
+
+
+def reset(eb):
+    """A real reset (mpremote's machine.reset()): RTC memory is kept, the bootloader runs."""
+    S.hard_reset(eb.console_device)
+
+
+def wait_body(eb, body, timeout=90.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = answer(eb)
+        if last is not None and last[1].startswith(body):
+            return last
+        time.sleep(0.2)
+    raise AssertionError("the board never answered %r (last: %r):\n%s" % (body, last, eb.console_text(40)))
+
+
+def app_dir(tmp_path, name, source):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "main.py").write_text(source)
+    return str(folder)
+
+
+def read_log(eb):
+    dev = O.Device(eb.url, TOKEN, timeout=30)
+    try:
+        return L.fetch(dev)
+    finally:
+        dev.close()
+
+
+def send(eb, folder, marks, wait=120):
+    """ota.py's main() as `make ota` runs it; ``marks["commit"]``: when the board took the commit."""
+    expect = O.Device.expect
+
+    def noting(self, method, path, body=None, query=""):
+        answer = expect(self, method, path, body, query)
+        if path == "/commit":
+            marks["commit"] = time.monotonic()
+            marks["done"] = answer
+        return answer
+
+    O.Device.expect = noting  # only notes the time; every call goes to the board
+    try:
+        marks["rc"] = O.main(["--device", eb.url, "--app", folder, "--token", TOKEN, "--wait", str(wait)])
+    finally:
+        O.Device.expect = expect
+    return marks["rc"]
+
+
+def answer(eb):
+    """GET / as (status, body), or None while the board restarts."""
+    try:
+        return QO.get(eb.url + "/")
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def back_after_commit(eb, marks, sender, before, body=b"app 1 ", timeout=150.0):
+    """Seconds from the commit until a new start of the previous app (``body``, another id
+    than ``before``) answers at /: what a browser on the old app sees."""
+    deadline = time.monotonic() + timeout
+    while "commit" not in marks:
+        assert sender.is_alive() and time.monotonic() < deadline, "the update was not committed"
+        time.sleep(0.05)
+    while time.monotonic() < deadline:
+        got = answer(eb)
+        if got is not None and got[0] == 200 and got[1].startswith(body) and got[1] != before:
+            return time.monotonic() - marks["commit"]
+        time.sleep(0.2)
+    raise AssertionError("the previous app never answered again:\n%s" % eb.console_text(40))
+
+
+@pytest.fixture(scope="module")
+def eb():
+    lines = []
+    with Q.EmulatedBoard(QO.BOARD, echo=lines.append) as board:
+        yield board
+
+
+def test_a_good_first_app_is_confirmed(eb, tmp_path, capsys):
+    eb.provision(ota_token=TOKEN)
+    configure(eb, probation=PROBATION, settle=SETTLE, safe_after=SAFE_AFTER)
+    reset(eb)
+    assert wait_body(eb, b"No app on this board yet")[0] == 200
+    rc = send(eb, app_dir(tmp_path, "v1", good_app("1")), {})
+    out = capsys.readouterr()
+    assert rc == 0, out.err + eb.console_text(40)
+    assert out.out.rstrip().splitlines()[-1] == "Update 1 confirmed: the new app answered at %s." % eb.url, (
+        out.out + eb.console_text(60))
+    assert answer(eb)[1].startswith(b"app 1 ")
+    status = read_log(eb)["status"]
+    assert status["state"] == "confirmed" and status["starts"] == 0
+
+
+@pytest.mark.parametrize("kind", ["import", "later", "memory", "silent"])
+def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, kind):
+    source, reason = BROKEN[kind]
+    status, before = answer(eb)
+    assert status == 200 and before.startswith(b"app 1 ")
+    marks = {}
+    sender = threading.Thread(target=send, args=(eb, app_dir(tmp_path, kind, source), marks))
+    sender.start()
+    try:
+        TIMES[kind] = back_after_commit(eb, marks, sender, before)
+    finally:
+        sender.join()
+    err = capsys.readouterr().err
+    print("rollback (%s): %.1f s from the commit to the previous app answering" % (kind, TIMES[kind]))
+    assert marks["rc"] == 1 and err.count("\n") == 1, err
+    assert "rolled back: " + reason in err, err + eb.console_text(40)
+    assert TIMES[kind] < PROBATION + 60  # within the window, and the emulator's restarts
+    assert answer(eb)[1].startswith(b"app 1 ")
+    log = read_log(eb)
+    assert log["status"]["state"] == "rolled back" and reason in log["status"]["why"]
+    kinds = [e["kind"] for e in log["log"]]
+    assert kinds[-1] == "rollback" and reason in log["log"][-1]["text"]
+    if kind != "silent":  # a traceback, where it was raised included
+        assert kinds[-2] == "crash" and 'File "main.py", line' in log["log"][-2]["text"]
+    assert reason in L.describe(log)
