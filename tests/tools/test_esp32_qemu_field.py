@@ -208,3 +208,29 @@ def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, k
     if kind != "silent":  # a traceback, where it was raised included
         assert kinds[-2] == "crash" and 'File "main.py", line' in log["log"][-2]["text"]
     assert reason in L.describe(log)
+    # the previous app is a good one: its answers after the settle time clear the count
+    time.sleep(SETTLE)
+    answer(eb)
+    assert read_log(eb)["status"]["starts"] == 0
+
+
+def test_failed_starts_lead_to_safe_mode_and_a_good_app_leaves_it(eb, tmp_path, capsys):
+    crash = "import kitota\nraise ValueError('bad pin')\n"
+    eb.console_run("f = open('main.py', 'w')\nf.write(%r)\nf.close()\n" % crash)  # as `make deploy` would
+    reset(eb)  # each start counts in RTC memory, crashes and resets the chip; the fourth is safe mode
+    status, page = wait_body(eb, b"Safe mode: ")
+    assert status == 200 and page.decode().startswith(
+        "Safe mode: %d starts failed in a row; the last: ValueError: bad pin (main.py line 2)" % SAFE_AFTER), page
+    log = read_log(eb)
+    assert [e["kind"] for e in log["log"]][-SAFE_AFTER:] == ["crash"] * SAFE_AFTER
+    assert [e["boot"] for e in log["log"]][-SAFE_AFTER:] == list(range(1, SAFE_AFTER + 1))  # the count survived the resets
+    assert log["status"]["mode"] == "safe" and log["status"]["starts"] == SAFE_AFTER
+    time.sleep(2)
+    assert answer(eb)[1].startswith(b"Safe mode: ")  # safe mode stays up
+    rc = send(eb, app_dir(tmp_path, "v2", good_app("2")), {})
+    out = capsys.readouterr()
+    assert rc == 0 and "confirmed: the new app answered" in out.out, out.err + eb.console_text(40)
+    assert answer(eb)[1].startswith(b"app 2 ")
+    assert read_log(eb)["status"]["starts"] == 0
+    reset(eb)  # a reset after the confirmation keeps the new app
+    assert wait_body(eb, b"app 2 ")[0] == 200
