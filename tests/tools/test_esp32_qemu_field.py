@@ -39,7 +39,7 @@ def _missing():
     return why
 
 
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+needs_qemu = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
 
 TOKEN = QO.TOKEN
 PROBATION = 20  # seconds a new app has to answer (the emulator is slower than a chip)
@@ -78,6 +78,8 @@ BROKEN = {
                "    await asyncio.sleep(3600)\n" + RUN,
                "no answer within %d s of the start" % PROBATION),
 }
+BLOCKS = HEAD + ROUTE % "x" + "@app.before_request\nasync def hang(request):\n    time.sleep(3600)\n" + RUN
+WATCHDOG = 3  # seconds, as `make wifi WATCHDOG=3` stores it
 #: Seconds from an update's commit to the previous app answering again, per case.
 TIMES = {}
 
@@ -161,13 +163,23 @@ def back_after_commit(eb, marks, sender, before, body=b"app 1 ", timeout=150.0):
     raise AssertionError("the previous app never answered again:\n%s" % eb.console_text(40))
 
 
+def test_the_emulator_runs_the_watchdog_only_when_asked():
+    board = Q.qemu_board(QO.BOARD)
+    off = Q.qemu_argv(board, "q", QO.OUT / "f", QO.OUT / "e", 1)
+    on = Q.qemu_argv(board, "q", QO.OUT / "f", QO.OUT / "e", 1, watchdog=True)
+    assert "driver=timer.esp32c3.timg,property=wdt_disable,value=true" in off
+    assert not [a for a in on if "wdt_disable" in a] and len(on) == len(off) - 2
+
+
 @pytest.fixture(scope="module")
 def eb():
     lines = []
-    with Q.EmulatedBoard(QO.BOARD, echo=lines.append) as board:
+    # the timer groups' watchdogs on (machine.WDT resets the chip), as on a real one
+    with Q.EmulatedBoard(QO.BOARD, echo=lines.append, watchdog=True) as board:
         yield board
 
 
+@needs_qemu
 def test_a_good_first_app_is_confirmed(eb, tmp_path, capsys):
     eb.provision(ota_token=TOKEN)
     configure(eb, probation=PROBATION, settle=SETTLE, safe_after=SAFE_AFTER)
@@ -183,6 +195,7 @@ def test_a_good_first_app_is_confirmed(eb, tmp_path, capsys):
     assert status["state"] == "confirmed" and status["starts"] == 0
 
 
+@needs_qemu
 @pytest.mark.parametrize("kind", ["import", "later", "memory", "silent"])
 def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, kind):
     source, reason = BROKEN[kind]
@@ -214,6 +227,7 @@ def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, k
     assert read_log(eb)["status"]["starts"] == 0
 
 
+@needs_qemu
 def test_failed_starts_lead_to_safe_mode_and_a_good_app_leaves_it(eb, tmp_path, capsys):
     crash = "import kitota\nraise ValueError('bad pin')\n"
     eb.console_run("f = open('main.py', 'w')\nf.write(%r)\nf.close()\n" % crash)  # as `make deploy` would
@@ -234,3 +248,25 @@ def test_failed_starts_lead_to_safe_mode_and_a_good_app_leaves_it(eb, tmp_path, 
     assert read_log(eb)["status"]["starts"] == 0
     reset(eb)  # a reset after the confirmation keeps the new app
     assert wait_body(eb, b"app 2 ")[0] == 200
+
+
+@needs_qemu
+def test_the_watchdog_resets_a_blocked_loop_and_the_update_rolls_back(eb, tmp_path, capsys):
+    configure(eb, watchdog=WATCHDOG)
+    reset(eb)
+    status, before = wait_body(eb, b"app 2 ")
+    time.sleep(WATCHDOG + 2)
+    assert answer(eb) == (status, before)  # fed from the event loop: the same start still answers
+    marks = {}
+    sender = threading.Thread(target=send, args=(eb, app_dir(tmp_path, "blocks", BLOCKS), marks))
+    sender.start()
+    try:
+        TIMES["watchdog"] = back_after_commit(eb, marks, sender, before, body=b"app 2 ")
+    finally:
+        sender.join()
+    err = capsys.readouterr().err
+    print("rollback (watchdog): %.1f s from the commit to the previous app answering" % TIMES["watchdog"])
+    assert marks["rc"] == 1 and "rolled back: watchdog reset (the event loop was blocked)" in err, (
+        err + eb.console_text(40))
+    kinds = [e["kind"] for e in read_log(eb)["log"]]
+    assert kinds[-2:] == ["watchdog", "rollback"]

@@ -127,10 +127,12 @@ def qemu_argv(
     serial: str = "pty",
     device_port: int = DEVICE_PORT,
     bios: Optional[Path] = None,
+    watchdog: bool = False,
 ) -> List[str]:
     """The QEMU command line: the board's machine, flash and eFuse images, OpenCores Ethernet
     behind user-mode networking (restricted; 127.0.0.1:http_port -> board:device_port), the
-    console on ``serial`` ("pty" or "tcp:PORT")."""
+    console on ``serial`` ("pty" or "tcp:PORT"). The timer groups' watchdogs (ESP-IDF's task
+    and interrupt watchdogs, ``machine.WDT``) run only with ``watchdog``."""
     machine = board.qemu.get("machine", board.chip)
     nic = board.qemu.get("nic", "open_eth")
     if serial == "pty":
@@ -146,8 +148,10 @@ def qemu_argv(
         "-drive", "file=%s,if=mtd,format=raw" % flash,
         "-drive", "file=%s,if=none,format=raw,id=efuse" % efuse,
         "-global", "driver=nvram.%s.efuse,property=drive,value=efuse" % machine,
-        # The emulated chip is slower than a real one: no watchdog resets while it boots.
-        "-global", "driver=timer.%s.timg,property=wdt_disable,value=true" % machine,
+    ]
+    if not watchdog:  # the emulated chip is slower than a real one: no watchdog resets while it boots
+        argv += ["-global", "driver=timer.%s.timg,property=wdt_disable,value=true" % machine]
+    argv += [
         "-nic", "user,model=%s,restrict=on,hostfwd=tcp:127.0.0.1:%d-:%d" % (nic, http_port, device_port),
         "-serial", chardev,
     ]
@@ -174,7 +178,7 @@ class EmulatedBoard(Target):
 
     def __init__(self, board: str, app: Optional[Path] = None, http_port: Optional[int] = None,
                  serial: str = "pty", qemu: Optional[str] = None, root: Path = ROOT, echo=print,
-                 ota_token: Optional[str] = None, app_timeout: float = APP_TIMEOUT):
+                 ota_token: Optional[str] = None, app_timeout: float = APP_TIMEOUT, watchdog: bool = False):
         self.board = qemu_board(board)
         self.root = Path(root)
         self.app = Path(app) if app is not None else None
@@ -187,6 +191,7 @@ class EmulatedBoard(Target):
         self.echo = echo
         self.ota_token = ota_token if ota_token is not None else (os.environ.get("OTA_TOKEN") or None)
         self.app_timeout = app_timeout
+        self.watchdog = watchdog  # machine.WDT resets the emulated chip (off by default)
         self.workdir = self.root / "firmware" / self.board.name / "qemu"
         self.proc: Optional[subprocess.Popen] = None
         self.console_device: Optional[str] = None
@@ -231,7 +236,7 @@ class EmulatedBoard(Target):
         if serial == "tcp":
             serial = "tcp:%d" % free_port()
         argv = qemu_argv(self.board, self.qemu, flash, efuse, self.http_port, serial,
-                         bios=bios_dir(self.qemu))
+                         bios=bios_dir(self.qemu), watchdog=self.watchdog)
         self.echo("$ " + " ".join(argv))
         log = open(str(self.workdir / "qemu.log"), "w")
         try:
