@@ -307,6 +307,30 @@ def test_changed_selection_regenerates_frozen_content(tmp_path):
     assert PL.frozen_selection(manifest, b, [], kit) != before  # a fragment edit counts too
 
 
+def test_changed_source_removes_stale_frozen_mpy(tmp_path):
+    # makemanifest recompiles a module only when its .py is newer than its .mpy: a source whose
+    # mtime went back (an older commit checked out) must still give a fresh freeze.
+    kit = make_kit(tmp_path)
+    b = B.load_board("UNIX", kit)
+    manifest = M.write_manifest(b, "sse", tmp_path / "m" / "manifest.py", root=kit)
+    sources = M.frozen_sources(b, "sse", root=kit)
+    sel = PL.frozen_selection(manifest, b, sources, kit)
+    build = tmp_path / "build"
+    mpy = build / "frozen_mpy" / "microdot"
+    mpy.mkdir(parents=True)
+    (mpy / "sse.mpy").write_bytes(b"M\x06")
+    (build / PL.FROZEN_STAMP).write_text(sel)
+    assert not PL.refreeze_if_needed(build, sel)
+    path = Path(sources[0][0])
+    stat = path.stat()
+    path.write_text(path.read_text() + "\n# changed\n")
+    os.utime(path, (stat.st_atime, stat.st_mtime - 3600))  # older than the .mpy
+    changed = PL.frozen_selection(manifest, b, sources, kit)
+    assert changed != sel
+    assert PL.refreeze_if_needed(build, changed)
+    assert not (build / "frozen_mpy").exists()
+
+
 def test_format_size_and_missing_build(tmp_path):
     kit = make_kit(tmp_path)
     with pytest.raises(BASE.BuildError, match=r"No firmware for UNIX yet: run `make BOARD=UNIX firmware` first\."):

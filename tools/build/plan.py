@@ -303,27 +303,37 @@ FROZEN_STAMP = ".kit-frozen"
 def frozen_selection(manifest: Path, board: B.Board, sources: Sequence[Tuple[Path, str]], root: Path) -> str:
     """A hash of what decides the frozen set: the manifests and our module list.
 
-    MicroPython's makemanifest only rewrites frozen_content.c when a frozen file is newer than
-    it, so dropping an extension would leave the old modules in the image; a changed selection
-    therefore deletes frozen_content.c before the build.
+    MicroPython's makemanifest only rewrites frozen_content.c (and a module's frozen_mpy/*.mpy)
+    when a frozen file is newer than it, so dropping an extension, or a source whose mtime went
+    back (a checkout of an older commit), would leave old code in the image; a changed selection
+    therefore deletes both before the build. The sources' contents count, not their mtimes.
     """
     h = hashlib.sha256()
     fragments = sorted((root / "manifests").glob("*/manifest.py"))
     for path in [manifest, board.manifest] + fragments:
         h.update(path.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    for _, module in sources:
+    for path, module in sources:
         h.update(module.encode() + b"\0")
+        try:
+            h.update(hashlib.sha256(Path(path).read_bytes()).digest())
+        except OSError:
+            h.update(b"missing")
     return h.hexdigest()
 
 
 def refreeze_if_needed(build_dir: Path, selection: str) -> bool:
-    """Delete frozen_content.c when the frozen selection changed (or is unknown). True if deleted."""
+    """Delete frozen_content.c and the compiled frozen_mpy/ folders when the frozen selection
+    changed (or is unknown). True if anything was deleted."""
     content = build_dir / "frozen_content.c"
     try:
         same = (build_dir / FROZEN_STAMP).read_text(encoding="utf-8") == selection
     except OSError:
         same = False
-    if same or not content.exists():
+    mpy_dirs = [d for d in build_dir.glob("**/frozen_mpy") if d.is_dir()] if build_dir.is_dir() else []
+    if same or not (content.exists() or mpy_dirs):
         return False
-    content.unlink()
+    if content.exists():
+        content.unlink()
+    for d in mpy_dirs:
+        shutil.rmtree(d, ignore_errors=True)
     return True
