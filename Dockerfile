@@ -111,14 +111,14 @@ LABEL org.microdot-kit.micropython-version="${MICROPY_VERSION}"
 FROM ${IDF_IMAGE} AS esp32-toolchain
 ARG IDF_VERSION
 RUN git config --system --add safe.directory '*'
-# Espressif's QEMU for ESP32-C3 (board ESP32_C3_QEMU; `python -m tools.targets.qemu_esp32`), installed
-# the way ESP-IDF installs it: idf_tools.py puts it under $IDF_TOOLS_PATH and export.sh (the
-# entrypoint) adds qemu-system-riscv32 to PATH. The libraries are its run-time dependencies.
+# Espressif's QEMU for ESP32-C3 and ESP32 (boards ESP32_C3_QEMU, ESP32_QEMU; `python -m tools.targets.qemu_esp32`),
+# installed the way ESP-IDF installs it: idf_tools.py puts it under $IDF_TOOLS_PATH and export.sh (the
+# entrypoint) adds qemu-system-riscv32 and qemu-system-xtensa to PATH. The libraries are its run-time dependencies.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgcrypt20 libglib2.0-0 libpixman-1-0 libsdl2-2.0-0 libslirp0 \
  && rm -rf /var/lib/apt/lists/* \
- && python3 "$IDF_PATH/tools/idf_tools.py" install qemu-riscv32 \
+ && python3 "$IDF_PATH/tools/idf_tools.py" install qemu-riscv32 qemu-xtensa \
  && chmod -R a+rX "${IDF_TOOLS_PATH:-/opt/esp}"
 ENV HOME=/tmp
 LABEL org.microdot-kit.port="esp32" org.microdot-kit.idf-version="${IDF_VERSION}"

@@ -303,7 +303,7 @@ def test_runner_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert "make BOARD=ESP32_C3_QEMU firmware" in str(exc.value)
     with pytest.raises(Q.QemuError) as exc:
         Q.EmulatedBoard("UNIX")
-    assert str(exc.value) == "Board UNIX does not run under QEMU; use BOARD=ESP32_C3_QEMU."
+    assert str(exc.value) == "Board UNIX does not run under QEMU; use BOARD=ESP32_C3_QEMU or BOARD=ESP32_QEMU."
     assert Q.emulated(BOARD) and not Q.emulated("ESP32_GENERIC_C3") and not Q.emulated("NOPE")
 
 

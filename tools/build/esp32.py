@@ -2,8 +2,9 @@
 QEMU, the merged flash image and what an esp32 build leaves in firmware/<BOARD>/.
 
 Besides the port questions every port module answers (tools/build/unix.py lists them), the
-orchestrator (tools.build.run) asks it ``esp32_board`` (version check, variant), ``ota_board``
-(OTA=1) and ``blobs_message`` (ESP-IDF without the Wi-Fi blobs).
+orchestrator (tools.build.run) asks it ``esp32_board`` (version check, the MicroPython fixes
+board.json names, variant), ``ota_board`` (OTA=1) and ``blobs_message`` (ESP-IDF without the
+Wi-Fi blobs).
 """
 from __future__ import annotations
 
@@ -38,6 +39,30 @@ EFUSE_SCRIPT = (
 CACHES_MANIFEST = False
 #: Build output lines that mean a Wi-Fi blob was missing at link time.
 MISSING_BLOB = re.compile(r"esp_wifi/lib/[a-z0-9]+/lib[a-z0-9_]+\.a|cannot find -l(core|net80211|pp)\b")
+
+
+def _openeth_without_emac(text: str) -> Optional[bool]:
+    """Whether network_lan.c keeps PHY_OPENETH off the internal-EMAC branch (the one that
+    insists on mdc=/mdio=) on the original ESP32; None when the file has no such branch."""
+    end = text.find('"mdc and mdio must be specified"')
+    start = text.rfind("IS_SPI_PHY(", 0, end) if end >= 0 else -1
+    if start < 0:
+        return None
+    return "PHY_OPENETH" in text[start:end]
+
+
+#: MicroPython fixes a board can need (board.json ``micropython_fixes``): name -> (file of the
+#: checkout, test of its text (None: cannot tell), what goes wrong without it, what the fix is).
+FIXES = {
+    "openeth-without-emac": (
+        "ports/esp32/network_lan.c",
+        _openeth_without_emac,
+        "on the original ESP32 network.LAN(phy_type=PHY_OPENETH) takes the internal-EMAC path and "
+        "fails (\"mdc and mdio must be specified\"), so the board would boot without a network",
+        "keep PHY_OPENETH out of the `if (!IS_SPI_PHY(...))` mdc/mdio branch (the micropython stage "
+        "of esp32-qemu.sh does; docs/emulation.md)",
+    ),
+}
 
 
 def kit_board_dir(board: B.Board, root: Path, mount: Optional[str]) -> Optional[str]:
@@ -150,6 +175,7 @@ def esp32_board(
             raise BuildError("BOARD_VARIANT= applies to esp32 boards; %s is a %s board." % (board.name, board.port))
         return board
     check_min_micropython(board, checkout, micropy_version)
+    check_fixes(board, checkout, log)
     if variant:
         known = board_variants(board, checkout)
         if known is not None and variant not in known:
@@ -170,6 +196,37 @@ def esp32_board(
     return board
 
 
+def check_fixes(board: B.Board, checkout: Optional[Path], log: Callable[[str], None] = print) -> None:
+    """Refuse, in one line, a checkout without a fix board.json's ``micropython_fixes`` names
+    (the build image's own clone cannot be looked at before the build: a note says so)."""
+    for name in board.micropython_fixes or ():
+        if name not in FIXES:
+            raise BuildError("board.json of %s names the MicroPython fix '%s', which the kit does not know "
+                             "(known: %s); fix board.json." % (board.name, name, ", ".join(sorted(FIXES))))
+        path, test, wrong, fix = FIXES[name]
+        if checkout is None:
+            log("    %s needs the MicroPython fix %s, which the build image's clone is not checked for: "
+                "build with MICROPY_DIR= a checkout to have it checked" % (board.name, name))
+            continue
+        try:
+            text = (Path(checkout) / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue  # not an esp32 checkout at all: the port's build says so
+        if test(text) is False:
+            raise BuildError("%s needs the MicroPython fix %s, which %s lacks: %s; %s." % (
+                board.name, name, Path(checkout) / path, wrong, fix))
+
+
+def _emulated_twins(board: B.Board) -> List[str]:
+    """Boards that run under QEMU without the Wi-Fi blobs: those of ``board``'s chip, else all."""
+    try:
+        others = [b for b in B.load_boards(board.root) if b.qemu and b.noblobs_variant and b.name != board.name]
+    except B.BoardError:
+        return []
+    same = [b.name for b in others if b.chip == board.chip]
+    return same or [b.name for b in others]
+
+
 def blobs_message(board: B.Board, idf_path: Optional[str], log_text: str = "") -> Optional[str]:
     """The one-line error for an esp32 build that needs Wi-Fi blobs ESP-IDF lacks, else None."""
     if board.port != "esp32" or (board.noblobs_variant and board.variant == board.noblobs_variant):
@@ -183,7 +240,9 @@ def blobs_message(board: B.Board, idf_path: Optional[str], log_text: str = "") -
     if board.noblobs_variant:
         fix += ", or build BOARD_VARIANT=%s" % board.noblobs_variant
     else:
-        fix += ", or build BOARD=ESP32_C3_QEMU, which does without them"
+        twins = _emulated_twins(board)
+        if twins:
+            fix += ", or build BOARD=%s, which does without them" % " or BOARD=".join(twins)
     return "%s needs ESP-IDF's Wi-Fi blobs but %s lacks %s (%s): %s." % (
         board.name, lib, what, "espressif/esp32-wifi-lib", fix)
 

@@ -58,7 +58,8 @@ _BOARD_FIELDS = {
 #: emulate it (tools/targets/qemu_esp32.py); ``ota_variant`` MicroPython's variant of the board with
 #: an OTA partition table (two app slots), which ``make firmware OTA=1`` builds, with
 #: ``ota_noblobs_variant`` its counterpart without the Wi-Fi blobs and
-#: ``ota_app_partition_size`` the size of each of its app slots.
+#: ``ota_app_partition_size`` the size of each of its app slots; ``micropython_fixes`` the fixes
+#: (by name, tools/build/esp32.py ``FIXES``) its MicroPython checkout must carry, checked by the build.
 _OPTIONAL_FIELDS = {
     "base_board": str,
     "board_dir": str,
@@ -69,6 +70,7 @@ _OPTIONAL_FIELDS = {
     "ota_variant": str,
     "ota_noblobs_variant": str,
     "ota_app_partition_size": int,
+    "micropython_fixes": list,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -109,6 +111,7 @@ class Board:
     ota_variant: Optional[str] = None
     ota_noblobs_variant: Optional[str] = None
     ota_app_partition_size: Optional[int] = None
+    micropython_fixes: Optional[List[str]] = field(default=None, compare=False)
 
     @property
     def root(self) -> Path:

@@ -1,7 +1,10 @@
-"""The emulated board: firmware/<BOARD>/ of an esp32 board under Espressif's QEMU (``qemu-system-riscv32 -M esp32c3``).
+"""The emulated board: firmware/<BOARD>/ of an esp32 board under Espressif's QEMU
+(``qemu-system-riscv32 -M esp32c3``, ``qemu-system-xtensa -M esp32``).
 
 ``EmulatedBoard`` is the :class:`tools.targets.base.Target` for an esp32 board whose board.json
-has a ``qemu`` entry (ESP32_C3_QEMU). ``start()`` boots the merged flash image the build wrote
+has a ``qemu`` entry (ESP32_C3_QEMU, ESP32_QEMU); that entry says which QEMU binary and machine
+run it, its NIC model, the ROM image the machine loads, its RAM (``-m``) and the ESP-IDF tools
+package that installs that QEMU. ``start()`` boots the merged flash image the build wrote
 (``flash_image.bin``, with ``qemu_efuse.bin``) on a scratch copy, so every run starts from the
 image as built, and waits for the MicroPython prompt. Given an app, it then stores the network
 set-up the way ``make wifi`` does (``/wifi.json`` + the kitnet block in ``/boot.py``: kitnet
@@ -11,7 +14,8 @@ user-mode network forwards that host port to the board's port 5000).
 
 ``make run BOARD=ESP32_C3_QEMU`` (``python -m tools.targets --board ESP32_C3_QEMU``) serves an
 app this way until Ctrl-C; ``make test-hw BOARD=ESP32_C3_QEMU`` runs the hardware suite against
-it (tools/suite/smoke.py); ``make bench`` measures it (tools/bench/emulated.py).
+it (tools/suite/smoke.py); ``make bench`` measures it (tools/bench/emulated.py). The same for
+``BOARD=ESP32_QEMU``, the original ESP32 (Xtensa LX6): only board.json differs.
 
 The console is a pty by default (mpremote, ``make deploy PORT=...`` and ``make monitor PORT=...``
 use it while the board runs; ``firmware/<BOARD>/qemu/console`` links to it) or a TCP port on
@@ -44,6 +48,8 @@ PTY_LINE = re.compile(r"char device redirected to (/dev/pts/\d+)")
 BANNER = re.compile(r"MicroPython v?(\S+?)(?:-\d+-g[0-9a-f]+)?(?: on |;)")
 #: The network entry `make wifi` would store; kitnet ignores it where it brings up the LAN.
 LAN_SSID = "qemu-openeth"
+#: The script (../shared/tools/) that assembles the emulation environment, per chip.
+SETUP_SCRIPTS = {"esp32c3": "esp32c3-qemu.sh", "esp32": "esp32-qemu.sh"}
 
 
 class QemuError(TargetError):
@@ -79,19 +85,26 @@ def emulated(name: str) -> bool:
 
 def find_qemu(board: B.Board, explicit: Optional[str] = None, which=shutil.which) -> str:
     """The QEMU binary: explicit (QEMU=), else board.json's name on PATH."""
-    name = explicit or os.environ.get("QEMU") or board.qemu.get("binary", "qemu-system-riscv32")
+    binary = board.qemu.get("binary", "qemu-system-riscv32")
+    name = explicit or os.environ.get("QEMU") or binary
     path = name if os.sep in name else which(name)
     if not path or not Path(path).is_file():
         raise QemuError(
             "No %s found: install Espressif's QEMU (`python $IDF_PATH/tools/idf_tools.py install "
-            "qemu-riscv32`, then `. $IDF_PATH/export.sh`; or `. <ROOT>/env.sh` from "
-            "esp32c3-qemu.sh), or pass QEMU=/path/to/%s." % (name, board.qemu.get("binary", name))
+            "%s`, then `. $IDF_PATH/export.sh`; or `. <ROOT>/env.sh` from %s), or pass "
+            "QEMU=/path/to/%s." % (name, board.qemu.get("idf_tools_package", "qemu-riscv32"),
+                                   SETUP_SCRIPTS.get(board.chip, "esp32c3-qemu.sh"), binary)
         )
     return str(path)
 
 
-def bios_dir(qemu: str) -> Optional[Path]:
-    """A folder with the chip ROM images (esp32c3-rom.bin) when QEMU would not find it itself.
+def rom_name(board: B.Board) -> str:
+    """The ROM image the board's QEMU machine loads (board.json qemu ``rom``)."""
+    return board.qemu.get("rom") or "%s-rom.bin" % board.qemu.get("machine", board.chip)
+
+
+def bios_dir(qemu: str, rom: str = "esp32c3-rom.bin") -> Optional[Path]:
+    """A folder with the chip's ROM image (``rom``) when QEMU would not find it itself.
 
     An installed QEMU (idf_tools.py) finds them under ../share/qemu; a QEMU build folder keeps
     them in its source tree's pc-bios/, which QEMU_BIOS_DIR= (or ``-L``) names.
@@ -101,7 +114,7 @@ def bios_dir(qemu: str) -> Optional[Path]:
         return Path(explicit)
     here = Path(qemu).resolve().parent
     for candidate in (here / "pc-bios", here.parent / "share" / "qemu", here / "qemu-bundle" / "usr" / "local" / "share" / "qemu"):
-        if any(candidate.glob("esp32c3-rom.bin")):
+        if (candidate / rom).is_file():
             return candidate
     return None
 
@@ -135,13 +148,14 @@ def qemu_argv(
     and interrupt watchdogs, ``machine.WDT``) run only with ``watchdog``."""
     machine = board.qemu.get("machine", board.chip)
     nic = board.qemu.get("nic", "open_eth")
+    memory = board.qemu.get("memory")  # PSRAM `idf.py qemu` attaches (esp32: -m 4M)
     if serial == "pty":
         chardev = "pty"
     elif serial.startswith("tcp:") and serial[4:].isdigit():
         chardev = "tcp:127.0.0.1:%s,server=on,wait=off" % serial[4:]
     else:
         raise QemuError("Console '%s' is not 'pty' or 'tcp:PORT'; pass SERIAL=pty or SERIAL=tcp:4444." % serial)
-    argv = [qemu, "-M", machine, "-display", "none", "-monitor", "none"]
+    argv = [qemu, "-M", machine] + (["-m", memory] if memory else []) + ["-display", "none", "-monitor", "none"]
     if bios is not None:
         argv += ["-L", str(bios)]
     argv += [
@@ -236,7 +250,7 @@ class EmulatedBoard(Target):
         if serial == "tcp":
             serial = "tcp:%d" % free_port()
         argv = qemu_argv(self.board, self.qemu, flash, efuse, self.http_port, serial,
-                         bios=bios_dir(self.qemu), watchdog=self.watchdog)
+                         bios=bios_dir(self.qemu, rom_name(self.board)), watchdog=self.watchdog)
         self.echo("$ " + " ".join(argv))
         log = open(str(self.workdir / "qemu.log"), "w")
         try:
