@@ -139,7 +139,7 @@ class ConnectionReader:
                         end += 2
                 if end >= 0:
                     if max_lines is not None and buf.count(b'\n', 0, end) > max_lines + 2:
-                        raise HTTPException(431)
+                        raise _malformed(431)
                     if end == len(buf):  # the usual case: the buffer holds one head
                         head = buf
                         buf = self.buf = b''
@@ -157,9 +157,9 @@ class ConnectionReader:
                 # no complete head yet: enforce the limits on what is buffered
                 nl = buf.rfind(b'\n')
                 if len(buf) - nl - 1 > max_line:
-                    raise HTTPException(414 if nl < 0 else 431)
+                    raise _malformed(414 if nl < 0 else 431)
                 if max_lines is not None and buf.count(b'\n') > max_lines + 2:
-                    raise HTTPException(431)
+                    raise _malformed(431)
                 start = max(0, len(buf) - 2)
             try:
                 data = await self.stream.read(self.chunk_size)
@@ -225,6 +225,11 @@ def _add_vary(res, names):
     res.headers['Vary'] = ', '.join(list(names))
 
 
+def _malformed(status):
+    from microdot.streams import MalformedRequest
+    return MalformedRequest(status)
+
+
 def abort(status_code, reason=None):
     """End the current request with the given HTTP status code."""
     raise HTTPException(status_code, reason)
@@ -240,8 +245,8 @@ class Request:
     #: Longest request line or header line accepted, in bytes.
     max_readline = 2 * 1024
     #: Most header lines accepted in one request (more gets 431); None: no limit, as
-    #: upstream. Boards short of memory may set one.
-    max_headers = None
+    #: upstream has (docs/compat.md D9).
+    max_headers = 100
 
     G = _G
 
@@ -310,20 +315,22 @@ class Request:
 
         ``client_reader`` is the server's ConnectionReader or any stream with
         ``readline`` and ``readexactly`` (then nothing past the request is read).
-        Raises :class:`HTTPException` for a malformed request.
+        A request line or header that cannot be read raises a ``ValueError`` (as
+        upstream) whose ``status_code`` is the answer (400, 414 or 431); a body that
+        cannot be read raises :class:`HTTPException`.
         """
         max_line = cls.max_readline
         if isinstance(client_reader, ConnectionReader):
             head = await client_reader.read_head(max_line, cls.max_headers)
         else:
             from microdot.streams import read_lines
-            head = await read_lines(client_reader, max_line)
+            head = await read_lines(client_reader, max_line, cls.max_headers)
         if head is None:
             return None
         try:
             text = _decode(head)
         except ValueError:
-            raise HTTPException(400, 'Bad request')
+            raise _malformed(400)
         # the head is scanned in place: only the strings a request keeps are made
         nl = '\n'
         if '\r' in text:
@@ -335,7 +342,7 @@ class Request:
         step = len(nl)
         eol = text.find(nl)
         if eol + step > max_line:  # the line with its end, as upstream counts it
-            raise HTTPException(414)
+            raise _malformed(414)
         i = text.find(' ', 0, eol)
         j = text.find(' ', i + 1, eol) if i > 0 else -1
         if j > i + 1 and text.find(' ', j + 1, eol) < 0 and text.startswith('HTTP/', j + 1):
@@ -348,7 +355,7 @@ class Request:
         else:  # not the usual shape: split as upstream does (any whitespace, any case)
             parts = text[:eol].split()
             if len(parts) != 3 or '/' not in parts[2]:
-                raise HTTPException(400, 'Bad request')
+                raise _malformed(400)
             method, url, version = parts[0], parts[1], parts[2].split('/', 1)[1]
         # a plain dict while parsing: make two strings per header line (name and value);
         # lower-case only the names the server itself needs to recognise (lengths 10,
@@ -361,10 +368,10 @@ class Request:
             if end <= pos:  # the blank line that ends the head
                 break
             if end - pos + step > max_line:
-                raise HTTPException(431)
+                raise _malformed(431)
             i = text.find(':', pos, end)
             if i < 0:
-                raise HTTPException(400, 'Bad request')
+                raise _malformed(400)
             name = text[pos:i]
             i += 1
             if text.startswith(' ', i):
@@ -394,13 +401,13 @@ class Request:
         length = 0
         if cl is not None:
             if te is not None:
-                raise HTTPException(400, 'Bad request')
+                raise _malformed(400)
             try:
                 length = int(cl)  # what int() takes, as upstream ('+5' too)
             except ValueError:
-                raise HTTPException(400, 'Bad request')
+                length = -1
             if length < 0:
-                raise HTTPException(400, 'Bad request')
+                raise _malformed(400)
         body = None
         stream = None
         too_large = length > cls.max_content_length
@@ -1367,6 +1374,10 @@ class Microdot:
                 res = await self.dispatch_request(req)
                 if res is Response.already_handled:
                     break
+                if not isinstance(res.body, (bytes, bytearray)) and not hasattr(res.body, 'read') \
+                        and not self._hold():  # a long-lived stream beyond the share
+                    res._close_body()
+                    res = _as_response(await self._safe_error(req, 503, 'Service unavailable'))
                 conn_hdr = req._conn
                 if conn_hdr is None:
                     keep = req.http_version == '1.1'

@@ -1,7 +1,7 @@
 """Body streams, imported on first use: in-memory and length-limited request bodies, and
 the writer for response bodies that are not plain bytes (files, generators, async
 iterators)."""
-from microdot.base import ticks_ms, HTTPException
+from microdot.base import ticks_ms
 
 
 class AsyncBytesIO:
@@ -204,19 +204,33 @@ class AWriter:
             await self.stream.awrite(b''.join(parts))
 
 
-async def read_lines(reader, max_line):
+class MalformedRequest(ValueError):
+    """A request head that cannot be read (``Request.create``): a ``ValueError``, as
+    upstream raises, that carries the status the server answers, as an
+    :class:`HTTPException` does: 400, 414 (request line too long) or 431 (a header line
+    too long, or more header lines than ``Request.max_headers``)."""
+    def __init__(self, status_code, reason=None):
+        super().__init__('malformed request (%d)' % status_code)
+        self.status_code = status_code
+        self.reason = reason or ('Bad request' if status_code == 400 else
+                                 str(status_code) + ' error')
+
+
+async def read_lines(reader, max_line, max_lines=None):
     """A request head read line by line from a stream that is not a ConnectionReader
     (nothing past the head is consumed), as one LF-separated bytes value."""
     lines = []
     while True:
         line = await reader.readline()
         if len(line) > max_line:  # the line with its end, as upstream counts it
-            raise HTTPException(431 if lines else 414)
+            raise MalformedRequest(431 if lines else 414)
         line = line.rstrip(b'\r\n')
         if not line:
             if lines:
                 break
             return None
+        if max_lines is not None and len(lines) > max_lines:  # the request line + max_lines
+            raise MalformedRequest(431)
         lines.append(line)
     lines.append(b'\n')
     return b'\n'.join(lines)

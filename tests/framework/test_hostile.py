@@ -340,7 +340,7 @@ async def test_size_limits():
     saved = Request.max_content_length, Request.max_body_length, Request.max_headers
     Request.max_content_length = 4096
     Request.max_body_length = 1024
-    Request.max_headers = 32  # no limit by default (as upstream): a board may set one
+    Request.max_headers = 32  # 100 by default (docs/compat.md D9)
     try:
         await run_table([
             ('request line too long', b'GET /' + b'a' * 2100 + b' HTTP/1.1\r\n\r\n', b'414', None),
@@ -369,6 +369,55 @@ async def test_size_limits():
         ])
     finally:
         Request.max_content_length, Request.max_body_length, Request.max_headers = saved
+
+
+async def test_header_count_limit_is_on_by_default():
+    """3,000 header lines (upstream stores every one) are refused with 431 as they arrive;
+    100 are served; Request.max_headers = None switches the limit off again."""
+    assert Request.max_headers == 100
+    many = b'GET / HTTP/1.1\r\nConnection: close\r\n' + b'X-H: 1\r\n' * 2999 + b'\r\n'
+    at_limit = b'GET / HTTP/1.1\r\nConnection: close\r\n' + b'X-H: 1\r\n' * 99 + b'\r\n'
+    over = b'GET / HTTP/1.1\r\nConnection: close\r\n' + b'X-H: 1\r\n' * 100 + b'\r\n'
+    await run_table([
+        ('3000 header lines', many, b'431', None),
+        ('3000 header lines, trickled', [many[:20000], many[20000:]], b'431', None),
+        ('100 header lines are served', at_limit, b'200', None),
+        ('101 header lines', over, b'431', None),
+    ])
+    Request.max_headers = None
+    try:
+        await run_table([('3000 header lines, limit off', many, b'200', None)])
+    finally:
+        Request.max_headers = 100
+
+
+async def test_malformed_head_through_create_is_a_value_error():
+    """Request.create on any stream: a line too long, too many headers or a line that is
+    not HTTP raises a ValueError (as upstream) that names the status the server answers."""
+    from microdot import AsyncBytesIO
+    from microdot.microdot import ConnectionReader
+    app = make_app()
+    cases = [
+        (b'GET /' + b'a' * 2100 + b' HTTP/1.1\r\n\r\n', 414),
+        (b'GET / HTTP/1.1\r\nX: ' + b'b' * 2100 + b'\r\n\r\n', 431),
+        (b'GET / HTTP/1.1\r\n' + b'X-H: 1\r\n' * 101 + b'\r\n', 431),
+        (b'GET / HTTP/1.1\r\nno colon here\r\n\r\n', 400),
+        (b'NOT HTTP\r\n\r\n', 400),
+        (b'POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n', 400),
+    ]
+    for data, status in cases:
+        for reader in (AsyncBytesIO(data), ConnectionReader(AsyncBytesIO(data))):
+            try:
+                await Request.create(app, reader, None, None)
+            except ValueError as exc:
+                assert exc.status_code == status, (data[:30], exc.status_code)
+                assert str(exc) == 'malformed request (%d)' % status, str(exc)
+            else:
+                raise AssertionError('no ValueError for %r' % data[:30])
+    head = b'GET / HTTP/1.1\r\n' + b'X-H: 1\r\n' * 100 + b'\r\n'
+    for reader in (AsyncBytesIO(head), ConnectionReader(AsyncBytesIO(head))):
+        req = await Request.create(app, reader, None, None)
+        assert len(req.headers) == 1 and req.headers['X-H'] == '1'
 
 
 def _multipart(parts, boundary=b'XyZ', close=True):

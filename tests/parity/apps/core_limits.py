@@ -2,7 +2,7 @@
 Request.max_content_length are accepted and larger ones get 413; a body over
 Request.max_body_length is left on request.stream; long header lines, long URLs and many
 headers that upstream accepts are accepted; lines over Request.max_readline are refused
-(status D2)."""
+(status D2), as are more than Request.max_headers (100) header lines (D9)."""
 from microdot import Microdot, Request
 
 app = Microdot()
@@ -37,7 +37,8 @@ CASES = [
     ('POST', '/echo', {'Content-Type': 'text/plain'}, ''),
     ('GET', '/headers', {'X-Long': 'v' * 2030}),
     ('GET', '/headers', dict(('X-H%d' % i, str(i)) for i in range(60))),
-    ('GET', '/headers', dict(('X-H%d' % i, 'x' * 100) for i in range(150))),
+    {'method': 'GET', 'path': '/headers', 'name': '150 headers (over Request.max_headers)',
+     'headers': dict(('X-H%d' % i, 'x' * 100) for i in range(150)), 'differs': 'D9'},
     ('GET', '/url/' + 'p' * 300),  # (upstream's regex overflows MicroPython's stack on ~1000)
     ('GET', '/url/x?' + '&'.join('a%d=%d' % (i, i) for i in range(200))),
     {'method': 'GET', 'path': '/headers', 'headers': {'X-Long': 'v' * 2100}, 'differs': 'D2'},
