@@ -418,32 +418,49 @@ def test_kitnet_brings_up_the_emulated_ethernet(tmp_path, runtime):
 # -- the emulated board itself (needs the emulation environment) --------------------------------
 
 
-def _emulation_missing():
-    if shutil.which("qemu-system-riscv32") is None:
-        return "qemu-system-riscv32 not on PATH (`. <ROOT>/env.sh` from esp32c3-qemu.sh)"
-    if not (ROOT / "firmware" / BOARD / "flash_image.bin").is_file():
-        return "no firmware/%s/flash_image.bin (make BOARD=%s firmware NATIVE=1 MICROPY_DIR=...)" % (BOARD, BOARD)
+#: The emulated boards (board.json ``qemu``): the ESP32-C3 and the original ESP32 (test_esp32_xtensa.py).
+EMULATED = ("ESP32_C3_QEMU", "ESP32_QEMU")
+
+
+def _emulation_missing(name=BOARD):
+    b = B.load_board(name)
+    binary = b.qemu["binary"]
+    if shutil.which(binary) is None:
+        return "%s not on PATH (`. <ROOT>/env.sh` from %s)" % (binary, Q.SETUP_SCRIPTS[b.chip])
+    if not (ROOT / "firmware" / name / "flash_image.bin").is_file():
+        return "no firmware/%s/flash_image.bin (make BOARD=%s firmware NATIVE=1 MICROPY_DIR=...)" % (name, name)
     return None
 
 
-needs_emulation = pytest.mark.skipif(_emulation_missing() is not None, reason=str(_emulation_missing()))
+def each_emulated():
+    """EMULATED as parameters, each skipping with its own one-line reason."""
+    return [pytest.param(n, marks=pytest.mark.skipif(_emulation_missing(n) is not None,
+                                                     reason=str(_emulation_missing(n)))) for n in EMULATED]
 
 
-@needs_emulation
-def test_emulated_board_serves_hello_to_the_host():
+def test_emulated_boards_are_the_qemu_boards():
+    assert sorted(EMULATED) == sorted(b.name for b in B.load_boards() if b.port == "esp32" and b.qemu)
+
+
+@pytest.mark.parametrize("name", each_emulated())
+def test_emulated_board_serves_hello_to_the_host(name):
+    from tools.device import deploy
     from tools.targets.select import open_target
 
     lines = []
-    with open_target(BOARD, app=ROOT / "examples" / "hello", echo=lines.append) as eb:
-        assert isinstance(eb, Q.EmulatedBoard) and "MicroPython" in eb.banner
+    with open_target(name, app=ROOT / "examples" / "hello", echo=lines.append) as eb:
+        assert isinstance(eb, Q.EmulatedBoard) and "MicroPython" in eb.banner and "under QEMU" in eb.banner
         facts = eb.facts()
-        assert facts.board == BOARD and facts.port == "esp32" and facts.micropython
+        assert facts.board == name and facts.port == "esp32" and facts.micropython
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(eb.url + "/", timeout=10) as r:
             body = r.read().decode()
         assert r.status == 200 and "Hello from Microdot!" in body
         # the console: a snippet on the REPL (it interrupts the app), then a reset starts it again
         assert eb.console.run("print(6 * 7)").strip().endswith("42")
+        # the firmware's bytecode architecture is the one board.json compiles for (xtensawin, rv32imc)
+        arch = int(eb.console.run("import sys; print(sys.implementation._mpy >> 10)").strip().splitlines()[-1])
+        assert ["-march=%s" % deploy.MPY_ARCHS[arch]] == B.load_board(name).mpy_cross_args
         eb.reset()
         with opener.open(eb.url + "/", timeout=10) as r:
             assert r.status == 200

@@ -1,4 +1,4 @@
-"""Apps in the field on the emulated ESP32-C3: rollback, safe mode and the watchdog with real resets.
+"""Apps in the field on the emulated ESP32-C3 and ESP32: rollback, safe mode and the watchdog with real resets.
 
 What tests/tools/test_field.py shows on the virtual board (host stand-ins for ``machine``),
 shown here on the esp32 port itself under QEMU: every restart is the firmware's own
@@ -14,8 +14,9 @@ leaves it; with ``watchdog`` set, a handler that blocks the loop is reset by the
 update rolls back. The time from an update's commit to the previous app answering again is
 printed (``-s`` shows it). About 2.5 minutes.
 
-Needs what tests/tools/test_esp32_qemu_ota.py needs (its skip reason and helpers are used
-here): qemu-system-riscv32 on PATH and an OTA build with ota and wifi in firmware/ESP32_C3_QEMU/.
+Needs what tests/tools/test_esp32_qemu_ota.py needs (its boards, skip reasons and helpers are
+used here): per board (ESP32_C3_QEMU, ESP32_QEMU), its QEMU on PATH and an OTA build with ota and
+wifi in firmware/<BOARD>/; a board that is not here skips with one line.
 """
 import http.client
 import json
@@ -31,16 +32,13 @@ from tools.device import ota as O
 from tools.targets import qemu_esp32 as Q
 
 
-def _missing():
-    why = QO._missing()
+def _missing(name=QO.BOARD):
+    why = QO._missing(name)
     if why is None:
-        info = json.loads((QO.OUT / "build-info.json").read_text())
+        info = json.loads((QO.out(name) / "build-info.json").read_text())
         if "wifi" not in info.get("extensions", []):
-            why = 'firmware/%s has no wifi extension (EXTENSIONS="... wifi ota")' % QO.BOARD
+            why = 'firmware/%s has no wifi extension (EXTENSIONS="... wifi ota")' % name
     return why
-
-
-needs_qemu = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
 
 TOKEN = QO.TOKEN
 PROBATION = 20  # seconds a new app has to answer (the emulator is slower than a chip)
@@ -167,23 +165,23 @@ def back_after_commit(eb, marks, sender, before, body=b"app 1 ", timeout=150.0):
     raise AssertionError("the previous app never answered again:\n%s" % eb.console_text(40))
 
 
-def test_the_emulator_runs_the_watchdog_only_when_asked():
-    board = Q.qemu_board(QO.BOARD)
-    off = Q.qemu_argv(board, "q", QO.OUT / "f", QO.OUT / "e", 1)
-    on = Q.qemu_argv(board, "q", QO.OUT / "f", QO.OUT / "e", 1, watchdog=True)
-    assert "driver=timer.esp32c3.timg,property=wdt_disable,value=true" in off
+@pytest.mark.parametrize("name", QO.BOARDS)
+def test_the_emulator_runs_the_watchdog_only_when_asked(name):
+    board = Q.qemu_board(name)
+    off = Q.qemu_argv(board, "q", QO.out(name) / "f", QO.out(name) / "e", 1)
+    on = Q.qemu_argv(board, "q", QO.out(name) / "f", QO.out(name) / "e", 1, watchdog=True)
+    assert "driver=timer.%s.timg,property=wdt_disable,value=true" % board.qemu["machine"] in off
     assert not [a for a in on if "wdt_disable" in a] and len(on) == len(off) - 2
 
 
-@pytest.fixture(scope="module")
-def eb():
+@pytest.fixture(scope="module", params=QO.each_board(_missing))
+def eb(request):
     lines = []
     # the timer groups' watchdogs on (machine.WDT resets the chip), as on a real one
-    with Q.EmulatedBoard(QO.BOARD, echo=lines.append, watchdog=True) as board:
+    with Q.EmulatedBoard(request.param, echo=lines.append, watchdog=True) as board:
         yield board
 
 
-@needs_qemu
 def test_a_good_first_app_is_confirmed(eb, tmp_path, capsys):
     eb.provision(ota_token=TOKEN)
     configure(eb, probation=PROBATION, settle=SETTLE, safe_after=SAFE_AFTER)
@@ -199,7 +197,6 @@ def test_a_good_first_app_is_confirmed(eb, tmp_path, capsys):
     assert status["state"] == "confirmed" and status["starts"] == 0
 
 
-@needs_qemu
 @pytest.mark.parametrize("kind", ["import", "later", "memory", "silent"])
 def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, kind):
     source, reason = BROKEN[kind]
@@ -213,7 +210,7 @@ def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, k
     finally:
         sender.join()
     err = capsys.readouterr().err
-    print("rollback (%s): %.1f s from the commit to the previous app answering" % (kind, TIMES[kind]))
+    print("rollback (%s, %s): %.1f s from the commit to the previous app answering" % (eb.board.name, kind, TIMES[kind]))
     assert marks["rc"] == 1 and err.count("\n") == 1, err
     assert "rolled back: " + reason in err, err + eb.console_text(40)
     assert TIMES[kind] < PROBATION + 60  # within the window, and the emulator's restarts
@@ -231,7 +228,6 @@ def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, k
     assert read_log(eb)["status"]["starts"] == 0
 
 
-@needs_qemu
 def test_failed_starts_lead_to_safe_mode_and_a_good_app_leaves_it(eb, tmp_path, capsys):
     crash = "import kitota\nraise ValueError('bad pin')\n"
     eb.console_run("f = open('main.py', 'w')\nf.write(%r)\nf.close()\n" % crash)  # as `make deploy` would
@@ -254,7 +250,6 @@ def test_failed_starts_lead_to_safe_mode_and_a_good_app_leaves_it(eb, tmp_path, 
     assert wait_body(eb, b"app 2 ")[0] == 200
 
 
-@needs_qemu
 def test_the_watchdog_resets_a_blocked_loop_and_the_update_rolls_back(eb, tmp_path, capsys):
     configure(eb, watchdog=WATCHDOG)
     reset(eb)
@@ -269,7 +264,7 @@ def test_the_watchdog_resets_a_blocked_loop_and_the_update_rolls_back(eb, tmp_pa
     finally:
         sender.join()
     err = capsys.readouterr().err
-    print("rollback (watchdog): %.1f s from the commit to the previous app answering" % TIMES["watchdog"])
+    print("rollback (%s, watchdog): %.1f s from the commit to the previous app answering" % (eb.board.name, TIMES["watchdog"]))
     assert marks["rc"] == 1 and "rolled back: watchdog reset (the event loop was blocked)" in err, (
         err + eb.console_text(40))
     kinds = [(e["kind"], e["cause"]) for e in read_log(eb)["log"]]

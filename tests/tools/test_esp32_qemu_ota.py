@@ -1,4 +1,4 @@
-"""Cable-free updates on the emulated ESP32-C3: the real esp32 port, its bootloader and flash.
+"""Cable-free updates on the emulated ESP32-C3 and ESP32: the real esp32 port, its bootloader and flash.
 
 What the virtual board shows with a file-backed esp32.Partition stand-in (tests/tools/
 test_ota.py), shown here on the firmware itself under QEMU: a board flashed once with an OTA
@@ -9,13 +9,17 @@ interrupted or foreign upload, writes a new firmware to the other app slot with
 goes back to the old slot (ESP-IDF's bootloader rollback) when the new firmware is reset
 before it answered anything.
 
-Needs qemu-system-riscv32 on PATH (`. <ROOT>/env.sh` from esp32c3-qemu.sh) and an OTA build
-with the ota extension in firmware/ESP32_C3_QEMU/:
+Runs on each emulated board (BOARDS: ESP32_C3_QEMU, then ESP32_QEMU) that is here: its QEMU
+on PATH (`. <ROOT>/env.sh` from esp32c3-qemu.sh / esp32-qemu.sh) and an OTA build with the ota
+extension in firmware/<BOARD>/:
 
     make BOARD=ESP32_C3_QEMU firmware OTA=1 EXTENSIONS="cors session sse websocket wifi ota" \\
         NATIVE=1 MICROPY_DIR=/tmp/esp32c3-qemu/src/micropython
+    make BOARD=ESP32_QEMU firmware OTA=1 EXTENSIONS="cors session sse websocket wifi ota" \\
+        NATIVE=1 MICROPY_DIR=/tmp/esp32-qemu/src/micropython
 
-and skips with one line otherwise. The tests share one emulated board and run in order.
+and skips that board with one line otherwise. Per board, the tests share one emulated board
+and run in order.
 """
 import json
 import shutil
@@ -32,7 +36,9 @@ from tools.targets import qemu_esp32 as Q
 from tools.build.base import sha256_file
 
 ROOT = B.ROOT
-BOARD = "ESP32_C3_QEMU"
+#: The emulated boards these tests run on, each when it is here; BOARD/OUT: the first one's.
+BOARDS = ("ESP32_C3_QEMU", "ESP32_QEMU")
+BOARD = BOARDS[0]
 OUT = ROOT / "firmware" / BOARD
 TOKEN = "qemu-ota-token-2026"
 APP_V1 = '''\
@@ -53,25 +59,34 @@ app.run(port=5000)
 '''
 
 
-def _missing():
-    if shutil.which("qemu-system-riscv32") is None:
-        return "qemu-system-riscv32 not on PATH (`. <ROOT>/env.sh` from esp32c3-qemu.sh)"
+def out(name):
+    """firmware/<name>/, where the board's build is."""
+    return ROOT / "firmware" / name
+
+
+def _missing(name=BOARD):
+    board = B.load_board(name)
+    binary, where = board.qemu["binary"], out(name)
+    if shutil.which(binary) is None:
+        return "%s not on PATH (`. <ROOT>/env.sh` from %s)" % (binary, Q.SETUP_SCRIPTS[board.chip])
     try:
-        info = json.loads((OUT / "build-info.json").read_text())
+        info = json.loads((where / "build-info.json").read_text())
     except (OSError, ValueError):
-        return "no firmware/%s/build-info.json (make BOARD=%s firmware OTA=1 ...)" % (BOARD, BOARD)
-    board = B.load_board(BOARD)
+        return "no firmware/%s/build-info.json (make BOARD=%s firmware OTA=1 ...)" % (name, name)
     if info.get("variant") not in (board.ota_variant, board.ota_noblobs_variant):
         return "firmware/%s is variant %s, not an OTA build (make BOARD=%s firmware OTA=1 ...)" % (
-            BOARD, info.get("variant"), BOARD)
+            name, info.get("variant"), name)
     if "ota" not in info.get("extensions", []):
-        return 'firmware/%s has no ota extension (EXTENSIONS="... ota")' % BOARD
-    if not (OUT / O.APP_IMAGE).is_file() or not (OUT / "flash_image.bin").is_file():
-        return "firmware/%s lacks %s or flash_image.bin; build it again" % (BOARD, O.APP_IMAGE)
+        return 'firmware/%s has no ota extension (EXTENSIONS="... ota")' % name
+    if not (where / O.APP_IMAGE).is_file() or not (where / "flash_image.bin").is_file():
+        return "firmware/%s lacks %s or flash_image.bin; build it again" % (name, O.APP_IMAGE)
     return None
 
 
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+def each_board(missing=_missing):
+    """BOARDS as fixture parameters, each skipping with ``missing``'s one-line reason."""
+    return [pytest.param(n, marks=pytest.mark.skipif(missing(n) is not None, reason=str(missing(n))))
+            for n in BOARDS]
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -102,10 +117,10 @@ def wait_for(url, timeout=120.0):
             time.sleep(0.5)
 
 
-@pytest.fixture(scope="module")
-def eb():
+@pytest.fixture(scope="module", params=each_board())
+def eb(request):
     lines = []
-    with Q.EmulatedBoard(BOARD, echo=lines.append) as board:
+    with Q.EmulatedBoard(request.param, echo=lines.append) as board:
         yield board
 
 
@@ -135,10 +150,11 @@ def test_first_app_arrives_over_the_network_and_only_with_the_token(eb, dev, tmp
 
 
 def test_broken_firmware_uploads_change_nothing(eb, dev):
-    image = (OUT / O.APP_IMAGE).read_bytes()
-    sha = sha256_file(OUT / O.APP_IMAGE)
+    where = out(eb.board.name)
+    image = (where / O.APP_IMAGE).read_bytes()
+    sha = sha256_file(where / O.APP_IMAGE)
     # Not an app image (the merged flash image starts with the bootloader): refused at once.
-    flash = (OUT / "flash_image.bin").read_bytes()
+    flash = (where / "flash_image.bin").read_bytes()
     dev.expect("POST", "/firmware/begin", {"size": len(image), "sha256": sha})
     status, answer = dev.call("PUT", "/firmware", flash[:O.PIECE], "offset=0")
     assert status == 422 and "app" in answer["error"]
@@ -157,7 +173,7 @@ def test_broken_firmware_uploads_change_nothing(eb, dev):
 
 
 def test_new_firmware_boots_from_the_other_slot_and_confirms_itself(eb, dev):
-    fw = O.update_firmware(dev, B.load_board(BOARD), wait=180)
+    fw = O.update_firmware(dev, eb.board, wait=180)
     assert fw["running"] == "ota_1" and fw["confirmed"] is True
     assert get(eb.url + "/") == (200, b"app v1")  # the filesystem and the app survived
 
@@ -173,7 +189,7 @@ def _read_until(link, marker, timeout):
 
 
 def test_unconfirmed_firmware_is_rolled_back_at_the_next_reset(eb, dev):
-    board = B.load_board(BOARD)
+    board = eb.board
     with eb.open_console() as link:
         link.reset_input_buffer()
         O.update_firmware(dev, board, wait=0)  # to ota_0; restarts without waiting for it
