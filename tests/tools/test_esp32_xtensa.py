@@ -284,3 +284,15 @@ def test_the_esp32_image_installs_the_qemu_of_every_emulated_board():
     installed = re.search(r'idf_tools\.py" install ([^\\\n]*)', dockerfile).group(1).split()
     wanted = [b.qemu["idf_tools_package"] for b in B.load_boards() if b.port == "esp32" and b.qemu]
     assert sorted(wanted) == ["qemu-riscv32", "qemu-xtensa"] and set(wanted) <= set(installed)
+
+
+def test_bench_has_a_section_per_emulated_board():
+    from tools.bench import emulated as E
+
+    assert E.BOARDS == ("ESP32_C3_QEMU", BOARD) and E.result_key(BOARD) == "esp32_qemu"
+    res = {"board": BOARD, "firmware": "MicroPython 1.29.0-preview", "requests": 50, "heap_total": 170000,
+           "heap_free_boot": 160000, "heap_free_after_import": 152000, "heap_per_request": 1800, "heap_ota": 4000,
+           "heap_portal": 4600, "latency_ms_keepalive_median": 3.0, "latency_ms_keepalive_p90": 4.0,
+           "latency_ms_new_connection_median": 10.0}
+    assert E.format_bench(res).splitlines()[0] == "ESP32 (QEMU): MicroPython 1.29.0-preview, 50 requests"
+    assert E.format_bench(dict(res, board="ESP32_C3_QEMU")).startswith("ESP32-C3 (QEMU): ")

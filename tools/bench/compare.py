@@ -704,17 +704,19 @@ def run(args, log=print) -> dict:
         log("  (no firmware/UNIX/micropython: frozen import heap not measured; "
             "build it with 'make BOARD=UNIX firmware')")
     log("  %s" % {k: v for k, v in mem.items() if k.startswith(("import", "bytecode", "cpython"))})
-    from tools.bench import emulated  # the emulated ESP32-C3, when QEMU and its firmware are here
+    from tools.bench import emulated  # the emulated ESP32-C3 and ESP32, when QEMU and their firmware are here
 
-    why = "skipped with --quick" if args.quick else emulated.available()
-    if why is None:
-        log("== ESP32-C3 (QEMU): heap and latency on firmware/ESP32_C3_QEMU")
-        try:
-            res["esp32_c3_qemu"] = emulated.bench(log=log)
-        except emulated.EmulatedBenchError as exc:
-            log("warning: ESP32-C3 (QEMU) not measured: %s" % exc)
-    else:
-        log("  (ESP32-C3 (QEMU) not measured: %s)" % why)
+    for board in emulated.BOARDS:
+        title = emulated.title(board)
+        why = "skipped with --quick" if args.quick else emulated.available(board)
+        if why is None:
+            log("== %s: heap and latency on firmware/%s" % (title, board))
+            try:
+                res[emulated.result_key(board)] = emulated.bench(board, log=log)
+            except emulated.EmulatedBenchError as exc:
+                log("warning: %s not measured: %s" % (title, exc))
+        else:
+            log("  (%s not measured: %s)" % (title, why))
     baremetal_section(args, res, upstream_dir, upstream_version, log)
     res["targets"] = [{"target": t, "met": m, "measured": v} for t, m, v in check_targets(res)]
     return res
@@ -761,11 +763,12 @@ def main(argv=None) -> int:
         print()
         print(format_table(res))
         print()
-        if res.get("esp32_c3_qemu"):
-            from tools.bench.emulated import format_bench
+        from tools.bench import emulated
 
-            print(format_bench(res["esp32_c3_qemu"]))
-            print()
+        for board in emulated.BOARDS:  # a section per emulated board measured
+            if res.get(emulated.result_key(board)):
+                print(emulated.format_bench(res[emulated.result_key(board)]))
+                print()
         for t in res["targets"]:
             print("%s %s (%s)" % ("MET " if t["met"] else "MISS", t["target"], t["measured"]))
         out = Path(args.json)

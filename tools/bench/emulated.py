@@ -1,7 +1,8 @@
-"""The emulated ESP32-C3 section of `make bench`: heap and latency on firmware/ESP32_C3_QEMU.
+"""The emulated boards' sections of `make bench`: heap and latency on firmware/ESP32_C3_QEMU
+(ESP32-C3) and firmware/ESP32_QEMU (the original ESP32, Xtensa LX6).
 
-``python -m tools.bench.emulated [--board ESP32_C3_QEMU] [--requests 50]`` (and ``make bench``
-when QEMU and the image are here) opens the emulated board through
+``python -m tools.bench.emulated [--board ESP32_C3_QEMU|ESP32_QEMU] [--requests 50]`` (and
+``make bench``, one section per emulated board whose QEMU and image are here) opens the board through
 :func:`tools.targets.select.open_target` with ``BENCH_APP`` as its app, then measures over HTTP:
 heap free after boot and after ``import microdot`` (frozen), heap per request (two windows with
 the collector off, 5 and 25 requests, subtracted), the heap the ota extension and the set-up
@@ -21,11 +22,14 @@ from pathlib import Path
 from typing import Optional, Sequence
 from urllib.parse import urlsplit
 
+from tools.selection import boards as B
 from tools.targets.base import TargetError
 from tools.targets.qemu_esp32 import available
 from tools.targets.select import open_target
 
 BOARD = "ESP32_C3_QEMU"
+#: The boards `make bench` measures under QEMU, in this order (each when it is here).
+BOARDS = ("ESP32_C3_QEMU", "ESP32_QEMU")
 
 
 class EmulatedBenchError(Exception):
@@ -99,6 +103,19 @@ async def gc_on(request):
 
 app.run(port=5000)
 """
+
+
+def title(board: str) -> str:
+    """The section's name: the chip, "(QEMU)" - "ESP32-C3 (QEMU)", "ESP32 (QEMU)"."""
+    try:
+        return "%s (QEMU)" % B.load_board(board).mcu
+    except B.BoardError:
+        return "%s (QEMU)" % board
+
+
+def result_key(board: str) -> str:
+    """Where `make bench` keeps the board's figures in its results ("esp32_c3_qemu", "esp32_qemu")."""
+    return board.lower()
 
 
 def _get(conn, path: str) -> bytes:
@@ -184,7 +201,7 @@ def format_bench(res: dict) -> str:
         ("latency, new connection per request (median)", "%.1f ms" % res["latency_ms_new_connection_median"]),
     ]
     width = max(len(r[0]) for r in rows)
-    head = "ESP32-C3 (QEMU): %s, %d requests" % (res.get("firmware") or res["board"], res["requests"])
+    head = "%s: %s, %d requests" % (title(res["board"]), res.get("firmware") or res["board"], res["requests"])
     return "\n".join([head] + ["  %s  %s" % (k.ljust(width), v) for k, v in rows])
 
 
@@ -192,7 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench.emulated", description=__doc__.split("\n")[0])
     parser.add_argument("--board", default=BOARD, help="an esp32 board with a qemu entry in board.json")
     parser.add_argument("--requests", type=int, default=50, help="requests for the latency figures (default 50)")
-    parser.add_argument("--qemu", default=None, help="qemu-system-riscv32 binary (default: PATH; env QEMU)")
+    parser.add_argument("--qemu", default=None, help="the QEMU binary (default: board.json's on PATH; env QEMU)")
     args = parser.parse_args(argv)
     why = available(args.board)
     if why:
