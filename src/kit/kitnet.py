@@ -21,6 +21,12 @@ network.
 On a firmware built for QEMU (``network.PHY_OPENETH`` exists: board ESP32_C3_QEMU) :func:`connect`
 brings up the emulated Ethernet instead, with DHCP from QEMU; no credentials are needed.
 
+HTTPS (opt-in): with ``/cert.der`` and ``/key.der`` on the board (``make cert``, then ``make
+deploy CERT=...`` or ``make wifi ... CERT=...``) :func:`tls` gives the TLS context to serve, else
+None (plain HTTP), so one line serves either way::
+
+    app.run(port=5000, ssl=kitnet.tls())
+
 ``network`` is imported only inside :func:`connect`, so this module imports anywhere. Where
 there is no ``network`` module (the unix port, CPython) the host is already online and
 :func:`connect` returns ``"127.0.0.1"``.
@@ -28,6 +34,8 @@ there is no ``network`` module (the unix port, CPython) the host is already onli
 import time
 
 CONFIG = "/wifi.json"
+CERT = "/cert.der"  # the board's own certificate (DER), from make cert; with KEY: HTTPS
+KEY = "/key.der"
 ATTEMPTS = 4  # connection attempts before giving up
 TIMEOUT = 10  # seconds to wait for an address, per attempt
 BACKOFF = 1  # seconds before the 2nd attempt; doubles before each later one
@@ -181,6 +189,40 @@ def connect(ssid=None, password=None, attempts=None, timeout=None, path=None, ho
     _ip = None
     _print("kitnet: could not join '%s'; check SSID=/PASSWORD= and run `make wifi` again" % ssid)
     return None
+
+
+def _read(path):
+    try:
+        f = open(path, "rb")
+    except OSError:
+        return None
+    try:
+        return f.read()
+    finally:
+        f.close()
+
+
+def tls(cert=None, key=None):
+    """The ``ssl.SSLContext`` that serves the board's certificate (``CERT``, ``KEY``: DER, an EC
+    P-256 key from ``make cert``), for ``app.run(ssl=kitnet.tls())``; None (plain HTTP) when the
+    board has no certificate. A certificate it cannot serve (no key, a broken file, no ``ssl``
+    module) is printed and also gives None: the board stays reachable, and a client that pins
+    the certificate (``make ota CERT=...``) refuses plain HTTP."""
+    cert = cert or CERT
+    c = _read(cert)
+    if c is None:
+        return None
+    k = _read(key or KEY)
+    try:
+        if k is None:
+            raise ValueError("no " + (key or KEY))
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(c, k)
+        return ctx
+    except (ImportError, ValueError, OSError) as exc:
+        _print("kitnet: cannot serve %s (%s); plain HTTP" % (cert, exc))
+        return None
 
 
 def run_file(path):

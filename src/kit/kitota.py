@@ -600,7 +600,12 @@ def serve(port=None, why=None):
     from microdot import Microdot
 
     app = Microdot()
-    send = "send one with make ota DEVICE=http://<this-address>:%d APP=dir" % (port or PORT)
+    try:
+        from kitnet import tls
+        ctx = tls()  # HTTPS when the board has its certificate (make cert)
+    except ImportError:
+        ctx = None
+    send = "send one with make ota DEVICE=%s://<this-address>:%d APP=dir" % ("https" if ctx else "http", port or PORT)
 
     @app.get("/")
     async def index(request):
@@ -610,6 +615,6 @@ def serve(port=None, why=None):
 
     install(app)
     print("kitota: %s; waiting for `make ota` on port %d" % ("safe mode" if why else "no " + APP_MAIN, port or PORT))
-    app.run(port=port or PORT)
+    app.run(port=port or PORT, ssl=ctx)
     return True
 

@@ -456,6 +456,29 @@ def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: flo
     return changed, unchanged
 
 
+def put_cert(folder, port: Optional[str] = None) -> str:
+    """Copy a `make cert` folder's cert.der and key.der to the board's /cert.der and /key.der
+    over USB (the key never crosses a network); the kit then serves HTTPS. Returns the pin."""
+    from tools.device import cert  # the one home of the certificate files and their names
+
+    folder = Path(folder)
+    try:
+        cert.files(folder)
+        pin = cert.read_pin(folder)
+    except cert.CertError as exc:
+        raise DeployError(str(exc))
+    device = resolve_port(port)
+    argv = mpremote_base(device) + ["fs", "cp", str(folder / cert.CERT), ":" + cert.BOARD_CERT, "+",
+                                    "fs", "cp", str(folder / cert.KEY), ":" + cert.BOARD_KEY]
+    proc = run_mpremote(argv, capture=True)
+    if proc.returncode != 0:
+        raise mpremote_failure(device, proc.stdout.decode("utf-8", "replace"))
+    print("Copied %s's certificate and key to :/%s and :/%s on %s (pin %s): the kit serves HTTPS; "
+          "pass CERT=%s to make ota / make logs / make test-hw." % (folder, cert.BOARD_CERT, cert.BOARD_KEY,
+                                                                   device, pin, folder))
+    return pin
+
+
 def monitor_argv(port: str) -> List[str]:
     return mpremote_base(port) + ["repl"]
 
@@ -499,10 +522,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no-reset", action="store_true", help="do not soft-reset after copying")
     parser.add_argument("--follow", type=float, default=3.0, help="seconds of board output to show after the reset")
     parser.add_argument("--monitor", action="store_true", help="open the board's REPL instead")
+    parser.add_argument("--cert", default=None, help="a `make cert` folder: its certificate and key go on "
+                        "the board too (CERT=; the kit then serves HTTPS)")
     args = parser.parse_args(argv)
     try:
         if args.monitor:
             return monitor(args.port)
+        if args.cert:
+            put_cert(args.cert, args.port)
         deploy(args.app, args.port, reset=not args.no_reset, follow=args.follow)
     except DeployError as exc:
         print("error: %s" % exc, file=sys.stderr)

@@ -63,12 +63,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.device.logs", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="", help="the board's app, http://<ip>:<port>")
     parser.add_argument("--token", default=None, help="OTA token (default $OTA_TOKEN)")
+    parser.add_argument("--pin", default=None, help="the board's certificate for an https:// DEVICE: a make cert "
+                        "folder (CERT=) or its sha256 (PIN=)")
     args = parser.parse_args(argv)
     try:
         if not args.device:
             raise LogsError("No DEVICE: pass DEVICE=http://<board-ip>:5000 (the address the board printed).")
         try:
-            dev = O.Device(args.device, O.resolve_token(args.token))
+            dev = O.Device(args.device, O.resolve_token(args.token), pin=args.pin)
         except O.OtaError as exc:
             raise LogsError(str(exc))
         try:

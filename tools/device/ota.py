@@ -18,6 +18,11 @@ Firmware (``FIRMWARE=1``, ESP32 built with an OTA partition table): the app imag
 ``firmware/<BOARD>/micropython.bin`` (not the merged firmware.bin) is checked with esptool,
 streamed to the board's next OTA partition and booted; the board confirms the new firmware
 once its web server answers, which this tool waits for.
+
+HTTPS (``DEVICE=https://...``, a board given its certificate with ``make cert``): ``CERT=`` (the
+folder make cert wrote) or ``PIN=`` (the certificate's SHA-256) pins the board's certificate;
+a board presenting another is refused in one line before anything is sent
+(tools/device/cert.py). An https:// DEVICE needs a pin, and a pin needs https://.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ import hmac
 import http.client
 import json
 import os
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -35,6 +41,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from tools.selection import boards as B
+from tools.device import cert as C
 from tools.device import deploy as S
 from tools.build.esp32 import APP_IMAGE as BUILD_APP_IMAGE
 
@@ -74,12 +81,25 @@ def authorization(token: str, method: str, target: str, nonce: str, body: bytes 
 class Device:
     """One keep-alive HTTP connection to the board's /ota routes."""
 
-    def __init__(self, url: str, token: str, timeout: float = 15.0):
+    def __init__(self, url: str, token: str, timeout: float = 15.0, pin: Optional[str] = None):
         parts = urlsplit(url if "//" in url else "http://" + url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise OtaError("DEVICE '%s' is not an http:// address: pass DEVICE=http://<board-ip>:5000." % url)
-        self.url = "http://%s:%d" % (parts.hostname, parts.port or 80)
-        self.host, self.port = parts.hostname, parts.port or 80
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise OtaError("DEVICE '%s' is not an http:// or https:// address: pass DEVICE=http://<board-ip>:5000." % url)
+        self.tls = parts.scheme == "https"
+        try:
+            self.pin = C.read_pin(pin) if pin else None
+        except C.CertError as exc:
+            raise OtaError(str(exc))
+        if self.tls and not self.pin:
+            raise OtaError("DEVICE is https:// but no certificate is pinned: pass CERT=certs/<name> (the folder "
+                           "`make cert` wrote for this board) or PIN=<its sha256>.")
+        if self.pin and not self.tls:
+            raise OtaError("CERT=/PIN= pins a certificate but DEVICE is http://: pass DEVICE=https://%s:%d "
+                           "(a board given one with make cert serves HTTPS only)." % (parts.hostname, parts.port or 80))
+        self.port = parts.port or (443 if self.tls else 80)
+        self.url = "%s://%s:%d" % (parts.scheme, parts.hostname, self.port)
+        self.host = parts.hostname
+        self.refused: Optional[str] = None  # set when the board's certificate was not the pinned one
         self.token = token
         self.timeout = timeout
         self.conn: Optional[http.client.HTTPConnection] = None
@@ -96,11 +116,21 @@ class Device:
         while True:
             reused = self.conn is not None
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self.conn = (C.PinnedHTTPSConnection(self.host, self.port, self.pin, timeout=self.timeout)
+                             if self.tls else http.client.HTTPConnection(self.host, self.port, timeout=self.timeout))
             try:
                 self.conn.request(method, target, body=data, headers=headers)
                 res = self.conn.getresponse()
                 return res.status, res.headers, res.read()
+            except C.CertError as exc:  # raised after the handshake, before the request went out
+                self.close()
+                self.refused = str(exc)
+                raise OtaError(self.refused)
+            except ssl.SSLError as exc:
+                self.close()
+                raise OtaError("No TLS handshake with the board at %s (%s): give it its certificate with "
+                               "`make deploy CERT=...` (or make wifi ... CERT=...), or use DEVICE=http://."
+                               % (self.url, exc))
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 # a kept-alive connection the board had already closed: once more on a new one
@@ -176,7 +206,8 @@ class Device:
                 if status == 200:
                     return answer
             except OtaError:
-                pass
+                if self.refused:  # another certificate answers: waiting longer cannot fix that
+                    raise
             if time.monotonic() > deadline:
                 raise OtaError(
                     "The board did not answer within %d s of its restart: watch it with "
@@ -408,11 +439,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--image", default=None, help="app image to send (default firmware/<BOARD>/%s)" % APP_IMAGE)
     parser.add_argument("--wait", type=float, default=90.0, help="seconds to wait for the board's verdict after its restart (0: do not)")
     parser.add_argument("--force", action="store_true", help="send an app that does not call kitota.install (FORCE=1)")
+    parser.add_argument("--pin", default=None, help="the board's certificate for an https:// DEVICE: a make cert "
+                        "folder (CERT=) or its sha256 (PIN=)")
     args = parser.parse_args(argv)
     try:
         if not args.device:
             raise OtaError("No DEVICE: pass DEVICE=http://<board-ip>:5000 (the address the board printed or showed on the set-up page).")
-        dev = Device(args.device, resolve_token(args.token))
+        dev = Device(args.device, resolve_token(args.token), pin=args.pin)
         try:
             if args.firmware:
                 update_firmware(dev, B.load_board(args.board), args.image, args.wait)

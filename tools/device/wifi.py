@@ -10,6 +10,8 @@ Apps read the address with ``kitnet.ip()``. ``--connect`` joins right away and p
 ``--ota-token`` (``OTA_TOKEN=``) also stores the token ``make ota`` must send (kitota).
 ``--watchdog`` (``WATCHDOG=30``) turns on the watchdog: the app's event loop must not block
 longer than that many seconds, or the board resets (kitsafe; a failed start on probation).
+``--cert`` (``CERT=certs/<name>``, from ``make cert``) also copies the board's certificate and key:
+the kit then serves HTTPS (tools/device/cert.py).
 """
 from __future__ import annotations
 
@@ -144,7 +146,7 @@ def write_argv(port: str, config_file: Path, boot_file: Optional[Path], connect:
 
 
 def store(ssid: str, password: str, port: Optional[str] = None, connect: bool = False, hostname: Optional[str] = None,
-          ota_token: Optional[str] = None, watchdog: Optional[int] = None) -> str:
+          ota_token: Optional[str] = None, watchdog: Optional[int] = None, cert: Optional[str] = None) -> str:
     validate(ssid, password)
     validate_watchdog(watchdog)
     if ota_token:
@@ -184,6 +186,11 @@ def store(ssid: str, password: str, port: Optional[str] = None, connect: bool = 
     for line in output.splitlines():
         if line.startswith("kitnet:"):
             print(line)
+    if cert:
+        try:
+            S.put_cert(cert, device)
+        except S.DeployError as exc:
+            raise WifiError(str(exc))
     return device
 
 
@@ -197,10 +204,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--ota-token", default=None, help="token `make ota` must send (kitota)")
     parser.add_argument("--watchdog", type=int, default=None,
                         help="seconds the app's event loop may block before the board resets (kitsafe; 0: off)")
+    parser.add_argument("--cert", default=None, help="a `make cert` folder: the board's certificate and key "
+                        "go on it too (HTTPS)")
     args = parser.parse_args(argv)
     try:
         device = store(args.ssid, args.password, args.port, args.connect, args.hostname, args.ota_token,
-                       args.watchdog)
+                       args.watchdog, args.cert)
     except WifiError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1

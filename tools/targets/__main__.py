@@ -10,6 +10,9 @@ does (the virtual board: boot.py, the start counter and safe mode, the app watch
 restarts in place after ``machine.reset()``, a watchdog), on a stored network holding the token:
 ``make ota DEVICE=<its url> OTA_TOKEN=... APP=...`` and ``make logs ...`` work against it. APP
 is then the first app on the board; without APP the board waits for `make ota` to send one.
+``--https FOLDER`` (``make run OTA_TOKEN=... HTTPS=1 [CERT=certs/<name>]``) puts that `make cert`
+folder's certificate and key on the virtual board, which then serves HTTPS (a folder without one
+gets one made); pin it with ``CERT=`` in make ota / make logs.
 """
 from __future__ import annotations
 
@@ -38,6 +41,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--app", default=None, help="folder with the app's main.py (default examples/hello; "
                    "with --ota-token: none, the board waits for `make ota`)")
     p.add_argument("--ota-token", default=None, help="serve the OTA routes with this token (make ota, make logs)")
+    p.add_argument("--https", default=None, metavar="FOLDER",
+                   help="with --ota-token, on the virtual board: serve HTTPS with this make cert folder's "
+                   "certificate (made there when missing)")
     virtual = p.add_argument_group("the virtual board")
     virtual.add_argument("--micropython", help="micropython binary (default: the one from the venv)")
     virtual.add_argument("--port", type=int, help="TCP port (default 5000 in a namespace, else a free one)")
@@ -64,7 +70,8 @@ def options(cls, args) -> dict:
     """The implementation's own options from the command line."""
     if cls is VirtualBoard:
         return dict(micropython=args.micropython, port=args.port, netns=args.netns, extensions=args.extensions,
-                    heap=args.heap, output=sys.stdout, firmware=args.firmware, ota_token=args.ota_token)
+                    heap=args.heap, output=sys.stdout, firmware=args.firmware, ota_token=args.ota_token,
+                    https=args.https)
     if cls is EmulatedBoard:
         return dict(http_port=args.http_port or DEFAULT_HTTP_PORT, serial=args.serial, qemu=args.qemu,
                     ota_token=args.ota_token)
@@ -83,8 +90,25 @@ def _ota_notes(target: VirtualBoard) -> None:
         if not ota.installs_ota(main.read_text(errors="replace")):
             _say("note: %s never calls kitota.install(app): the OTA routes go once it runs (make ota "
                  "then needs a restart of make run)" % main)
-    _say("read its crash log and the last update's verdict with `make logs DEVICE=%s OTA_TOKEN=...`"
-         % target.url)
+    pin = " CERT=%s" % target.https if target.https else ""
+    _say("read its crash log and the last update's verdict with `make logs DEVICE=%s OTA_TOKEN=...%s`"
+         % (target.url, pin))
+    if pin:
+        _say("it serves HTTPS with %s's certificate: pass%s to make ota and make logs (they refuse any other)"
+             % (target.https, pin))
+
+
+def _https_folder(folder: Path) -> None:
+    """A make cert folder for --https; one is made when it holds no certificate yet."""
+    from tools.device import cert  # above the targets: only the certificate's files
+
+    if (folder / cert.CERT).is_file():
+        return
+    try:
+        pin = cert.make(folder)
+    except cert.CertError as exc:
+        raise TargetError(str(exc))
+    _say("made a certificate for the board in %s (pin %s; `make cert CERT=%s` does the same)" % (folder, pin, folder))
 
 
 def serve(target: Target, app: Optional[Path], follow: bool = False) -> int:
@@ -137,6 +161,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     target = None
     try:
         cls = target_class(args.board)
+        if args.https:
+            _https_folder(Path(args.https))
         if cls is VirtualBoard and args.ota_token and not args.app:
             app = None  # an empty board: it waits for its first app
             target = VirtualBoard(args.board or "UNIX", app=None, **options(cls, args))

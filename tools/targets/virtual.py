@@ -401,7 +401,8 @@ class VirtualBoard(Target):
                  port: Optional[int] = None, netns: str = "auto", extensions=None,
                  env: Optional[Dict[str, str]] = None, heap: Optional[str] = DEFAULT_HEAP,
                  timeout: float = 20.0, output=None, quiet: bool = False, firmware: str = "kit",
-                 standins: bool = False, ota_token: Optional[str] = None, seed: Optional[Dict] = None):
+                 standins: bool = False, ota_token: Optional[str] = None, seed: Optional[Dict] = None,
+                 https=None):
         self.board = boards.load_board(board).name
         if firmware not in ("kit", "stock"):
             raise VirtualError("--firmware must be kit or stock, not '%s'." % firmware)
@@ -411,6 +412,18 @@ class VirtualBoard(Target):
             raise VirtualError("OTA_TOKEN needs the kit's firmware (its ota extension): leave out STOCK=1.")
         self.standins = bool(standins or self.ota_token)
         self.seed = dict(seed or {})
+        # https: a folder from make cert (tools/device/cert.py); its cert.der and key.der go on the
+        # board as make deploy CERT=... puts them, and the kit serves HTTPS (kitnet.tls())
+        self.https = Path(https) if https else None
+        if self.https is not None:
+            from tools.device import cert  # the one home of the certificate files' names
+
+            if not self.ota_token:
+                raise VirtualError("HTTPS=1 needs OTA_TOKEN= (the board in the field serves the kit's HTTPS).")
+            try:
+                self.seed[cert.BOARD_CERT], self.seed[cert.BOARD_KEY] = cert.files(self.https)
+            except cert.CertError as exc:
+                raise VirtualError(str(exc))
         self.app = None if app is None and self.ota_token else Path(app).resolve()
         if self.app is not None and not (self.app / "main.py").is_file():
             raise VirtualError("App folder '%s' has no main.py; pass --app with a folder holding one." % app)
@@ -451,7 +464,7 @@ class VirtualBoard(Target):
 
     @property
     def url(self) -> str:
-        return "http://%s:%d" % (self.host, self.port)
+        return "%s://%s:%d" % ("https" if self.https else "http", self.host, self.port)
 
     def start(self) -> "VirtualBoard":
         atexit.register(self.stop)

@@ -19,6 +19,7 @@ except ImportError:
 import kitnet
 
 kitnet.CONFIG = "wifi.json"  # the board's /wifi.json: the working folder is its filesystem root
+kitnet.CERT, kitnet.KEY = "cert.der", "key.der"  # its /cert.der and /key.der (HTTPS, make cert)
 _port = int(os.getenv("PORT") or "5000")
 _main = os.getenv("KIT_APP_MAIN") or "main.py"
 try:

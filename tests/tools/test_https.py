@@ -1,0 +1,328 @@
+"""HTTPS with a pinned device certificate, on the virtual board (issue #22 part 6).
+
+Real parts: keys and certificates made by tools/device/cert.py (Python's cryptography), the
+MicroPython unix port serving the kit over TLS with its ssl module (mbedtls) from the
+certificate and key put on the board's filesystem, real TLS sockets on loopback, the real
+tools/device/ota.py and logs.py. A board presenting another certificate is refused in one
+line before a byte of the request goes out (checked against a TLS server that records what it
+receives).
+"""
+import hashlib
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tools.device import cert as C
+from tools.device import logs as L
+from tools.device import ota as O
+from tools.targets import virtual as V
+
+ROOT = V.ROOT
+try:
+    V.find_micropython()
+    V.find_mpy_cross()
+    MISSING = None
+except V.VirtualError as exc:
+    MISSING = str(exc)
+needs_board = pytest.mark.skipif(MISSING is not None, reason="virtual board unavailable: %s" % MISSING)
+
+TOKEN = "https-field-token-42"
+APP = ("import os\nimport kitnet\nimport kitota\nfrom microdot import Microdot\napp = Microdot()\n"
+       "@app.get('/')\nasync def index(request):\n    return 'app %s ' + request.scheme\n"
+       "kitota.install(app)\napp.run(port=int(os.getenv('PORT')), ssl=kitnet.tls())\n")
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """Two boards' certificates: the one the board gets, and another one."""
+    base = tmp_path_factory.mktemp("certs")
+    return C.make(base / "board"), base / "board", C.make(base / "other"), base / "other"
+
+
+def app_dir(tmp_path, name, source):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "main.py").write_text(source)
+    return folder
+
+
+def get(url, pin, path="/"):
+    """GET over a pinned connection: (status, body)."""
+    host, port = url.split("://")[1].split(":")
+    conn = C.PinnedHTTPSConnection(host, int(port), C.read_pin(pin), timeout=10)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        conn.close()
+
+
+def wait_for(url, pin, text, timeout=40.0):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            status, body = get(url, pin)
+            if body == text:
+                return body
+            last = body
+        except (OSError, C.CertError, ConnectionError) as exc:
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError("no %r from %s (last: %r)" % (text, url, last))
+
+
+# --------------------------------------------------------------------------------------------
+# make cert
+
+
+def test_make_cert_writes_a_p256_key_and_a_self_signed_certificate(tmp_path, capsys):
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    out = tmp_path / "kitchen"
+    assert C.main(["--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    der = (out / "cert.der").read_bytes()
+    pin = hashlib.sha256(der).hexdigest()
+    assert (out / "cert.sha256").read_text().strip() == pin and pin in said
+    assert "make deploy CERT=%s" % out in said
+    assert (out / "key.der").stat().st_mode & 0o077 == 0  # the key is readable by its owner only
+    cert = x509.load_der_x509_certificate(der)
+    key = load_der_private_key((out / "key.der").read_bytes(), None)
+    assert isinstance(key.curve, ec.SECP256R1) and cert.public_key().public_numbers() == key.public_key().public_numbers()
+    assert cert.issuer == cert.subject and "kitchen" in cert.subject.rfc4514_string()
+    # a second run keeps the key (a new one would be a new pin) unless forced
+    assert C.main(["--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "FORCE=1" in err and pin in err
+    assert (out / "cert.der").read_bytes() == der
+    assert C.main(["--out", str(out), "--force"]) == 0
+    assert (out / "cert.der").read_bytes() != der
+    # the pin from a folder, the .sha256 file, the DER, a PEM and 64 hex digits (colons allowed)
+    new = C.read_pin(out)
+    pem = ssl.DER_cert_to_PEM_cert((out / "cert.der").read_bytes())
+    (tmp_path / "c.pem").write_text(pem)
+    assert new == C.read_pin(out / "cert.sha256") == C.read_pin(out / "cert.der") == C.read_pin(tmp_path / "c.pem")
+    assert C.read_pin(new.upper()) == new == C.read_pin(":".join(new[i:i + 2] for i in range(0, 64, 2)))
+    with pytest.raises(C.CertError, match="make cert"):
+        C.read_pin(tmp_path / "nothing")
+
+
+def test_certs_are_git_ignored():
+    out = subprocess.run(["git", "check-ignore", "certs/board/key.der"], cwd=str(ROOT), capture_output=True, text=True)
+    assert out.returncode == 0, "certs/ must be in .gitignore: keys are never committed"
+
+
+def test_the_make_targets_pass_the_certificate():
+    def make_n(*args):
+        out = subprocess.run(["make", "-n"] + list(args), cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    assert "tools.device.cert --out certs/k" in make_n("cert", "CERT=certs/k")
+    assert "tools.device.cert --out certs/board" in make_n("cert")
+    assert "--cert certs/k" in make_n("deploy", "CERT=certs/k")
+    assert "--cert certs/k" in make_n("wifi", "SSID=x", "CERT=certs/k")
+    assert "--pin certs/k" in make_n("ota", "DEVICE=https://b:5000", "CERT=certs/k")
+    assert "--pin abc" in make_n("logs", "DEVICE=https://b:5000", "CERT=certs/k", "PIN=abc")
+    assert "-- --pin certs/k" in make_n("test-hw", "DEVICE=https://b:5000", "CERT=certs/k")
+    run = make_n("run", "OTA_TOKEN=x", "HTTPS=1")
+    assert "--https certs/board" in run and "--https" not in make_n("run", "OTA_TOKEN=x")
+
+
+# --------------------------------------------------------------------------------------------
+# The PC side: what is refused before anything is sent
+
+
+class RecordingTLSServer:
+    """A TLS server with a given certificate that records every byte it receives after the
+    handshake (a board, or an impostor, at the board's address)."""
+
+    def __init__(self, folder):
+        der, key = C.files(folder)
+        self.dir = folder
+        (folder / "cert.pem").write_text(ssl.DER_cert_to_PEM_cert(der))
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+        pem = load_der_private_key(key, None).private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption())
+        (folder / "key.pem").write_bytes(pem)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(str(folder / "cert.pem"), str(folder / "key.pem"))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.received = b""
+        self.handshakes = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with self.ctx.wrap_socket(raw, server_side=True) as tls:
+                    self.handshakes += 1
+                    tls.settimeout(2)
+                    while True:
+                        data = tls.recv(4096)
+                        if not data:
+                            break
+                        self.received += data
+            except (OSError, ssl.SSLError):
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
+def test_another_certificate_is_refused_in_one_line_before_anything_is_sent(certs, tmp_path, capsys):
+    pin, board, _, other = certs
+    impostor = RecordingTLSServer(other)
+    try:
+        url = "https://127.0.0.1:%d" % impostor.port
+        app = app_dir(tmp_path, "v2", APP % "2")
+        assert O.main(["--device", url, "--app", str(app), "--token", TOKEN, "--pin", str(board)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert "not the pinned one (sha256 %s, pinned %s)" % (C.read_pin(other), pin) in err
+        assert "CERT=" in err
+        assert L.main(["--device", url, "--token", TOKEN, "--pin", pin]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "not the pinned one" in err
+        time.sleep(0.3)
+        assert impostor.handshakes >= 2  # it was reached, and the TLS handshake completed ...
+        assert impostor.received == b""  # ... but not one byte of a request (no nonce asked, no token use)
+        # the right pin passes the handshake and sends its request
+        dev = O.Device(url, TOKEN, timeout=3, pin=str(other))
+        with pytest.raises(O.OtaError):
+            dev.nonce()  # the recording server never answers
+        dev.close()
+        time.sleep(0.3)
+        assert impostor.received.startswith(b"GET /ota/nonce HTTP/1.1\r\n")
+    finally:
+        impostor.close()
+
+
+def test_https_needs_a_pin_and_a_pin_needs_https(certs):
+    pin, board, _, _ = certs
+    with pytest.raises(O.OtaError, match="no certificate is pinned: pass CERT="):
+        O.Device("https://127.0.0.1:5000", TOKEN)
+    with pytest.raises(O.OtaError, match="DEVICE is http://: pass DEVICE=https://127.0.0.1:5000"):
+        O.Device("http://127.0.0.1:5000", TOKEN, pin=pin)
+    with pytest.raises(O.OtaError, match="No certificate at"):
+        O.Device("https://127.0.0.1:5000", TOKEN, pin=str(board / "missing"))
+    assert O.Device("https://127.0.0.1:5000", TOKEN, pin=str(board)).pin == pin
+
+
+# --------------------------------------------------------------------------------------------
+# The virtual board serving HTTPS
+
+
+@needs_board
+def test_https_end_to_end_on_the_virtual_board(certs, tmp_path, capsys):
+    pin, board_cert, other_pin, other = certs
+    with V.VirtualBoard("UNIX", app=None, netns="off", ota_token=TOKEN, https=board_cert, quiet=True) as board:
+        assert board.url.startswith("https://127.0.0.1:")
+        assert (board.files / "cert.der").read_bytes() == (board_cert / "cert.der").read_bytes()
+        # the board without an app (kitota.serve) answers over TLS with its own certificate
+        status, body = get(board.url, board_cert)
+        assert status == 200 and body.startswith("No app on this board yet: send one with make ota DEVICE=https://")
+        # plain HTTP gets no answer from it
+        with socket.create_connection((board.host, board.port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(5)
+            try:
+                got = s.recv(4096)
+            except (ConnectionError, socket.timeout):
+                got = b""
+            assert b"HTTP/1.1 200" not in got
+        # the first app over HTTPS, pinned; it serves HTTPS itself with kitnet.tls()
+        assert O.main(["--device", board.url, "--app", str(app_dir(tmp_path, "v1", APP % "1")), "--token", TOKEN,
+                       "--pin", str(board_cert), "--wait", "40"]) == 0, capsys.readouterr().err + board.output_tail(40)
+        assert "confirmed" in capsys.readouterr().out
+        assert wait_for(board.url, board_cert, "app 1 https") == "app 1 https"
+        # an update, then the log, pinned by the hex digits
+        assert O.main(["--device", board.url, "--app", str(app_dir(tmp_path, "v2", APP % "2")), "--token", TOKEN,
+                       "--pin", pin, "--wait", "40"]) == 0, capsys.readouterr().err + board.output_tail(40)
+        assert wait_for(board.url, board_cert, "app 2 https") == "app 2 https"
+        assert L.main(["--device", board.url, "--token", TOKEN, "--pin", str(board_cert)]) == 0
+        capsys.readouterr()
+        # another board's certificate is refused, and the app stays as it is
+        assert O.main(["--device", board.url, "--app", str(app_dir(tmp_path, "v3", APP % "3")), "--token", TOKEN,
+                       "--pin", str(other), "--wait", "10"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "not the pinned one (sha256 %s, pinned %s)" % (pin, other_pin) in err
+        assert O.main(["--device", board.url.replace("https", "http"), "--app", str(tmp_path / "v3"),
+                       "--token", TOKEN, "--wait", "10"]) == 1
+        assert "Lost the connection" in capsys.readouterr().err  # no plain HTTP either
+        assert get(board.url, board_cert) == (200, "app 2 https")
+
+
+@needs_board
+def test_without_a_certificate_the_board_serves_plain_http(tmp_path, capsys):
+    import requests
+
+    with V.VirtualBoard("UNIX", app=app_dir(tmp_path, "v1", APP % "1"), netns="off", ota_token=TOKEN,
+                        quiet=True) as board:
+        assert board.url.startswith("http://")
+        assert requests.get(board.url + "/", timeout=5).text == "app 1 http"
+        # a pinning client does not fall back to plain HTTP
+        pin = "ab" * 32
+        dev = O.Device(board.url.replace("http", "https"), TOKEN, timeout=5, pin=pin)
+        with pytest.raises(O.OtaError, match="No TLS handshake|Lost the connection"):
+            dev.nonce()
+
+
+def test_https_on_the_virtual_board_needs_a_token_and_a_certificate(certs, tmp_path):
+    _, board_cert, _, _ = certs
+    with pytest.raises(V.VirtualError, match="HTTPS=1 needs OTA_TOKEN="):
+        V.VirtualBoard("UNIX", app=ROOT / "examples" / "hello", https=board_cert)
+    with pytest.raises(V.VirtualError, match="make cert CERT="):
+        V.VirtualBoard("UNIX", app=None, ota_token=TOKEN, https=tmp_path / "none")
+
+
+@needs_board
+def test_make_run_https_makes_a_certificate_and_serves_with_it(tmp_path):
+    port = V.free_port()
+    folder = tmp_path / "run-cert"
+    out = open(tmp_path / "run.log", "wb")
+    cli = subprocess.Popen([sys.executable, "-m", "tools.targets", "--ota-token", TOKEN, "--netns", "off",
+                            "--port", str(port), "--https", str(folder)], cwd=str(ROOT), stdout=out,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = "https://127.0.0.1:%d" % port
+        deadline = time.monotonic() + 40
+        while not (folder / "cert.der").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        deadline = time.monotonic() + 40
+        while True:
+            try:
+                status, body = get(url, folder)
+                break
+            except (OSError, C.CertError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert status == 200 and "No app on this board yet" in body
+        log = (tmp_path / "run.log").read_text()
+        assert "made a certificate for the board in %s (pin %s" % (folder, C.read_pin(folder)) in log
+        assert "CERT=%s" % folder in log
+    finally:
+        os.killpg(cli.pid, 15)
+        cli.wait(20)
+        out.close()
