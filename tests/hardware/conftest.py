@@ -12,6 +12,11 @@ properties (``heap_free_before``/``heap_free_after``). ``python -m tools.suite.s
 The OTA tests that need the board's token get it from ``--ota-token`` (default: $OTA_TOKEN) and
 sign their requests with it (tests/ota_sign.py; the token itself is never sent); the virtual
 board is given one (that token, else a random one) in a wifi.json of its own.
+
+A board serving HTTPS with its own certificate (``make cert``; ``--device https://...``) is
+tested through ``--pin`` (``make test-hw CERT=certs/<name>`` or ``PIN=<sha256>``): the suite
+first checks that the board presents that certificate and stops with one line when it does not;
+every connection after that (requests, raw sockets) is pinned too (tools/device/cert.py).
 """
 import json
 import os
@@ -21,6 +26,7 @@ import socket
 import pytest
 import requests
 
+from tools.device import cert as C
 from tools.targets.base import TargetError
 from tools.targets.select import open_target, target_class
 from tools.targets.virtual import SMOKE_APP, VirtualBoard
@@ -46,6 +52,9 @@ def pytest_addoption(parser):
                              help="the board's OTA token (make wifi OTA_TOKEN=...), for the OTA "
                                   "tests that need it (default: $OTA_TOKEN; the virtual board "
                                   "gets this one or a random one)")),
+        ("--pin", dict(default=None, metavar="CERT",
+                       help="for an https:// --device: the board's certificate, a make cert folder "
+                            "(CERT=) or its sha256 (PIN=); any other is refused")),
     ]
     for name, kwargs in options:
         try:
@@ -57,8 +66,9 @@ def pytest_addoption(parser):
 class Target:
     """Where the smoke app runs and what its image is expected to hold."""
 
-    def __init__(self, url, kind, expected=None, vb=None, ota_token=None):
+    def __init__(self, url, kind, expected=None, vb=None, ota_token=None, pin=None):
         self.url = url.rstrip("/")
+        self.pin = pin  # sha256 of the board's certificate (https:// only)
         self.kind = kind  # "device", or the started target's kind ("virtual", "qemu-esp32")
         self.expected = expected
         self.vb = vb  # the virtual board started here (its files can be looked at), else None
@@ -71,7 +81,46 @@ class Target:
     def http(self):
         s = requests.Session()
         s.trust_env = False  # never through a proxy: the board is on the local network
+        if self.pin:
+            s.verify = False  # no certificate authority: the pin is checked on every connection
+            s.mount("https://", _Pinned(self.pin))
         return s
+
+
+class _Pinned(requests.adapters.HTTPAdapter):
+    """Connections whose certificate's SHA-256 must be the pin (urllib3's assert_fingerprint)."""
+
+    def __init__(self, pin):
+        self.pin = pin
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["assert_fingerprint"] = self.pin
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _pin(request, device):
+    """The pin for an https:// device, checked against the board once (one line when wrong)."""
+    spec = request.config.getoption("--pin", default=None)
+    https = device.lower().startswith("https://")
+    if not (spec or https):
+        return None
+    if not https:
+        pytest.fail("--pin (CERT=/PIN=) pins a certificate but --device is %s: pass its https:// address."
+                    % device, pytrace=False)
+    if not spec:
+        pytest.fail("--device %s is https:// but no certificate is pinned: pass CERT=certs/<name> (make "
+                    "cert's folder) or PIN=<sha256>." % device, pytrace=False)
+    try:
+        pin = C.read_pin(spec)
+        t = Target(device, "device")
+        C.connect(t.host, t.port, pin).close()
+    except C.CertError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    except OSError as exc:
+        pytest.fail("No TLS connection to %s (%s): is the board up and serving HTTPS?" % (device, exc),
+                    pytrace=False)
+    return pin
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +133,7 @@ def target(request, tmp_path_factory):
         expected = [] if expect.strip().lower() in ("", "none") else \
             [e for e in expect.replace(" ", ",").split(",") if e]
     if device:
-        yield Target(device, "device", expected, ota_token=token)
+        yield Target(device, "device", expected, ota_token=token, pin=_pin(request, device))
         return
     board = request.config.getoption("--hw-board", default="UNIX") or "UNIX"
     binary = request.config.getoption("--hw-micropython", default=None)
@@ -174,7 +223,10 @@ class Raw:
         self.target = target
 
     def connect(self, timeout=10):
-        return socket.create_connection((self.target.host, self.target.port), timeout=timeout)
+        sock = socket.create_connection((self.target.host, self.target.port), timeout=timeout)
+        if self.target.pin:
+            return C.wrap(sock, self.target.pin, "%s:%d" % (self.target.host, self.target.port))
+        return sock
 
     def exchange(self, data, timeout=10):
         """Send ``data``; return everything the board sends until it closes the connection."""

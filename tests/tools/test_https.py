@@ -326,3 +326,40 @@ def test_make_run_https_makes_a_certificate_and_serves_with_it(tmp_path):
         os.killpg(cli.pid, 15)
         cli.wait(20)
         out.close()
+
+
+# --------------------------------------------------------------------------------------------
+# make test-hw: the hardware suite's --pin (tests/hardware/conftest.py)
+
+
+def _suite(device, *extra):
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/hardware/test_info.py",
+            "--device", device] + list(extra)
+    return subprocess.run(argv, cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+
+
+def test_the_hardware_suite_refuses_another_certificate_in_one_line(certs):
+    pin, board, other_pin, other = certs
+    impostor = RecordingTLSServer(other)
+    try:
+        url = "https://127.0.0.1:%d" % impostor.port
+        run = _suite(url, "--pin", str(board))
+        assert run.returncode != 0
+        assert "not the pinned one (sha256 %s, pinned %s)" % (other_pin, pin) in run.stdout, run.stdout[-2000:]
+        run = _suite(url)
+        assert run.returncode != 0 and "no certificate is pinned: pass CERT=" in run.stdout
+        time.sleep(0.3)
+        assert impostor.received == b""  # nothing of a request reached it
+    finally:
+        impostor.close()
+
+
+@needs_board
+def test_the_hardware_suite_talks_to_a_pinned_board_over_https(certs):
+    pin, board_cert, _, _ = certs
+    with V.VirtualBoard("UNIX", app=None, netns="off", ota_token=TOKEN, https=board_cert, quiet=True) as board:
+        run = _suite(board.url, "--pin", pin)
+        # the pin check passed and the pinned session reached the board: the board without an app
+        # is not the smoke app, and says so over TLS (404)
+        assert "not the pinned one" not in run.stdout
+        assert "does not answer /__smoke/info: 404" in run.stdout, run.stdout[-2000:]
