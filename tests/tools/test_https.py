@@ -348,6 +348,11 @@ def test_the_hardware_suite_refuses_another_certificate_in_one_line(certs):
         assert "not the pinned one (sha256 %s, pinned %s)" % (other_pin, pin) in run.stdout, run.stdout[-2000:]
         run = _suite(url)
         assert run.returncode != 0 and "no certificate is pinned: pass CERT=" in run.stdout
+        # make test-hw DEVICE=https://... CERT=...: tools.suite.smoke hands the pin to the suite
+        run = subprocess.run([sys.executable, "-m", "tools.suite.smoke", "--device", url, "--report",
+                              str(board.parent / "hw.xml"), "--", "--pin", str(board)],
+                             cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+        assert run.returncode != 0 and "not the pinned one (sha256 %s" % other_pin in run.stdout, run.stdout[-2000:]
         time.sleep(0.3)
         assert impostor.received == b""  # nothing of a request reached it
     finally:
