@@ -1358,7 +1358,7 @@ class Microdot:
                 try:
                     req = await Request.create(self, conn, writer, addr, scheme)
                 except (HTTPException, ValueError) as exc:
-                    if not isinstance(exc, HTTPException):
+                    if not hasattr(exc, 'status_code'):  # 414/431: streams.MalformedRequest
                         exc = HTTPException(400, 'Bad request')
                     res = await self.dispatch_request(None, exc)
                     await res._send(writer, False, '1.1')
@@ -1374,10 +1374,6 @@ class Microdot:
                 res = await self.dispatch_request(req)
                 if res is Response.already_handled:
                     break
-                if not isinstance(res.body, (bytes, bytearray)) and not hasattr(res.body, 'read') \
-                        and not self._hold():  # a long-lived stream beyond the share
-                    res._close_body()
-                    res = _as_response(await self._safe_error(req, 503, 'Service unavailable'))
                 conn_hdr = req._conn
                 if conn_hdr is None:
                     keep = req.http_version == '1.1'
