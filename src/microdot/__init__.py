@@ -1,21 +1,19 @@
 """Microdot-compatible web framework for MicroPython and CPython (the kit's frozen core)."""
-from microdot.base import (  # noqa: F401
-    HTTPException, urldecode, urldecode_str, urldecode_bytes, invoke_handler,
-)
 from microdot.microdot import (  # noqa: F401
-    Microdot, Request, Response, URLPattern, NoCaseDict, abort, redirect, send_file,
+    Microdot, Request, Response, URLPattern, NoCaseDict, HTTPException, abort, redirect,
+    send_file,
 )
 
 __version__ = '2.7.0+kit.1'
 
-# rarely used names: their module is imported on first use (PEP 562; MicroPython has it too)
-_LAZY = {'MultiDict': 'multidict', 'AsyncBytesIO': 'streams', 'urlencode': 'helpers',
-         'iscoroutine': 'microdot'}
-
 
 def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is not None:
+    # rarely used names, from microdot.microdot (which finds them in microdot.base or
+    # imports their module on first use: PEP 562, MicroPython has it too); the kit's
+    # urlencode from microdot.helpers
+    if name in ('urldecode', 'urldecode_str', 'urldecode_bytes', 'invoke_handler',
+                'MultiDict', 'AsyncBytesIO', 'iscoroutine', 'urlencode'):
+        module = 'helpers' if name == 'urlencode' else 'microdot'
         return getattr(__import__('microdot.' + module, None, None, [name]), name)
     if _BESIDE:
         if name == '__path__' and _PATHS:  # only while _load() looks up one module beside us

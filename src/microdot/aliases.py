@@ -2,7 +2,9 @@
 (``from microdot.microdot import MultiDict`` and the like). ``microdot.microdot`` resolves
 them from here on first use, so importing the core costs no heap for them."""
 from microdot.base import _mro as mro, _print_exc as print_exception  # noqa: F401
-from microdot.multidict import MultiDict, urlencode  # noqa: F401
+from microdot.multidict import (  # noqa: F401
+    MultiDict, urlencode, urldecode, urldecode_str, urldecode_bytes,
+)
 from microdot.streams import AsyncBytesIO  # noqa: F401
 
 MUTED_SOCKET_ERRORS = [32, 54, 104, 128]  # EPIPE, ECONNRESET (BSD, Linux), closed socket

@@ -1,5 +1,6 @@
 """The primitives every module of the framework shares: the runtime shims (ticks, handler
-calls, tracebacks, strict UTF-8), URL decoding and :class:`HTTPException`.
+calls, tracebacks, strict UTF-8) and :class:`HTTPException` (URL decoding, which only
+request data needs, is in ``microdot.multidict``).
 
 The bottom layer: it imports nothing of the framework (only ``microdot.compat`` on
 CPython). The core and the modules it imports on first use take these names from here,
@@ -59,40 +60,6 @@ class HTTPException(Exception):
 
 if not _MICROPYTHON:  # tracebacks and pickle name it where it is documented (and upstream's)
     HTTPException.__module__ = 'microdot.microdot'
-
-
-def urldecode_bytes(s):
-    """Decode a percent-encoded ``bytes`` value (``+`` is a space) to ``str``, as
-    upstream does: a ``%`` with nothing after it stays, one hex digit is enough, other
-    broken escapes and invalid UTF-8 raise ``ValueError``."""
-    if b'+' in s:
-        s = s.replace(b'+', b' ')
-    if b'%' not in s:
-        return _decode(s)
-    parts = s.split(b'%')
-    out = bytearray(parts[0])
-    for part in parts[1:]:
-        if not part:
-            out.append(37)
-            continue
-        n = int(part[:2], 16)
-        if n < 0:
-            raise ValueError('bad escape')
-        out.append(n)
-        out += part[2:]
-    return _decode(bytes(out))
-
-
-def urldecode_str(s):
-    """Decode a percent-encoded ``str``; see :func:`urldecode_bytes`."""
-    if '%' not in s and '+' not in s:
-        return s
-    return urldecode_bytes(s.encode())
-
-
-def urldecode(s):
-    """Decode a percent-encoded ``str`` or ``bytes`` value to ``str``."""
-    return urldecode_bytes(s) if isinstance(s, bytes) else urldecode_str(s)
 
 
 def _mro(cls):

@@ -4,7 +4,7 @@
 def vary_on(request, name):
     """Note that the response depends on request header ``name`` (the core adds it to
     ``Vary``); CSRF and sessions use it too."""
-    g = request.g
+    g = request._g = request.g  # (the core reads _g: it never makes a g itself)
     if not hasattr(g, '_vary'):
         g._vary = set()
     g._vary.add(name)

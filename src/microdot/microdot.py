@@ -68,11 +68,11 @@ class NoCaseDict(dict):
         super().__setitem__(key, value)
 
     def __getitem__(self, key):
-        return super().__getitem__(self._key(key))
+        return super(NoCaseDict, self).__getitem__(self._key(key))
 
     def __delitem__(self, key):
         key = self._key(key)
-        super().__delitem__(key)
+        super(NoCaseDict, self).__delitem__(key)
         if isinstance(key, str):
             del self.keymap[key.lower()]
 
@@ -87,9 +87,9 @@ class NoCaseDict(dict):
 
     def pop(self, key, *default):
         key = self._key(key)
-        if isinstance(key, str) and super().get(key, _MISSING) is not _MISSING:
+        if isinstance(key, str) and super(NoCaseDict, self).get(key, _MISSING) is not _MISSING:
             del self.keymap[key.lower()]
-        return super().pop(key, *default)
+        return super(NoCaseDict, self).pop(key, *default)
 
     def setdefault(self, key, default=None):
         if key not in self:
@@ -230,6 +230,27 @@ def _malformed(status):
     return MalformedRequest(status)
 
 
+async def _read_lines(reader, max_line, max_lines=None):
+    """A request head read line by line from a stream that is not a ConnectionReader
+    (nothing past the head is consumed), as one LF-separated bytes value. (Here, not in
+    microdot.streams: the test client reads every request this way.)"""
+    lines = []
+    while True:
+        line = await reader.readline()
+        if len(line) > max_line:  # the line with its end, as upstream counts it
+            raise _malformed(431 if lines else 414)
+        line = line.rstrip(b'\r\n')
+        if not line:
+            if lines:
+                break
+            return None
+        if max_lines is not None and len(lines) > max_lines:  # the request line + max_lines
+            raise _malformed(431)
+        lines.append(line)
+    lines.append(b'\n')
+    return b'\n'.join(lines)
+
+
 def abort(status_code, reason=None):
     """End the current request with the given HTTP status code."""
     raise HTTPException(status_code, reason)
@@ -265,22 +286,15 @@ class Request:
     _too_large = False  # the declared body is over max_content_length (413 in dispatch)
     body = b''  # the request body (empty when it is larger than max_body_length)
     files = None  # uploaded files, filled in by the multipart extension
-    _stream = None
-    _g = None
-    _args = None
-    _cookies = None
-    _json = None
-    _form = None
-    _ct = _MISSING
-    _addr = _MISSING
-    _url = None
+    _stream = None  # the body stream given to the constructor (else made on first use)
+    _g = None  # request.g, once made
 
     def __init__(self, app, client_addr, method, url, http_version, headers,
                  body=None, stream=None, sock=None, url_prefix='', subapp=None,
                  scheme=None, route=None):
         self.app = app
         if client_addr is not None:
-            self._addr = client_addr
+            self.client_addr = client_addr
         self.method = method
         if http_version != '1.1':
             self.http_version = http_version
@@ -305,7 +319,7 @@ class Request:
             if '%' in qs:
                 # upstream parses the query string here: a broken escape fails the request
                 from microdot.multidict import parse_qs
-                self._args = parse_qs(qs)
+                self.args = parse_qs(qs)
         else:
             self.path = url
 
@@ -323,8 +337,7 @@ class Request:
         if isinstance(client_reader, ConnectionReader):
             head = await client_reader.read_head(max_line, cls.max_headers)
         else:
-            from microdot.streams import read_lines
-            head = await read_lines(client_reader, max_line, cls.max_headers)
+            head = await _read_lines(client_reader, max_line, cls.max_headers)
         if head is None:
             return None
         try:
@@ -436,55 +449,23 @@ class Request:
             req._too_large = True
         return req
 
-    @property
-    def url(self):
-        """The request target as sent: path and query string."""
-        url = self._url
-        if url is None:
-            qs = self.query_string
-            url = self.path if qs is None else self.path + '?' + qs
-        return url
-
-    @url.setter
-    def url(self, value):  # like a plain attribute: path and query string stay as parsed
-        self._url = value
+    def __getattr__(self, name):
+        """The attributes made on first use (``url``, ``client_addr``, ``content_length``,
+        ``content_type``, ``g``, ``args``, ``cookies``, and ``json`` and ``form`` behind
+        their properties): one function here instead of a property each keeps the class
+        small; assigning one sets it as a plain attribute."""
+        from microdot.multidict import request_attr
+        return request_attr(self, name)
 
     @property
-    def client_addr(self):
-        """The client's (host, port), or None when the transport does not say."""
-        addr = self._addr
-        if addr is _MISSING:
-            addr = None
-            sock = self.sock
-            if sock is not None:
-                try:
-                    addr = sock[1].get_extra_info('peername')
-                except Exception:
-                    pass
-            self._addr = addr
-        return addr
-
-    @client_addr.setter
-    def client_addr(self, value):
-        self._addr = value
+    def json(self):
+        """The body parsed as JSON, or None when the content type is not JSON."""
+        return self._json  # (made by __getattr__)
 
     @property
-    def content_length(self):
-        """The length the client declared for the body (0 without one)."""
-        cl = self.headers.get('Content-Length')
-        return int(cl) if cl else 0
-
-    @property
-    def content_type(self):
-        """The ``Content-Type`` header, or None."""
-        ct = self._ct
-        if ct is _MISSING:
-            ct = self._ct = self.headers.get('Content-Type')
-        return ct
-
-    @content_type.setter
-    def content_type(self, value):
-        self._ct = value
+    def form(self):
+        """Form fields of an url-encoded body as a :class:`MultiDict`, else None."""
+        return self._form  # (made by __getattr__; the multipart extension sets it)
 
     @property
     def stream(self):
@@ -493,68 +474,6 @@ class Request:
             from microdot.streams import AsyncBytesIO
             self._stream = AsyncBytesIO(self.body)
         return self._stream
-
-    @property
-    def g(self):
-        if self._g is None:
-            self._g = _G()
-        return self._g
-
-    @g.setter
-    def g(self, value):
-        self._g = value
-
-    @property
-    def args(self):
-        """Query string arguments, as a :class:`MultiDict`."""
-        if self._args is None:
-            from microdot.multidict import parse_qs
-            self._args = parse_qs(self.query_string)
-        return self._args
-
-    @args.setter
-    def args(self, value):
-        self._args = value
-
-    @property
-    def cookies(self):
-        """Cookies sent by the client, as a dict."""
-        if self._cookies is None:
-            cookies = {}
-            hdr = self.headers.get('Cookie')
-            if hdr is not None:
-                for item in hdr.split(';'):
-                    name, _, value = item.strip().partition('=')
-                    cookies[name] = value
-            self._cookies = cookies
-        return self._cookies
-
-    @cookies.setter
-    def cookies(self, value):
-        self._cookies = value
-
-    def _media_type(self):
-        ct = self.content_type
-        return ct.split(';', 1)[0] if ct else None
-
-    @property
-    def json(self):
-        """The body parsed as JSON, or None when the content type is not JSON."""
-        if self._json is None:
-            if self._media_type() != 'application/json':
-                return None
-            self._json = json.loads(self.body.decode())
-        return self._json
-
-    @property
-    def form(self):
-        """Form fields of an url-encoded body as a :class:`MultiDict`, else None."""
-        if self._form is None:
-            if self._media_type() != 'application/x-www-form-urlencoded':
-                return None
-            from microdot.multidict import parse_qs
-            self._form = parse_qs(self.body)
-        return self._form
 
     def after_request(self, f):
         """Register a hook that runs after this request only; use as a decorator."""
@@ -1574,8 +1493,8 @@ class Microdot:
 def __getattr__(name):
     """Module-level names the core does not keep, resolved on first use (PEP 562), so
     importing it costs no heap for them: the shared primitives it does not use itself
-    (urldecode, invoke_handler...) from microdot.base, and upstream's other names
-    (MultiDict, urlencode, AsyncBytesIO, MUTED_SOCKET_ERRORS, mro, print_exception,
+    (invoke_handler...) from microdot.base, and upstream's other names (urldecode,
+    MultiDict, urlencode, AsyncBytesIO, MUTED_SOCKET_ERRORS, mro, print_exception,
     iscoroutine...) from microdot/aliases.py."""
     from microdot import base
     value = getattr(base, name, base)

@@ -1,6 +1,40 @@
-"""Dicts with several values per key, and query strings parsed into one (imported on
-first use of ``Request.args`` or ``Request.form``)."""
-from microdot.base import urldecode_str, urldecode_bytes
+"""Request data made on first use (imported then): dicts with several values per key,
+query strings parsed into one, and the other attributes ``Request.__getattr__`` makes."""
+from microdot.base import _decode
+
+
+def urldecode_bytes(s):
+    """Decode a percent-encoded ``bytes`` value (``+`` is a space) to ``str``, as
+    upstream does: a ``%`` with nothing after it stays, one hex digit is enough, other
+    broken escapes and invalid UTF-8 raise ``ValueError``."""
+    if b'+' in s:
+        s = s.replace(b'+', b' ')
+    if b'%' not in s:
+        return _decode(s)
+    parts = s.split(b'%')
+    out = bytearray(parts[0])
+    for part in parts[1:]:
+        if not part:
+            out.append(37)
+            continue
+        n = int(part[:2], 16)
+        if n < 0:
+            raise ValueError('bad escape')
+        out.append(n)
+        out += part[2:]
+    return _decode(bytes(out))
+
+
+def urldecode_str(s):
+    """Decode a percent-encoded ``str``; see :func:`urldecode_bytes`."""
+    if '%' not in s and '+' not in s:
+        return s
+    return urldecode_bytes(s.encode())
+
+
+def urldecode(s):
+    """Decode a percent-encoded ``str`` or ``bytes`` value to ``str``."""
+    return urldecode_bytes(s) if isinstance(s, bytes) else urldecode_str(s)
 
 
 class MultiDict(dict):
@@ -66,3 +100,49 @@ def urlencode(s):
     spaces into ``+`` (the kit's own percent-encoder is ``microdot.helpers.urlencode``)."""
     return s.replace('+', '%2B').replace(' ', '+').replace('%', '%25').replace(
         '?', '%3F').replace('#', '%23').replace('&', '%26').replace('=', '%3D')
+
+
+def request_attr(req, name):
+    """The value of a Request attribute made on first use (``Request.__getattr__``);
+    those that cannot change once read are kept on the request."""
+    if name == 'url':  # the target as sent, from the parsed path and query string
+        qs = req.query_string
+        return req.path if qs is None else req.path + '?' + qs
+    if name == 'content_length':  # the length the client declared (0 without one)
+        cl = req.headers.get('Content-Length')
+        return int(cl) if cl else 0
+    if name == 'content_type':
+        value = req.headers.get('Content-Type')
+    elif name == 'client_addr':  # (host, port), or None when the transport does not say
+        value = None
+        sock = req.sock
+        if sock is not None:
+            try:
+                value = sock[1].get_extra_info('peername')
+            except Exception:
+                pass
+    elif name == 'g':  # request-scoped storage
+        value = req._g = req.G()
+    elif name == 'args':  # the query string as a MultiDict
+        value = parse_qs(req.query_string)
+    elif name == 'cookies':  # the cookies the client sent, as a dict
+        value = {}
+        hdr = req.headers.get('Cookie')
+        if hdr is not None:
+            for item in hdr.split(';'):
+                key, _, v = item.strip().partition('=')
+                value[key] = v
+    elif name == '_json' or name == '_form':  # the body parsed, or None for another type
+        ct = req.content_type
+        if (ct.split(';', 1)[0] if ct else None) != ('application/json' if name == '_json'
+                                                     else 'application/x-www-form-urlencoded'):
+            return None
+        if name == '_json':
+            import json
+            value = json.loads(req.body.decode())
+        else:
+            value = parse_qs(req.body)
+    else:
+        raise AttributeError(name)
+    setattr(req, name, value)
+    return value

@@ -346,11 +346,7 @@ def with_form_data(f):
             raise
         if form or files:
             request._form = form
-            request._files = files
-            try:
-                request.files = files
-            except AttributeError:  # a read-only property over _files
-                pass
+            request.files = files
         try:
             ret = f(request, *args, **kwargs)
             if hasattr(ret, 'send'):  # a coroutine (or generator-based on MicroPython)

@@ -214,23 +214,3 @@ class MalformedRequest(ValueError):
         self.status_code = status_code
         self.reason = reason or ('Bad request' if status_code == 400 else
                                  str(status_code) + ' error')
-
-
-async def read_lines(reader, max_line, max_lines=None):
-    """A request head read line by line from a stream that is not a ConnectionReader
-    (nothing past the head is consumed), as one LF-separated bytes value."""
-    lines = []
-    while True:
-        line = await reader.readline()
-        if len(line) > max_line:  # the line with its end, as upstream counts it
-            raise MalformedRequest(431 if lines else 414)
-        line = line.rstrip(b'\r\n')
-        if not line:
-            if lines:
-                break
-            return None
-        if max_lines is not None and len(lines) > max_lines:  # the request line + max_lines
-            raise MalformedRequest(431)
-        lines.append(line)
-    lines.append(b'\n')
-    return b'\n'.join(lines)

@@ -189,6 +189,9 @@ class TestResponse:
         """Make a TestResponse from a (completed) ``Response``, reading its body."""
         if res.is_head:
             return cls(res.status_code, res.reason, res.headers)
+        body = res.body
+        if isinstance(body, (bytes, bytearray)):  # no body iterator (nor microdot.streams)
+            return cls(res.status_code, res.reason, res.headers, bytes(body))
         chunks = []
         it = res.body_iter()
         try:
