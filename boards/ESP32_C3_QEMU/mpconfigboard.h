@@ -7,3 +7,7 @@
 #define MICROPY_HW_MCU_NAME                 "ESP32-C3"
 
 #define MICROPY_HW_ENABLE_UART_REPL         (1)
+
+// ROMFS (docs/romfs.md): MicroPython mounts the "romfs" partition at /rom at start-up and puts
+// /rom and /rom/lib on sys.path; .mpy files there execute in place from flash.
+#define MICROPY_VFS_ROM                     (1)

@@ -8,3 +8,7 @@ list(APPEND SDKCONFIG_DEFAULTS
 list(APPEND MICROPY_DEF_BOARD
     MICROPY_HW_BOARD_NAME="ESP32-C3 under QEMU with OpenETH"
 )
+
+# One app partition of 0x1D0000 and a 128 KiB ROMFS area (MicroPython's own table).
+set(KIT_PARTITION_TABLE partitions-4MiB-romfs.csv)
+include(${CMAKE_CURRENT_LIST_DIR}/romfs.cmake)

@@ -12,3 +12,7 @@ list(APPEND MICROPY_DEF_BOARD
     MICROPY_PY_ESPNOW=0
     MICROPY_PY_BLUETOOTH=0
 )
+
+# One app partition of 0x1D0000 and a 128 KiB ROMFS area (MicroPython's own table).
+set(KIT_PARTITION_TABLE partitions-4MiB-romfs.csv)
+include(${CMAKE_CURRENT_LIST_DIR}/romfs.cmake)

@@ -3,7 +3,6 @@
 list(APPEND SDKCONFIG_DEFAULTS
     ${CMAKE_CURRENT_LIST_DIR}/sdkconfig.qemu
     ${CMAKE_CURRENT_LIST_DIR}/sdkconfig.noblobs
-    ${CMAKE_CURRENT_LIST_DIR}/sdkconfig.ota
 )
 
 list(APPEND MICROPY_DEF_BOARD
@@ -13,3 +12,7 @@ list(APPEND MICROPY_DEF_BOARD
     MICROPY_PY_ESPNOW=0
     MICROPY_PY_BLUETOOTH=0
 )
+
+# Two app slots and a ROMFS area (partitions-4MiB-ota-romfs.csv, in this folder).
+set(KIT_PARTITION_TABLE ${CMAKE_CURRENT_LIST_DIR}/partitions-4MiB-ota-romfs.csv)
+include(${CMAKE_CURRENT_LIST_DIR}/romfs.cmake)

@@ -35,6 +35,15 @@ the sha256 before ``set_boot()`` and a restart. The new firmware confirms itself
 (``mark_app_valid_cancel_rollback()``) once its web server has answered a request; otherwise
 the bootloader goes back to the old one at the next reset. Boards without it answer 501.
 
+ROMFS image (a board whose firmware has a ROMFS area: the kit's esp32 builds, rp2 with
+``MICROPY_HW_ROMFS_BYTES``): ``/ota/romfs/begin`` checks the size against the area,
+``/ota/romfs`` takes the image in pieces into ``/.ota/romfs`` on the filesystem, and
+``/ota/romfs/commit`` checks its size, sha256 and ROMFS header; only a checked image becomes
+``.kit/romfs.img``, which is written into the area just before the restart (block 0, the
+header, last; read back and compared), while nothing from ``/rom`` runs. A cut or wrong upload
+never touches the area; a reset during the write leaves ``.kit/romfs.img``, which the next
+start writes again (:func:`recover`). MicroPython mounts the area at ``/rom`` at start-up.
+
 The middle layer of the board runtime (src/kit/): it imports only :mod:`kitnet` (the bottom,
 for the settings file's name), never :mod:`kitstart`, which calls :func:`serve`.
 """
@@ -48,6 +57,8 @@ import time
 PREFIX = "/ota"
 from kitsafe import STAGE, _exists, _remove  # STAGE: staging folder, next to the app (same filesystem, so rename() works)
 PIECE = 4096  # bytes per upload request (one flash sector)
+ROMFS_STAGED = STAGE + "/romfs"  # a ROMFS image being uploaded
+ROMFS_PENDING = ".kit/romfs.img"  # a checked image, written into the ROMFS area at the restart
 MAX_FILE = 512 * 1024
 MAX_FILES = 64
 RESTART_DELAY = 0.5  # seconds between the answer and the restart
@@ -65,6 +76,8 @@ _pads = None  # the token as HMAC inner and outer key blocks
 _nonces = []  # [nonce, expiry ticks_ms], oldest first
 _app = {}  # upload in progress: {"files": [[name, size, sha], ...], "got": [bytes, ...]}
 _fw = {}  # firmware upload in progress
+_rom = {}  # ROMFS upload in progress
+ROMFS_MAGIC = b"\xd2\xcd\x31"  # the first bytes of a ROMFS image (MicroPython's extmod/vfs_rom.c)
 _confirmed = False
 
 
@@ -199,6 +212,7 @@ def recover():
 
     kitsafe.recover()
     _clear_stage()
+    finish_romfs()
 
 
 def good_name(name):
@@ -227,14 +241,21 @@ def _esp32():
     return esp32
 
 
+def _reset():
+    """Write a checked ROMFS image that waits (nothing awaits in between: no task runs code
+    from /rom while it changes), then restart."""
+    write_romfs()
+    try:
+        import machine
+    except ImportError:
+        raise SystemExit
+    machine.reset()
+
+
 def _restart_later():
     async def later():
         await asyncio.sleep(RESTART_DELAY)
-        try:
-            import machine
-        except ImportError:
-            raise SystemExit
-        machine.reset()
+        _reset()
     asyncio.create_task(later())
 
 
@@ -463,6 +484,237 @@ def commit_firmware():
 
 
 # --------------------------------------------------------------------------------------------
+# ROMFS image
+
+
+def romfs_area():
+    """The block device of the board's ROMFS area (esp32: the ``romfs`` partition, rp2: its
+    flash region), or None when the firmware has none or cannot mount one."""
+    try:
+        import vfs
+    except ImportError:
+        return None
+    if not hasattr(vfs, "VfsRom"):
+        return None
+    if hasattr(vfs, "rom_ioctl"):
+        try:
+            if vfs.rom_ioctl(1) > 0:
+                dev = vfs.rom_ioctl(2, 0)
+                if hasattr(dev, "writeblocks"):
+                    return dev
+        except OSError:
+            pass
+    esp32 = _esp32()
+    if esp32 is not None and hasattr(esp32, "Partition"):
+        found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label="romfs")
+        if found:
+            return found[0]
+    return None
+
+
+def _varint(data, i):
+    v = 0
+    while i < len(data):
+        b = data[i]
+        v = (v << 7) | (b & 0x7F)
+        i += 1
+        if not b & 0x80:
+            return v, i
+    return -1, i
+
+
+def romfs_header(data, size):
+    """Why ``data`` (an image's first bytes) does not start a ROMFS image of ``size`` bytes, or None."""
+    if data[:3] != ROMFS_MAGIC:
+        return "not a ROMFS image (no d2 cd 31 header): build it with make ota ROMFS=1"
+    n, i = _varint(data, 3)
+    if n < 0 or i + n != size:
+        return "the ROMFS header says %d bytes, the image has %d" % (i + n if n >= 0 else -1, size)
+    return None
+
+
+def _romfs_from_rom():
+    # kitota's own code in /rom would change under it while it writes the area
+    return __file__.startswith("/rom")
+
+
+def begin_romfs(size, sha):
+    area = romfs_area()
+    if area is None:
+        return _error(501, "this firmware has no ROMFS area; flash a kit build with one (docs/romfs.md)")
+    if _romfs_from_rom():
+        return _error(501, "kitota runs from the ROMFS image it would replace; update it over USB with make deploy ROMFS=1")
+    try:
+        size = int(size)
+        sha = str(sha).lower()
+    except (TypeError, ValueError):
+        return _error(400, "bad size or sha256")
+    if size < 4 or len(sha) != 64:
+        return _error(400, "bad size or sha256")
+    room = _part_bytes(area)
+    if size > room:
+        return _error(413, "image of %d bytes does not fit the %d-byte ROMFS area" % (size, room))
+    free = _free()
+    if free is not None and size + 8192 > free:
+        return _error(413, "not enough free space to stage the image (%d bytes needed, %d free)" % (size, free))
+    _rom.clear()
+    if not _exists(STAGE):
+        os.mkdir(STAGE)
+    open(ROMFS_STAGED, "wb").close()
+    _rom.update(size=size, sha=sha, got=0)
+    return {"size": size, "area": room, "piece": PIECE}
+
+
+def put_romfs(offset, data):
+    if not _rom:
+        return _error(409, "no ROMFS upload in progress: POST %s/romfs/begin first" % PREFIX)
+    if data is None:
+        return _error(413, "send 1 to %d bytes per piece with a Content-Length" % PIECE)
+    if offset != _rom["got"]:
+        return _error(409, "expected offset %d" % _rom["got"])
+    if offset + len(data) > _rom["size"]:
+        return _error(413, "more bytes than announced")
+    if offset == 0 and data[:3] != ROMFS_MAGIC:
+        _rom.clear()
+        _remove(ROMFS_STAGED)
+        return _error(422, romfs_header(data, -1))
+    with open(ROMFS_STAGED, "ab") as f:
+        f.write(data)
+    _rom["got"] = offset + len(data)
+    return {"got": _rom["got"]}
+
+
+def commit_romfs(restart=True):
+    """Check the staged image (size, sha256, header); a good one waits in ROMFS_PENDING and
+    is written at the restart (now, or with the app update that follows: ``restart`` False)."""
+    if not _rom:
+        return _error(409, "no ROMFS upload in progress: POST %s/romfs/begin first" % PREFIX)
+    rom = dict(_rom)
+    _rom.clear()
+    why = None
+    try:
+        if os.stat(ROMFS_STAGED)[6] != rom["size"]:
+            why = "got %d of %d bytes" % (os.stat(ROMFS_STAGED)[6], rom["size"])
+        elif file_sha256(ROMFS_STAGED) != rom["sha"]:
+            why = "sha256 does not match"
+        else:
+            with open(ROMFS_STAGED, "rb") as f:
+                why = romfs_header(f.read(16), rom["size"])
+    except OSError:
+        why = "the staged image is gone"
+    if why:
+        _remove(ROMFS_STAGED)
+        return _error(422, why + "; the ROMFS image is unchanged")
+    import kitsafe
+
+    kitsafe._makedirs(ROMFS_PENDING)
+    _remove(ROMFS_PENDING)
+    os.rename(ROMFS_STAGED, ROMFS_PENDING)
+    if restart:
+        _restart_later()
+    return {"size": rom["size"], "restarting": bool(restart)}
+
+
+def write_romfs():
+    """Write ROMFS_PENDING (a checked image) into the area: block 0 blank first, the rest,
+    block 0 last, then read back; True when written. A reset before the end leaves no valid
+    header (nothing is mounted) and the pending image, which the next start writes again."""
+    if not _exists(ROMFS_PENDING):
+        return False
+    area = romfs_area()
+    if area is None:
+        return False
+    size = os.stat(ROMFS_PENDING)[6]
+    want = file_sha256(ROMFS_PENDING)
+    buf = bytearray(PIECE)
+    blank = b"\xff" * PIECE
+    area.writeblocks(0, blank)
+    first = None
+    block = 0
+    with open(ROMFS_PENDING, "rb") as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            if n < PIECE:
+                buf[n:] = blank[n:]
+            if block == 0:
+                first = bytes(buf)
+            else:
+                area.writeblocks(block, buf)
+            block += 1
+    area.writeblocks(0, first)
+    h = hashlib.sha256()
+    left = size
+    block = 0
+    while left > 0:
+        area.readblocks(block, buf)
+        h.update(buf if left >= PIECE else buf[:left])
+        left -= PIECE
+        block += 1
+    if _hex(h) != want:
+        print("kitota: the ROMFS area does not read back as written; kept %s" % ROMFS_PENDING)
+        return False
+    _remove(ROMFS_PENDING)
+    print("kitota: wrote a %d-byte ROMFS image" % size)
+    return True
+
+
+def finish_romfs():
+    """A checked image whose write a reset cut (or that waited for a restart that never came)
+    is written now and the board restarts into it; one that cannot be written is dropped (no
+    reset loop). Runs when kitota is imported, before the app imports from /rom."""
+    if not _exists(ROMFS_PENDING):
+        return
+    if write_romfs():
+        _reset()
+    _remove(ROMFS_PENDING)
+
+
+def _romfs_info():
+    area = romfs_area()
+    if area is None:
+        return None
+    import sys
+
+    return {"bytes": _part_bytes(area), "mpy": getattr(sys.implementation, "_mpy", None),
+            "pending": _exists(ROMFS_PENDING), "writable": not _romfs_from_rom()}
+
+
+def _in_firmware(f):
+    if f.startswith(".frozen"):
+        return True
+    return f.startswith("/") and not f.startswith("/rom") and not f.startswith("/lib/") and f.count("/") > 1
+
+
+def firmware_has(names):
+    """Which of the (dotted) kit module ``names`` the firmware itself holds (what `make deploy`
+    asks over USB): an imported one by its ``__file__``, the others imported with ``sys.path``
+    cut down to the firmware's own entries (dropped again afterwards)."""
+    import sys
+
+    out = []
+    keep = sys.path[:]
+    sys.path[:] = [p for p in keep if p not in ("", ".", "/", "/lib", "lib", "/rom", "/rom/lib")]
+    try:
+        for n in names:
+            m = sys.modules.get(n)
+            if m is not None:
+                if _in_firmware(getattr(m, "__file__", ".frozen")):
+                    out.append(n)
+                continue
+            try:
+                __import__(n)
+            except ImportError:
+                continue
+            out.append(n)
+            sys.modules.pop(n, None)
+    finally:
+        sys.path[:] = keep
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Routes
 
 
@@ -470,7 +722,7 @@ def info():
     import kitsafe
 
     out = {"app": True, "piece": PIECE, "max_file": MAX_FILE, "firmware": None, "reason": None,
-           "update": kitsafe.status()}
+           "update": kitsafe.status(), "romfs": _romfs_info()}
     reason = _no_firmware()
     if reason:
         out["reason"] = reason
@@ -570,6 +822,18 @@ def install(app, token=None, prefix=PREFIX, path=None):
         lambda r: begin_firmware(body_obj(r).get("size"), body_obj(r).get("sha256"))))
     app.put(prefix + "/firmware")(guarded(lambda r: put_firmware(_offset(r), _piece(r))))
     app.post(prefix + "/firmware/commit")(guarded(lambda r: commit_firmware()))
+    app.post(prefix + "/romfs/begin")(guarded(
+        lambda r: begin_romfs(body_obj(r).get("size"), body_obj(r).get("sha256"))))
+    app.put(prefix + "/romfs")(guarded(lambda r: put_romfs(_offset(r), _piece(r))))
+    app.post(prefix + "/romfs/commit")(guarded(lambda r: commit_romfs(body_obj(r).get("restart", True) is not False)))
+
+    def modules(request):
+        data = body_json(request)
+        if not isinstance(data, list) or len(data) > 4 * MAX_FILES:
+            return _error(400, "send a JSON list of at most %d module names" % (4 * MAX_FILES))
+        return {"has": firmware_has([n for n in data if isinstance(n, str)])}
+
+    app.post(prefix + "/modules")(guarded(modules))
 
     def crash_log(request):
         import kitlog
@@ -618,3 +882,5 @@ def serve(port=None, why=None):
     app.run(port=port or PORT, ssl=ctx)
     return True
 
+
+finish_romfs()

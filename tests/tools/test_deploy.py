@@ -142,6 +142,12 @@ def test_deploy_copies_changed_files_and_starts_main(tmp_path, capsys):
         (app / "lib").mkdir()
         (app / "lib" / "util.py").write_text("X = 1\n")
         copied, unchanged = T.deploy(str(app), board.port, reset=False)
-        assert copied == ["lib/util.py", "static/index.html"] and unchanged == 2
+        # the app's modules other than main.py go as .mpy compiled for the board
+        assert copied == ["lib/util.mpy", "static/index.html"] and unchanged == 2
         assert (board_fs / "static" / "index.html").read_text() == "<h1>changed</h1>\n"
-        assert (board_fs / "lib" / "util.py").read_text() == "X = 1\n"
+        assert (board_fs / "lib" / "util.mpy").read_bytes()[:1] == b"M"
+        # a source left by an earlier deploy would be imported first: it goes
+        (board_fs / "lib" / "util.py").write_text("X = 0\n")
+        assert T.deploy(str(app), board.port, reset=False) == ([], 4)
+        assert not (board_fs / "lib" / "util.py").exists()
+        assert "removed :lib/util.py" in capsys.readouterr().out

@@ -122,10 +122,20 @@ def test_board_is_its_own_micropython_board_folder():
         text = (folder / ("mpconfigvariant_%s.cmake" % variant)).read_text()
         assert "${CMAKE_CURRENT_LIST_DIR}/sdkconfig.qemu" in text
         assert ("sdkconfig.noblobs" in text) == ("NOBLOBS" in variant)
-        assert ("sdkconfig.ota" in text) == variant.endswith("OTA")
+        # every variant has a ROMFS area; the OTA ones the kit's table with two app slots too
+        assert "include(${CMAKE_CURRENT_LIST_DIR}/romfs.cmake)" in text
+        table = "partitions-4MiB-ota-romfs.csv" if variant.endswith("OTA") else "partitions-4MiB-romfs.csv"
+        assert "set(KIT_PARTITION_TABLE " in text and table in text
     assert "CONFIG_ETH_USE_OPENETH=y" in (folder / "sdkconfig.qemu").read_text()
     assert "CONFIG_APP_NO_BLOBS=y" in (folder / "sdkconfig.noblobs").read_text()
-    assert 'CONFIG_PARTITION_TABLE_CUSTOM_FILENAME="partitions-4MiB-ota.csv"' in (folder / "sdkconfig.ota").read_text()
+    assert "CONFIG_PARTITION_TABLE_CUSTOM_FILENAME" in (folder / "romfs.cmake").read_text()
+    assert "#define MICROPY_VFS_ROM                     (1)" in (folder / "mpconfigboard.h").read_text()
+    rows = [l.split(",") for l in (folder / "partitions-4MiB-ota-romfs.csv").read_text().splitlines()
+            if l.strip() and not l.startswith("#")]
+    parts = {r[0].strip(): (r[2].strip(), int(r[3], 16), int(r[4], 16)) for r in rows}
+    assert parts["ota_0"][2] == parts["ota_1"][2] == board().ota_app_partition_size
+    assert parts["romfs"] == ("0x8f", 0x310000, 0x40000)
+    assert max(off + size for _, off, size in parts.values()) <= 4 * 1024 * 1024
     assert "ESP32_GENERIC_C3/mpconfigboard.cmake" in (folder / "mpconfigboard.cmake").read_text()
 
 
@@ -175,7 +185,7 @@ def test_ota_build_has_two_slots_and_its_own_blob_free_variant(tmp_path):
     ota = E32.ota_board(board(), None, "v1.29.0")
     assert (ota.variant, ota.noblobs_variant) == ("QEMU_OTA", "QEMU_NOBLOBS_OTA")
     assert ota.build_output == "build-ESP32_C3_QEMU-QEMU_OTA/firmware.bin"
-    # One slot of partitions-4MiB-ota.csv (0x180000), not the single app partition (0x1F0000).
+    # One slot of partitions-4MiB-ota-romfs.csv (0x180000), not the single app partition (0x1D0000).
     assert ota.app_partition_size == 0x180000 < board().app_partition_size
     with pytest.raises(BASE.BuildError) as exc:
         INF.size_check(ota, 0x180000 + 1)

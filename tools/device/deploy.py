@@ -17,6 +17,18 @@ holds none) and which ``.mpy`` version and architecture it loads, and every miss
 compiled with ``mpy-cross`` for that board and copied to ``/lib`` (``lib/microdot/pubsub.mpy``)
 before the app. When that cannot work (an old MicroPython, a CPython-only import) it stops with
 one line saying what is missing.
+
+The app's own modules other than ``main.py`` and ``boot.py`` are compiled the same way
+(``helpers.py`` goes to the board as ``helpers.mpy``, and a ``helpers.py`` an earlier deploy left
+there is removed, since it would be imported first): the board loads bytecode instead of
+compiling the source in its own heap.
+
+``ROMFS=1`` (``--romfs``): those modules and the missing kit modules go into one ROMFS image
+(tools/device/romfs.py) instead, which ``mpremote romfs deploy`` writes to the board's ROMFS
+area (esp32: the ``romfs`` partition; rp2: ``MICROPY_HW_ROMFS_BYTES``); the firmware mounts it
+at ``/rom`` and imports from it execute in place. ``main.py``, ``boot.py`` and the other files
+are copied as before; copies on the filesystem of what the image holds are removed (the
+filesystem comes first on ``sys.path``). docs/romfs.md.
 """
 from __future__ import annotations
 
@@ -32,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from tools.device import romfs as R
 from tools.selection import appdeps
 from tools.selection import boards
 
@@ -258,13 +271,13 @@ def parse_hashes(output: str) -> Tuple[Dict[str, Optional[str]], Dict[str, bool]
 
 
 def copy_argv(port: str, app: Path, make_dirs: Sequence[str], files: Sequence[str],
-              sources: Optional[Dict[str, Path]] = None) -> List[str]:
-    """One chained mpremote call: mkdir the folders, then copy the files.
+              sources: Optional[Dict[str, Path]] = None, remove: Sequence[str] = ()) -> List[str]:
+    """One chained mpremote call: remove ``remove``, mkdir the folders, then copy the files.
 
     ``sources`` maps board paths to local files where they are not ``app / name`` (the
-    compiled kit modules for lib/)."""
+    compiled modules)."""
     argv = mpremote_base(port)
-    parts: List[List[str]] = []
+    parts: List[List[str]] = [["fs", "rm", ":" + name] for name in remove]
     for d in make_dirs:
         parts.append(["fs", "mkdir", ":" + d])
     for name in files:
@@ -378,6 +391,33 @@ def compile_missing(missing: Sequence[Tuple[Path, str]], fw: Firmware, dest: Pat
     return out
 
 
+def compile_app(modules: Dict[str, Path], fw: Firmware, dest: Path) -> Dict[str, Path]:
+    """The app's modules (other than main.py) compiled for the board: {board path: local .mpy}."""
+    try:
+        return R.compile_modules([(p, n, R.mpy_name(n)) for n, p in sorted(modules.items())], mpy_args(fw), dest)
+    except R.RomfsError as exc:
+        raise DeployError(str(exc))
+
+
+def mpy_args(fw: Firmware) -> List[str]:
+    return ["-march=%s" % fw.arch] if fw.arch else []
+
+
+def shadows(paths: Iterable[str]) -> List[str]:
+    """Board paths that would be imported instead of the .mpy files ``paths`` (a .py of the
+    same module; for a ROMFS image also the .mpy itself on the filesystem)."""
+    out = set()
+    for p in paths:
+        if p.endswith(".mpy"):
+            out.add(p[:-4] + ".py")
+    return sorted(out)
+
+
+def romfs_deploy_argv(port: str, image: Path) -> List[str]:
+    """mpremote's own ROMFS writer: it erases and writes the board's ROMFS partition 0."""
+    return mpremote_base(port) + ["romfs", "deploy", str(image)]
+
+
 def emitted_version() -> Tuple[int, int]:
     from tools.manifest import check
 
@@ -387,9 +427,10 @@ def emitted_version() -> Tuple[int, int]:
         raise DeployError(str(exc))
 
 
-def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: float = 3.0) -> Tuple[List[str], int]:
-    """Copy the changed files of ``app`` and the kit modules its board lacks; return (files
-    copied, files unchanged)."""
+def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: float = 3.0,
+           romfs: bool = False) -> Tuple[List[str], int]:
+    """Copy the changed files of ``app`` and the kit modules its board lacks (``romfs``: the
+    modules as one ROMFS image); return (files copied, files unchanged)."""
     folder = Path(app)
     if not folder.is_dir():
         raise DeployError(
@@ -417,33 +458,70 @@ def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: flo
         print("Board on %s: MicroPython %s; of the kit parts %s needs, its firmware holds: %s." % (
             device, fw.version, app, ", ".join(kit) or "none (stock MicroPython)"))
     missing = appdeps.missing_files(needs, fw.has)
+    modules, rest = R.split_app(files)
     sources: Dict[str, Path] = {}
+    image: Optional[Path] = None
+    gone: List[str] = []  # board paths that would shadow the compiled modules
     with tempfile.TemporaryDirectory(prefix="kit-deploy-") as tmp:
+        lacking = sorted({appdeps.module_name(t) for _, t in missing})
+        if missing or romfs:
+            check_loadable(fw, emitted_version(), lacking or ["its app modules as .mpy"], device)
+        elif modules and fw.mpy_version != emitted_version():
+            modules = {}  # a board that cannot load this .mpy version gets the app's sources
+            rest = files
         if missing:
-            lacking = sorted({appdeps.module_name(t) for _, t in missing})
-            check_loadable(fw, emitted_version(), lacking, device)
             added = [f for f in needs.fragments if any(index[n].fragment == f for n in lacking)]
-            print("%s needs %s, which the firmware lacks: copying %d module(s) to /%s as .mpy (%s)." % (
-                app, ", ".join(added), len(missing), LIB, "-march=%s" % fw.arch if fw.arch else "bytecode"))
-            sources = compile_missing(missing, fw, Path(tmp))
+            print("%s needs %s, which the firmware lacks: %s %d module(s) %s as .mpy (%s)." % (
+                app, ", ".join(added), "putting" if romfs else "copying", len(missing),
+                "into the ROMFS image" if romfs else "to /" + LIB, "-march=%s" % fw.arch if fw.arch else "bytecode"))
+        if romfs:
+            try:
+                tree = R.compile_modules(R.plan(modules, missing), mpy_args(fw), Path(tmp) / "rom")
+                data = R.pack(tree)
+            except R.RomfsError as exc:
+                raise DeployError(str(exc))
+            image = Path(tmp) / "app.romfs"
+            image.write_bytes(data)
+            print("ROMFS image: %d bytes, %s." % (len(data), ", ".join("/rom/" + n for n in sorted(tree))))
+            files = rest
+            gone = sorted(set(tree) | set(shadows(tree)))
+        else:
+            if missing:
+                sources = compile_missing(missing, fw, Path(tmp))
+            compiled = compile_app(modules, fw, Path(tmp) / "app")
+            sources.update(compiled)
+            files = rest
+            gone = shadows(compiled)
         local = local_hashes(files)
         local.update(local_hashes(sources))
         every = sorted(local)
-        proc = run_mpremote(mpremote_base(device) + ["exec", hash_script(every, remote_dirs(every))],
+        asked = sorted(set(every) | set(gone))
+        proc = run_mpremote(mpremote_base(device) + ["exec", hash_script(asked, remote_dirs(every))],
                             capture=True)
         output = proc.stdout.decode("utf-8", "replace")
         if proc.returncode != 0:
             raise mpremote_failure(device, output)
         remote_files, remote_present = parse_hashes(output)
         make, changed = plan_copy(local, remote_files, remote_present)
+        remove = [n for n in gone if remote_files.get(n) is not None and n not in local]
         # kit modules first: the app must never start without them
         changed.sort(key=lambda n: (n not in sources, n))
         unchanged = len(local) - len(changed)
-        if changed:
+        if image is not None:
+            print("Writing the ROMFS image to the board's ROMFS area (mpremote romfs deploy).")
+            proc = run_mpremote(romfs_deploy_argv(device, image), capture=True)
+            output = proc.stdout.decode("utf-8", "replace")
+            if proc.returncode != 0 or "ROMFS image deployed" not in output:
+                last = (output.strip().splitlines() or ["no output"])[-1]
+                raise DeployError("mpremote could not write the ROMFS image on '%s' (%s): flash a kit firmware "
+                                  "with a ROMFS area (docs/romfs.md), or deploy without ROMFS=1." % (device, last.rstrip(".")))
+        if changed or remove:
+            for name in remove:
+                print("  removed :%s (the %s holds it)" % (name, "ROMFS image" if image is not None else ".mpy"))
             for name in changed:
                 shown = sources[name].name if name in sources else files[name].as_posix()
                 print("  %s -> :%s" % (shown, name))
-            proc = run_mpremote(copy_argv(device, folder, make, changed, sources), capture=True)
+            proc = run_mpremote(copy_argv(device, folder, make, changed, sources, remove), capture=True)
             output = proc.stdout.decode("utf-8", "replace")
             if proc.returncode != 0:
                 raise mpremote_failure(device, output)
@@ -522,6 +600,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no-reset", action="store_true", help="do not soft-reset after copying")
     parser.add_argument("--follow", type=float, default=3.0, help="seconds of board output to show after the reset")
     parser.add_argument("--monitor", action="store_true", help="open the board's REPL instead")
+    parser.add_argument("--romfs", action="store_true", help="the app's modules and the kit modules it needs "
+                        "as one ROMFS image in the board's ROMFS area (ROMFS=1)")
     parser.add_argument("--cert", default=None, help="a `make cert` folder: its certificate and key go on "
                         "the board too (CERT=; the kit then serves HTTPS)")
     args = parser.parse_args(argv)
@@ -530,7 +610,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return monitor(args.port)
         if args.cert:
             put_cert(args.cert, args.port)
-        deploy(args.app, args.port, reset=not args.no_reset, follow=args.follow)
+        deploy(args.app, args.port, reset=not args.no_reset, follow=args.follow, romfs=args.romfs)
     except DeployError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1

@@ -19,6 +19,13 @@ Firmware (``FIRMWARE=1``, ESP32 built with an OTA partition table): the app imag
 streamed to the board's next OTA partition and booted; the board confirms the new firmware
 once its web server answers, which this tool waits for.
 
+ROMFS (``ROMFS=1``, a board whose firmware has a ROMFS area): the app's modules other than
+``main.py`` and the kit modules its firmware lacks (``POST /ota/modules`` asks it) go as one
+ROMFS image compiled for the board's ``.mpy`` version and architecture (tools/device/romfs.py);
+the board stages it, checks its size, sha256 and header and writes it into the area at its
+restart, so a cut or wrong upload leaves the old image (docs/romfs.md). ``main.py`` and the
+app's other files then follow as an app update.
+
 HTTPS (``DEVICE=https://...``, a board given its certificate with ``make cert``): ``CERT=`` (the
 folder make cert wrote) or ``PIN=`` (the certificate's SHA-256) pins the board's certificate;
 a board presenting another is refused in one line before anything is sent
@@ -43,6 +50,7 @@ from urllib.parse import urlsplit
 from tools.selection import boards as B
 from tools.device import cert as C
 from tools.device import deploy as S
+from tools.device import romfs as R
 from tools.build.esp32 import APP_IMAGE as BUILD_APP_IMAGE
 
 ROOT = B.ROOT
@@ -284,13 +292,15 @@ def check_app(app: str, files: Dict[str, Path]) -> None:
             "or pass FORCE=1 to send it anyway." % app)
 
 
-def update_app(dev: Device, app: str, wait: float = 60.0, force: bool = False) -> List[str]:
-    """Send the changed files of ``app``; return their names (empty: nothing to do). With
-    ``wait``, wait for the board's verdict on the new app: OtaError when it was rolled back."""
+def update_app(dev: Device, app: str, wait: float = 60.0, force: bool = False,
+               files: Optional[Dict[str, Path]] = None) -> List[str]:
+    """Send the changed files of ``app`` (``files``: only those); return their names (empty:
+    nothing to do). With ``wait``, wait for the board's verdict on the new app: OtaError when
+    it was rolled back."""
     folder = Path(app)
     if not folder.is_dir():
         raise OtaError("App folder '%s' not found: pass APP=examples/hello or your own folder with a main.py." % app)
-    files = S.app_files(folder)
+    files = S.app_files(folder) if files is None else files
     if not files:
         raise OtaError("App folder '%s' has no files to send; add a main.py." % app)
     info = dev.expect("GET", "/info")
@@ -350,6 +360,73 @@ def wait_outcome(dev: Device, update: int, timeout: float) -> dict:
                 "The board gave no verdict on update %s within %d s: read `make logs` and watch it with "
                 "`make monitor`; an update it cannot confirm rolls back by itself." % (update, timeout))
         time.sleep(0.5)
+
+
+# --------------------------------------------------------------------------------------------
+# ROMFS image
+
+
+def romfs_image(dev: Device, folder: Path, rom: dict) -> Tuple[bytes, List[str]]:
+    """The app's ROMFS image for the board at ``dev`` (whose /ota/info said ``rom``)."""
+    from tools.selection import appdeps
+
+    try:
+        needs = appdeps.needs(folder)
+    except appdeps.AppDepsError as exc:
+        raise OtaError(str(exc))
+    candidates = sorted({appdeps.module_name(t) for _, t in appdeps.fragment_files(needs.fragments)})
+    answer = dev.expect("POST", "/modules", candidates) if candidates else {"has": []}
+    has = answer.get("has") if isinstance(answer, dict) else None
+    if not isinstance(has, list):
+        raise OtaError("The board at %s did not say which kit modules its firmware holds; update its kit over USB." % dev.url)
+    fw = S.Firmware(sorted(has), rom.get("mpy"), "?", "?")
+    missing = appdeps.missing_files(needs, fw.has)
+    try:
+        S.check_loadable(fw, S.emitted_version(), ["its ROMFS image"], dev.url)
+        return R.image(folder, S.mpy_args(fw), missing)
+    except (S.DeployError, R.RomfsError) as exc:
+        raise OtaError(str(exc))
+
+
+def update_romfs(dev: Device, app: str, wait: float = 60.0, force: bool = False) -> dict:
+    """Send ``app``'s modules as a ROMFS image, then its other files as an app update; the
+    board writes the image at its restart. Returns {"bytes", "paths", "files"}."""
+    folder = Path(app)
+    if not folder.is_dir():
+        raise OtaError("App folder '%s' not found: pass APP=examples/hello or your own folder with a main.py." % app)
+    files = S.app_files(folder)
+    info = dev.expect("GET", "/info")
+    rom = info.get("romfs")
+    if not isinstance(rom, dict):
+        raise OtaError("The board at %s has no ROMFS area: flash a kit firmware with one (docs/romfs.md), "
+                       "or update without ROMFS=1." % dev.url)
+    if not force:
+        check_app(app, files)
+    data, paths = romfs_image(dev, folder, rom)
+    if len(data) > int(rom.get("bytes") or 0):
+        raise OtaError("The ROMFS image (%d bytes) does not fit the board's %s-byte area: move modules out of "
+                       "the app, or update without ROMFS=1." % (len(data), rom.get("bytes")))
+    _, rest = R.split_app(files)
+    remote = dev.expect("POST", "/hashes", sorted(rest))
+    _, changed = S.plan_copy(S.local_hashes(rest), remote if isinstance(remote, dict) else {}, {})
+    ready = dev.expect("POST", "/romfs/begin", {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    piece = int(ready.get("piece") or PIECE)
+    print("  ROMFS image -> %s (%d bytes: %s)" % (dev.url, len(data), ", ".join("/rom/" + p for p in paths)), flush=True)
+    bar = Progress(len(data))
+    for offset in range(0, len(data), piece):
+        chunk = data[offset:offset + piece]
+        dev.expect("PUT", "/romfs", chunk, "offset=%d" % offset)
+        bar.add(len(chunk))
+    dev.expect("POST", "/romfs/commit", {"restart": not changed})
+    print("The board checked the ROMFS image; it writes it at its restart.")
+    if changed:
+        update_app(dev, app, wait, True, rest)
+    elif wait:
+        after = dev.wait_back(wait)
+        if (after.get("romfs") or {}).get("pending"):
+            raise OtaError("The board restarted but did not write the ROMFS image: watch it with `make monitor`.")
+        print("The board answers again at %s with the new ROMFS image." % dev.url)
+    return {"bytes": len(data), "paths": paths, "files": changed}
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,6 +516,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--image", default=None, help="app image to send (default firmware/<BOARD>/%s)" % APP_IMAGE)
     parser.add_argument("--wait", type=float, default=90.0, help="seconds to wait for the board's verdict after its restart (0: do not)")
     parser.add_argument("--force", action="store_true", help="send an app that does not call kitota.install (FORCE=1)")
+    parser.add_argument("--romfs", action="store_true", help="send the app's modules as a ROMFS image (ROMFS=1)")
     parser.add_argument("--pin", default=None, help="the board's certificate for an https:// DEVICE: a make cert "
                         "folder (CERT=) or its sha256 (PIN=)")
     args = parser.parse_args(argv)
@@ -449,6 +527,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             if args.firmware:
                 update_firmware(dev, B.load_board(args.board), args.image, args.wait)
+            elif args.romfs:
+                update_romfs(dev, args.app, args.wait, args.force)
             else:
                 update_app(dev, args.app, args.wait, args.force)
         finally:

@@ -27,6 +27,12 @@ the kit's start-up (``virtual_host/kitboard.py``: boot.py, then ``kitstart.run_m
 network holding the token, so ``make ota`` and ``make logs`` work against it: the app (if any) is
 the first app on the board; without one the board waits for `make ota` to send it.
 
+``romfs=True`` deploys the app as ``make deploy ROMFS=1`` does: its modules other than
+``main.py`` and the kit modules its firmware lacks go into one ROMFS image
+(tools/device/romfs.py) in the ``esp32`` stand-in's ``romfs`` partition (``.flash/romfs.bin``),
+which the kit's start-up (``virtual_host/kitboard.py``, implied) mounts at /rom with
+``vfs.VfsRom`` as MicroPython's own start-up does on a board.
+
 Library use::
 
     with VirtualBoard("UNIX", app="tests/hardware/device") as vb:
@@ -402,7 +408,7 @@ class VirtualBoard(Target):
                  env: Optional[Dict[str, str]] = None, heap: Optional[str] = DEFAULT_HEAP,
                  timeout: float = 20.0, output=None, quiet: bool = False, firmware: str = "kit",
                  standins: bool = False, ota_token: Optional[str] = None, seed: Optional[Dict] = None,
-                 https=None):
+                 https=None, romfs: bool = False):
         self.board = boards.load_board(board).name
         if firmware not in ("kit", "stock"):
             raise VirtualError("--firmware must be kit or stock, not '%s'." % firmware)
@@ -410,7 +416,9 @@ class VirtualBoard(Target):
         self.ota_token = ota_token or None
         if self.ota_token and firmware != "kit":
             raise VirtualError("OTA_TOKEN needs the kit's firmware (its ota extension): leave out STOCK=1.")
-        self.standins = bool(standins or self.ota_token)
+        self.romfs = bool(romfs)
+        self.standins = bool(standins or self.ota_token or self.romfs)
+        self.rom_paths: List[str] = []  # what the ROMFS image holds (romfs=True)
         self.seed = dict(seed or {})
         # https: a folder from make cert (tools/device/cert.py); its cert.der and key.der go on the
         # board as make deploy CERT=... puts them, and the kit serves HTTPS (kitnet.tls())
@@ -505,6 +513,8 @@ class VirtualBoard(Target):
             self._note("%s needs %s, which %s lacks: %d module(s) in /lib, as `make deploy` copies them"
                        % (self.app.name, ", ".join(names), "stock MicroPython" if self.firmware == "stock"
                           else "%s's firmware" % self.board, len(self.added)))
+        if self.romfs:
+            self._stage_romfs()
         if self.ota_token and "ota" not in (self.extensions or []):
             raise VirtualError("BOARD=%s's firmware has no ota extension for OTA_TOKEN: pick a board with "
                                "wifi and ota (e.g. UNIX) or leave out OTA_TOKEN." % self.board)
@@ -516,12 +526,12 @@ class VirtualBoard(Target):
         extra = dict(self.extra_env)
         if self.standins:
             paths.append(STANDINS)
-        if self.ota_token:
+        if self.ota_token or self.romfs:
             extra.update(self._field_setup())
         env = micropython_env(self.workdir / "lib", "0.0.0.0" if self.ns else "127.0.0.1",
                               self.port, self.label, extra, extra_paths=paths,
                               firmware=self.workdir / "firmware")
-        main = STANDINS / "kitboard.py" if self.ota_token else self.workdir / "app" / "main.py"
+        main = STANDINS / "kitboard.py" if self.ota_token or self.romfs else self.workdir / "app" / "main.py"
         argv = micropython_command(self.micropython, main, self.heap)
         if self.ns:
             argv = self.ns.wrap(argv)
@@ -555,6 +565,34 @@ class VirtualBoard(Target):
         if not (self.files / "wifi.json").exists():
             (self.files / "wifi.json").write_text(wifi.config_text(LAN_SSID, "", ota_token=self.ota_token))
         return {"KIT_RADIO": str(radio), "KIT_DNS_PORT": str(free_port())}
+
+    def _stage_romfs(self) -> None:
+        """`make deploy ROMFS=1`: the app's modules and the kit modules staged in lib/ move into
+        one ROMFS image, written into the stand-in's romfs partition (.flash/romfs.bin)."""
+        from tools.device import romfs as R
+
+        if self.app is None:
+            raise VirtualError("romfs=True needs an app to put into the image.")
+        size = int(self.extra_env.get("KIT_ROMFS_SIZE") or 128 * 1024)
+        lib, app_dir = self.workdir / "lib", self.workdir / "app"
+        tree = {"%s/%s" % (R.LIB, p.relative_to(lib).as_posix()): p for p in sorted(lib.rglob("*.mpy"))}
+        modules, _ = R.split_app({p.relative_to(app_dir).as_posix(): p for p in appdeps.app_files(app_dir)})
+        try:
+            tree.update(R.compile_modules(R.plan(modules, []), [], self.workdir / "rom", find_mpy_cross()))
+            data = R.pack(tree)
+        except R.RomfsError as exc:
+            raise VirtualError(str(exc))
+        if len(data) > size:
+            raise VirtualError("The app's ROMFS image (%d bytes) does not fit the %d-byte area." % (len(data), size))
+        for name in modules:  # on a board the filesystem would shadow /rom
+            (app_dir / name).unlink()
+        shutil.rmtree(str(lib))
+        lib.mkdir()
+        self.flash.mkdir(parents=True, exist_ok=True)
+        (self.flash / "romfs.bin").write_bytes(data + b"\xff" * (size - len(data)))
+        self.rom_paths = sorted(tree)
+        self._note("virtual board: a %d-byte ROMFS image in the romfs partition (%s)"
+                   % (len(data), ", ".join("/rom/" + n for n in self.rom_paths)))
 
     # -- a board across restarts (standins) ------------------------------------------------
 

@@ -7,6 +7,10 @@ bootloader's otadata. Importing this module is the boot: a slot chosen by ``set_
 in "pending verify"; if the board restarts again before ``mark_app_valid_cancel_rollback()``
 the bootloader rolls back to the previous slot, as ESP-IDF's does with rollback enabled.
 With $KIT_NO_ESP32 set it is not there at all, as on rp2.
+
+The data partition ``romfs`` (the kit's esp32 tables have one) is ``romfs.bin`` there, of
+$KIT_ROMFS_SIZE bytes (default 128 KB; 0: no such partition): kitota writes ROMFS images into
+it, and the virtual board's start-up (kitboard.py) mounts it at /rom as MicroPython does.
 """
 import json
 import os
@@ -18,6 +22,8 @@ BLOCK = 4096
 _DIR = os.getenv("KIT_FLASH") or ".flash"
 _SIZE = int(os.getenv("KIT_PART_SIZE") or str(256 * 1024))
 _SLOTS = ("ota_0", "ota_1")
+ROMFS = "romfs"
+_ROMFS_SIZE = int(os.getenv("KIT_ROMFS_SIZE") or str(128 * 1024))
 _STATE = _DIR + "/otadata.json"
 
 
@@ -47,12 +53,12 @@ def _boot():
     """What the bootloader does before the firmware runs."""
     if not _exists(_DIR):
         os.mkdir(_DIR)
-    for label in _SLOTS:
+    for label in _SLOTS + ((ROMFS,) if _ROMFS_SIZE else ()):
         path = "%s/%s.bin" % (_DIR, label)
         if not _exists(path):
             with open(path, "wb") as f:
                 chunk = b"\xff" * BLOCK
-                for _ in range(_SIZE // BLOCK):
+                for _ in range((_ROMFS_SIZE if label == ROMFS else _SIZE) // BLOCK):
                     f.write(chunk)
     state = _load()
     if state["state"] == "new":
@@ -81,18 +87,23 @@ class Partition:
             id = _running
         elif id == Partition.BOOT:
             id = _load()["boot"]
-        if id not in _SLOTS:
+        if id not in _SLOTS and not (id == ROMFS and _ROMFS_SIZE):
             raise ValueError("partition not found")
         self.label = id
         self.path = "%s/%s.bin" % (_DIR, id)
+        self.size = _ROMFS_SIZE if id == ROMFS else _SIZE
 
     @staticmethod
     def find(type=TYPE_APP, subtype=255, label=None):
+        if type == Partition.TYPE_DATA:
+            return [Partition(ROMFS)] if _ROMFS_SIZE and label in (None, ROMFS) else []
         if type != Partition.TYPE_APP:
             return []
         return [Partition(s) for s in _SLOTS if label is None or s == label]
 
     def info(self):
+        if self.label == ROMFS:
+            return (Partition.TYPE_DATA, 0x8F, 0x10000 + 2 * _SIZE, self.size, ROMFS, False)
         return (Partition.TYPE_APP, 0x10 + _SLOTS.index(self.label),
                 0x10000 + _SLOTS.index(self.label) * _SIZE, _SIZE, self.label, False)
 
@@ -108,7 +119,7 @@ class Partition:
                 raise OSError(22)  # EINVAL: whole blocks only when erasing
             offset = 0
         start = block * BLOCK + offset
-        if start + len(buf) > _SIZE:
+        if start + len(buf) > self.size:
             raise OSError(22)
         with open(self.path, "r+b") as f:
             f.seek(start)
@@ -116,7 +127,7 @@ class Partition:
 
     def ioctl(self, op, arg):
         if op == 4:
-            return _SIZE // BLOCK
+            return self.size // BLOCK
         if op == 5:
             return BLOCK
         if op == 6:

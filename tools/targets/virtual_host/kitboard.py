@@ -15,7 +15,29 @@ import sys
 try:
     import esp32  # noqa: F401  the stand-in's import is the bootloader
 except ImportError:
-    pass
+    esp32 = None
+
+
+def _mount_romfs():
+    """What MicroPython's start-up does with a ROMFS area (extmod/vfs.c): mount a valid image
+    at /rom and append /rom and /rom/lib to sys.path (the area is read into RAM here; on a
+    board it is memory-mapped flash)."""
+    import vfs
+
+    found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label="romfs") if esp32 else []
+    if not found or not hasattr(vfs, "VfsRom"):
+        return
+    with open(found[0].path, "rb") as f:
+        data = f.read()
+    try:
+        vfs.mount(vfs.VfsRom(data), "/rom")
+    except OSError:  # no valid image (blank, or a write cut before its header)
+        return
+    sys.path.append("/rom")
+    sys.path.append("/rom/lib")
+
+
+_mount_romfs()
 import kitnet
 
 kitnet.CONFIG = "wifi.json"  # the board's /wifi.json: the working folder is its filesystem root
