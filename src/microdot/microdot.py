@@ -876,13 +876,48 @@ def _as_response(res):
     return Response(*res) if isinstance(res, tuple) else Response(res)
 
 
+try:
+    from gc import collect as _collect, mem_free as _mem_free
+except ImportError:  # CPython: no heap of its own to watch
+    _mem_free = None
+
+
+def _heap_low(reserve):
+    """Whether the free heap is below ``reserve`` bytes even after a collection."""
+    if _mem_free() >= reserve:
+        return False
+    _collect()
+    return _mem_free() < reserve
+
+
+def _free_sockets(n):
+    """How many more TCP sockets the network stack lets this program open, up to ``n``
+    (on a board, lwIP's pools: ESP-IDF's CONFIG_LWIP_MAX_SOCKETS and _MAX_ACTIVE_TCP)."""
+    import socket
+    got = []
+    try:
+        while len(got) < n:
+            got.append(socket.socket())
+    except OSError:
+        pass
+    for s in got:
+        s.close()
+    return len(got)
+
+
 class Microdot:
     """An application: routes, hooks and the web server that serves them."""
 
     #: Most client connections served at once. At the cap a newcomer evicts the oldest
     #: connection that has not sent a complete request head, else the oldest idle
-    #: keep-alive one; it gets a 503 only when every slot is serving a request.
+    #: keep-alive one; it gets a 503 only when every slot is serving a request. On
+    #: MicroPython the server lowers it to one less than the TCP sockets the board can
+    #: still open once it listens (one is kept to answer 503 with). Long-lived
+    #: connections (WebSocket, SSE, streamed responses) hold at most all slots but two.
     max_connections = 16
+    #: Free heap (bytes, MicroPython) a new connection needs; below it, after a
+    #: collection, it is answered 503 instead of risking MemoryError mid-request.
+    heap_reserve = 8192
     #: Seconds a client has to send a complete request (head and body).
     request_timeout = 10
     #: Seconds an idle keep-alive connection is kept open.
@@ -911,7 +946,8 @@ class Microdot:
         self.server = None
         self._conns = {}
         # connections that may make room: key -> 1 (no request yet), 0 (idle keep-alive),
-        # 2 (evicted before its request)
+        # 2 (evicted before its request); and those that may not: 3 (long-lived),
+        # 4 (refused a long-lived slot)
         self._waiting = {}
         self._stop = None
         self._loop = None
@@ -1262,7 +1298,8 @@ class Microdot:
             task = None
         key = task if task is not None else writer
         try:
-            if len(conns) >= self.max_connections and not self._evict():  # (key is not in conns)
+            if (_mem_free is not None and _heap_low(self.heap_reserve)) or \
+                    (len(conns) >= self.max_connections and not self._evict()):  # (key is not in conns)
                 await self._refuse(reader, writer)
                 return
             conns[key] = ticks_ms() + int(self.request_timeout * 1000)
@@ -1293,6 +1330,10 @@ class Microdot:
                 res = await self.dispatch_request(req)
                 if res is Response.already_handled:
                     break
+                if not isinstance(res.body, (bytes, bytearray)) and not hasattr(res.body, 'read') \
+                        and not self._hold():  # a long-lived stream beyond the share
+                    res._close_body()
+                    res = _as_response(await self._safe_error(req, 503, 'Service unavailable'))
                 conn_hdr = req._conn
                 if conn_hdr is None:
                     keep = req.http_version == '1.1'
@@ -1307,6 +1348,9 @@ class Microdot:
                     keep = False  # unread body bytes: the connection cannot be reused
                 if req.method == 'HEAD':
                     res.is_head = True
+                if waiting.get(key) == 4:  # refused a long-lived slot (_hold): say when to retry
+                    res.headers['Retry-After'] = '1'
+                    keep = False
                 out = writer
                 if isinstance(res.body, (bytes, bytearray)):
                     conns[key] = ticks_ms() + send_ms
@@ -1380,6 +1424,27 @@ class Microdot:
         best.cancel()
         return True
 
+    def _hold(self):
+        """Count the connection being served as long-lived (a WebSocket, an SSE or other
+        streamed response); False when long-lived ones already hold their share of the
+        slots (all but two), so that a short request always finds one."""
+        try:
+            key = asyncio.current_task()
+        except (AttributeError, RuntimeError):  # pragma: no cover
+            return True
+        waiting = self._waiting
+        if key not in self._conns or waiting.get(key) == 3:
+            return True  # not one of the server's connections (test client, adapters)
+        n = 0
+        for kind in waiting.values():
+            if kind == 3:
+                n += 1
+        if n >= max(1, self.max_connections - 2):
+            waiting[key] = 4
+            return False
+        waiting[key] = 3
+        return True
+
     async def _refuse(self, reader, writer, linger=True):
         """Answer 503 and close; an evicted connection is not lingered over (it has sent
         nothing unread, and on MicroPython each linger that times out retains ~0.6 KB)."""
@@ -1446,6 +1511,9 @@ class Microdot:
                                                      ssl=ssl)
         else:
             self.server = await asyncio.start_server(serve, host, port, backlog=self.backlog)
+        if _MICROPYTHON:  # the board's TCP/IP stack may hold fewer: keep one to refuse with
+            self.max_connections = max(1, min(self.max_connections,
+                                              _free_sockets(self.max_connections + 1) - 1))
         if debug:
             print('Starting async server on %s:%d...' % (host, port))
         watchdog = asyncio.create_task(self._watchdog())

@@ -152,7 +152,11 @@ class WebSocket:
             raise HTTPException(400)
 
     async def handshake(self):
-        """Send the ``101 Switching Protocols`` response."""
+        """Send the ``101 Switching Protocols`` response; HTTPException(503) when the
+        server's long-lived connections already hold their share of its slots."""
+        hold = getattr(self.request.app, '_hold', None)
+        if hold is not None and not hold():
+            raise HTTPException(503, 'Service unavailable')
         accept = self.accept_key(self.request.headers['Sec-WebSocket-Key'])
         await self._raw_write(('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
                                'Connection: Upgrade\r\nSec-WebSocket-Accept: ' + accept +
