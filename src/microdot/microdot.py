@@ -571,23 +571,18 @@ class Response:
             if 'Content-Length' not in self.headers:
                 self.headers['Content-Length'] = str(len(body))
         if 'Content-Type' not in self.headers:
-            self.headers['Content-Type'] = self._default_type()
+            self.headers['Content-Type'] = self._default_type_line()[1]
 
     _status_lines = {}  # status code -> status line (bytes), when there is no custom reason
-    _ct_cache = (None, None)  # (default_content_type, its header line as bytes)
-
-    def _default_type(self):
-        ct = self.default_content_type
-        if 'charset=' not in ct:
-            ct += '; charset=UTF-8'
-        return ct
+    _ct_cache = (None, None, None)  # default_content_type, with its charset, as a header line
 
     def _default_type_line(self):
         cache = Response._ct_cache
-        if cache[0] is not self.default_content_type:
-            line = ('Content-Type: ' + _clean(self._default_type()) + '\r\n').encode()
-            cache = Response._ct_cache = (self.default_content_type, line)
-        return cache[1]
+        ct = self.default_content_type
+        if cache[0] is not ct:
+            full = ct if 'charset=' in ct else ct + '; charset=UTF-8'
+            cache = Response._ct_cache = (ct, full, ('Content-Type: ' + _clean(full) + '\r\n').encode())
+        return cache
 
     async def write(self, stream, keep_alive=False, http_version='1.1'):
         """Send the response to ``stream`` (an asyncio writer with ``write`` and
@@ -648,7 +643,7 @@ class Response:
         no_body = self.is_head or status == 204 or status == 304 or 100 <= status < 200
         chunked = False
         # the defaults complete() would add, without storing them in the headers
-        ctype = b'' if has_type else self._default_type_line()
+        ctype = b'' if has_type else self._default_type_line()[2]
         length = b''
         if not has_length:
             if sized:
@@ -932,8 +927,8 @@ class Microdot:
     def __init__(self):
         #: (methods, URLPattern, handler, url_prefix, subapp) per route, in order
         self.url_map = []
-        self._literal = {}  # path -> [(index, route)] for patterns without arguments
-        self._dynamic = []  # [(index, route)] for the others
+        self._literal = {}  # path -> url_map index (a list of them) for patterns without arguments
+        self._dynamic = []  # url_map indexes of the others
         self._count = 0  # routes in the two tables
         self.before_request_handlers = []
         self.after_request_handlers = []
@@ -954,32 +949,33 @@ class Microdot:
 
     # -- routing -----------------------------------------------------------
 
-    def _index(self):
-        """Rebuild the lookup tables from ``url_map`` (when it was changed directly)."""
-        self._literal = {}
-        self._dynamic = []
-        self._count = len(self.url_map)
-        for i, route in enumerate(self.url_map):
-            pattern = route[1]
-            if pattern.literal:
-                self._literal.setdefault(pattern.path, []).append((i, route))
+    def _index(self, start):
+        """Add ``url_map[start:]`` to the lookup tables; they are rebuilt when ``start`` is
+        not where they end (``url_map`` was changed directly)."""
+        url_map = self.url_map
+        if start != self._count:
+            start = 0
+            self._literal = {}
+            self._dynamic = []
+        lits = self._literal
+        for i in range(start, len(url_map)):
+            pattern = url_map[i][1]
+            if pattern.literal:  # one index per path; a list of them for a path routed again
+                old = lits.get(pattern.path)
+                if old is None:
+                    lits[pattern.path] = i
+                elif isinstance(old, int):
+                    lits[pattern.path] = [old, i]
+                else:
+                    old.append(i)
             else:
-                self._dynamic.append((i, route))
+                self._dynamic.append(i)
+        self._count = len(url_map)
 
     def _add_route(self, methods, url_pattern, handler, url_prefix='', subapp=None):
         route = (methods, URLPattern(url_pattern), handler, url_prefix, subapp)
-        url_map = self.url_map
-        url_map.append(route)
-        if len(url_map) != self._count + 1:  # url_map was changed directly
-            self._index()
-            return route
-        self._count += 1
-        entry = (self._count - 1, route)
-        pattern = route[1]
-        if pattern.literal:
-            self._literal.setdefault(pattern.path, []).append(entry)
-        else:
-            self._dynamic.append(entry)
+        self.url_map.append(route)
+        self._index(len(self.url_map) - 1)
         return route
 
     def route(self, url_pattern, methods=None):
@@ -1080,36 +1076,41 @@ class Microdot:
                 return self.options_handler(req)
             if method == 'HEAD':
                 method = 'GET'
-        if len(self.url_map) != self._count:  # url_map was changed directly
-            self._index()
+        url_map = self.url_map
+        if len(url_map) != self._count:  # url_map was changed directly
+            self._index(0)
         path = req.path
-        lits = self._literal.get(path)
-        found = None
-        if lits:
-            for entry in lits:
-                if method in entry[1][0]:
-                    found = entry
-                    break
-        limit = found[0] if found is not None else -1
-        for i, route in self._dynamic:
-            if limit >= 0 and i > limit:
+        lit = self._literal.get(path)
+        found = -1
+        if lit is not None:
+            if isinstance(lit, int):
+                if method in url_map[lit][0]:
+                    found = lit
+            else:
+                for i in lit:
+                    if method in url_map[i][0]:
+                        found = i
+                        break
+        for i in self._dynamic:
+            if found >= 0 and i > found:
                 break
+            route = url_map[i]
             args = route[1].match(path)
             if args is not None and method in route[0]:
                 req.url_args = args
                 return route
-        if found is not None:
+        if found >= 0:
             req.url_args = {}
-            return found[1]
+            return url_map[found]
         # 404 or 405: the last route whose pattern matches names the prefix and subapp
-        last = lits[-1] if lits else None
-        for entry in self._dynamic:
-            if (last is None or entry[0] > last[0]) and entry[1][1].match(path) is not None:
-                last = entry
+        last = -1 if lit is None else lit if isinstance(lit, int) else lit[-1]
+        for i in self._dynamic:
+            if i > last and url_map[i][1].match(path) is not None:
+                last = i
         req.url_args = None
-        if last is None:
+        if last < 0:
             return 404
-        return 405, last[1]
+        return 405, url_map[last]
 
     def allowed_methods(self, path):
         """The methods of the routes whose pattern matches ``path``, in route order."""
@@ -1140,16 +1141,6 @@ class Microdot:
         if not local:
             return handlers
         return local + handlers if local_first else handlers + local
-
-    def _find_error_handler(self, req, exc):
-        sub = req.subapp if req is not None else None
-        apps = (self,) if sub is None else (sub, self)
-        for cls in _mro(type(exc)):
-            for app in apps:
-                handler = app.error_handlers.get(cls)
-                if handler is not None:
-                    return handler
-        return None
 
     @staticmethod
     def make_response(res):
@@ -1212,7 +1203,13 @@ class Microdot:
                 if isinstance(f, int):
                     res = await self.error_response(req, f, 'Not found')
                     if f == 405:  # RFC 9110 wants the allowed methods named
-                        res = self._with_allow(res, req.path)
+                        res = _as_response(res)
+                        if 'Allow' not in res.headers:
+                            allow = []
+                            for m in self.allowed_methods(req.path):
+                                if m not in allow:
+                                    allow.append(m)
+                            res.headers['Allow'] = ', '.join(allow)
                 elif isinstance(f, dict):
                     res = Response(headers=f)
                 else:
@@ -1238,7 +1235,16 @@ class Microdot:
                 res = await self._safe_error(req, exc.status_code, exc.reason)
             except Exception as exc:
                 _print_exc(exc)
-                handler = self._find_error_handler(req, exc)
+                # the handler for the most specific class, the route's subapp's first
+                apps = (self,) if req.subapp is None else (req.subapp, self)
+                handler = None
+                for cls in _mro(type(exc)):
+                    for app in apps:
+                        handler = app.error_handlers.get(cls)
+                        if handler is not None:
+                            break
+                    if handler is not None:
+                        break
                 res = None
                 if handler is not None:
                     try:
@@ -1262,16 +1268,6 @@ class Microdot:
             if g is not None and getattr(g, '_vary', None):
                 # extensions (CORS, CSRF, sessions) name the request headers they read
                 _add_vary(res, g._vary)
-        return res
-
-    def _with_allow(self, res, path):
-        res = _as_response(res)
-        if 'Allow' not in res.headers:
-            allow = []
-            for m in self.allowed_methods(path):
-                if m not in allow:
-                    allow.append(m)
-            res.headers['Allow'] = ', '.join(allow)
         return res
 
     async def _safe_error(self, req, status, reason):

@@ -16,7 +16,7 @@ import json
 
 from microdot.microdot import Request, Response, HTTPException, NoCaseDict
 
-__all__ = ['TestClient', 'TestResponse']
+__all__ = ('TestClient', 'TestResponse')
 
 _ADDR = ('127.0.0.1', 1234)  # the client address requests appear to come from
 _WS_KEY = 'dGhlIHNhbXBsZSBub25jZQ=='  # the RFC 6455 sample key, as Microdot 2.x sends
@@ -98,61 +98,6 @@ class _Conn:
         return _ADDR if name == 'peername' else default
 
 
-def _sse_events(body):
-    """The events of an SSE body, as Microdot 2.x's test client reads them: blocks split
-    at blank lines; of each field the last line counts, its value stripped (``retry``
-    skips one character after the colon and is given in seconds); blocks without data
-    are left out."""
-    events = []
-    for block in body.split(b'\n\n'):
-        fields = {}
-        for line in block.split(b'\n'):
-            name, colon, value = line.partition(b':')
-            if not colon:
-                continue
-            if name == b'retry':
-                fields[name] = int(value[1:].strip()) / 1000
-            elif name == b'data' or name == b'event' or name == b'id':
-                fields[name] = value.strip()
-        data = fields.get(b'data')
-        if not data:
-            continue
-        try:
-            parsed = json.loads(data)
-        except ValueError:
-            parsed = None
-        event = fields.get(b'event')
-        event_id = fields.get(b'id')
-        events.append({'data': data, 'data_json': parsed,
-                       'event': None if event is None else event.decode(),
-                       'event_id': None if event_id is None else event_id.decode(),
-                       'retry': fields.get(b'retry')})
-    return events
-
-
-def _read_set_cookie(header):
-    """(name, value, path, expired) of one Set-Cookie header: the path lower-cased and '/'
-    unless given; expired for Max-Age <= 0 (or unreadable) and for delete_cookie()'s 1970 date."""
-    name, rest = header.split('=', 1)
-    parts = rest.split(';')
-    path = '/'
-    expired = False
-    for attr in parts[1:]:
-        key, sep, arg = attr.strip().lower().partition('=')
-        if not sep:
-            continue
-        if key == 'path':
-            path = arg
-        elif key == 'expires':
-            expired = expired or '1 jan 1970' in arg
-        elif key == 'max-age':
-            try:
-                expired = expired or int(arg) <= 0
-            except ValueError:
-                expired = True
-    return name, parts[0], path, expired
-
-
 class TestResponse:
     """A response received by :class:`TestClient`.
 
@@ -182,7 +127,8 @@ class TestResponse:
         if kind == 'application/json':
             self.json = json.loads(self.text)
         elif kind == 'text/event-stream':
-            self.events = _sse_events(body)
+            from microdot.test_wire import sse_events
+            self.events = sse_events(body)
 
     @classmethod
     async def create(cls, res):
@@ -257,20 +203,30 @@ class TestClient:
             else:
                 headers['Cookie'] = sent
 
-    def _render(self, method, path, headers, body):
-        lines = ['%s %s HTTP/1.0\n' % (method, path)]
-        if 'Host' not in headers:
-            lines.append('Host: %s\n' % self.host)
-        for name, value in headers.items():
-            lines.append('%s: %s\n' % (name, value))
-        lines.append('\n')
-        return ''.join(lines).encode() + body
-
     def _store_cookies(self, res):
-        """Update the jar from the response's Set-Cookie headers, as Microdot 2.x does."""
+        """Update the jar from the response's Set-Cookie headers, as Microdot 2.x does: of
+        each, the path (lower-cased; '/' unless given), and whether it expired (Max-Age <= 0
+        or unreadable, and delete_cookie()'s 1970 date)."""
         jar = self.cookies
         for header in res.headers.get('Set-Cookie', []):
-            name, value, path, expired = _read_set_cookie(header)
+            name, rest = header.split('=', 1)
+            parts = rest.split(';')
+            value = parts[0]
+            path = '/'
+            expired = False
+            for attr in parts[1:]:
+                key, sep, arg = attr.strip().lower().partition('=')
+                if not sep:
+                    continue
+                if key == 'path':
+                    path = arg
+                elif key == 'expires':
+                    expired = expired or '1 jan 1970' in arg
+                elif key == 'max-age':
+                    try:
+                        expired = expired or int(arg) <= 0
+                    except ValueError:
+                        expired = True
             if not expired:
                 jar[name] = value if path == '/' else (value, path)
             elif name in jar:
@@ -289,7 +245,13 @@ class TestClient:
         headers = headers or {}
         body = self._encode_body(body, headers)
         self._add_cookies(path, headers)
-        data = self._render(method, path, headers, body)
+        lines = ['%s %s HTTP/1.0\n' % (method, path)]  # the request as Microdot 2.x renders it
+        if 'Host' not in headers:
+            lines.append('Host: %s\n' % self.host)
+        for name, value in headers.items():
+            lines.append('%s: %s\n' % (name, value))
+        lines.append('\n')
+        data = ''.join(lines).encode() + body
         stop = data.find(b'\n\n') + 2
         if sock:
             reader, writer = sock[0], sock[1]

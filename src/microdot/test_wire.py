@@ -500,3 +500,35 @@ class TestWebSocket:
                     self.close_code = (p[0] << 8 | p[1]) if len(p) >= 2 else 1005
         self.to_server.feed_eof()
         await self.task
+
+
+def sse_events(body):
+    """The events of an SSE body, as Microdot 2.x's test client reads them: blocks split
+    at blank lines; of each field the last line counts, its value stripped (``retry``
+    skips one character after the colon and is given in seconds); blocks without data
+    are left out."""
+    events = []
+    for block in body.split(b'\n\n'):
+        fields = {}
+        for line in block.split(b'\n'):
+            name, colon, value = line.partition(b':')
+            if not colon:
+                continue
+            if name == b'retry':
+                fields[name] = int(value[1:].strip()) / 1000
+            elif name == b'data' or name == b'event' or name == b'id':
+                fields[name] = value.strip()
+        data = fields.get(b'data')
+        if not data:
+            continue
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            parsed = None
+        event = fields.get(b'event')
+        event_id = fields.get(b'id')
+        events.append({'data': data, 'data_json': parsed,
+                       'event': None if event is None else event.decode(),
+                       'event_id': None if event_id is None else event_id.decode(),
+                       'retry': fields.get(b'retry')})
+    return events
