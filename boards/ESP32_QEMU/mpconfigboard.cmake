@@ -5,3 +5,6 @@
 # QEMU_OTA / QEMU_NOBLOBS_OTA defined here.
 # Relative paths in SDKCONFIG_DEFAULTS resolve against ports/esp32 (CMAKE_SOURCE_DIR).
 include(${CMAKE_SOURCE_DIR}/boards/ESP32_GENERIC/mpconfigboard.cmake)
+
+# The kit's ESP-IDF settings for every esp32 board (sockets: docs/limits.md).
+list(APPEND SDKCONFIG_DEFAULTS ${CMAKE_CURRENT_LIST_DIR}/../sdkconfig.esp32)

@@ -63,7 +63,8 @@ def test_ota_builds_the_boards_ota_variant():
     assert E32.ota_build_variant(generic, "OTA", "v1.28.0") == "OTA"
     ota = E32.with_variant(generic, E32.ota_build_variant(generic, None, "v1.28.0"))
     make = PL.make_plan(ota, []).steps[0].argv
-    assert "BOARD=ESP32_GENERIC" in make and "BOARD_VARIANT=OTA" in make
+    assert "BOARD_DIR=/project/firmware/.cache/esp32-boards/ESP32_GENERIC/ESP32_GENERIC" in make
+    assert "BOARD_VARIANT=OTA" in make
     assert ota.build_output == "build-ESP32_GENERIC-OTA/firmware.bin"
     with pytest.raises(BASE.BuildError, match="OTA=1 builds ESP32_GENERIC's variant OTA, not BOARD_VARIANT=SPIRAM"):
         E32.ota_build_variant(generic, "SPIRAM", "v1.28.0")
@@ -135,7 +136,8 @@ def test_docker_plan_mounts_project_read_only_and_caches_build_dir(tmp_path):
         "-v", "%s:/project:ro" % tmp_path,
         "-v", "%s:/opt/micropython/ports/esp32/build-ESP32_GENERIC" % cache,
         "microdot-kit/esp32:v1.28.0-idf-v5.5.1",
-        "make", "-C", "/opt/micropython/ports/esp32", "BOARD=ESP32_GENERIC",
+        "make", "-C", "/opt/micropython/ports/esp32",
+        "BOARD_DIR=/project/firmware/.cache/esp32-boards/ESP32_GENERIC/ESP32_GENERIC",
         "FROZEN_MANIFEST=/project/firmware/ESP32_GENERIC/.build/manifest.py",
     ]  # fmt: skip
     kwargs = D.run_kwargs(spec)
@@ -614,3 +616,99 @@ def test_two_native_unix_builds_of_one_commit_are_identical(tmp_path):
         build_dir = Path(checkout) / "ports" / "unix" / PL.build_dir_name(B.load_board("UNIX"))
         shutil.rmtree(str(build_dir), ignore_errors=True)
     assert digests[0] == digests[1]
+
+
+# --------------------------------------------------------------------------------------------
+# The kit's ESP-IDF settings (boards/sdkconfig.esp32) reach every esp32 build
+
+
+def _sdkconfig_lines(path):
+    return dict(l.split("=", 1) for l in path.read_text().splitlines() if l.startswith("CONFIG_"))
+
+
+def test_the_kits_esp32_settings_leave_a_socket_for_the_listener():
+    conf = _sdkconfig_lines(B.BOARDS_DIR / E32.KIT_SDKCONFIG)
+    sockets, tcp = int(conf["CONFIG_LWIP_MAX_SOCKETS"]), int(conf["CONFIG_LWIP_MAX_ACTIVE_TCP"])
+    assert sockets == 16  # the most ESP-IDF allows (Kconfig range 1-16)
+    assert tcp == sockets - 1  # lwIP runs out of connections (a dropped SYN) before sockets (a reset)
+
+
+def test_every_esp32_board_of_the_kit_gets_the_settings(tmp_path):
+    esp32 = [b for b in B.load_boards() if b.port == "esp32"]
+    assert {"ESP32_GENERIC", "ESP32_C3_QEMU"} <= {b.name for b in esp32}
+    for b in esp32:
+        if b.board_dir_name is not None:  # the kit's own folder appends the file itself
+            cmake = (b.path / b.board_dir_name / "mpconfigboard.cmake").read_text()
+            assert "${CMAKE_CURRENT_LIST_DIR}/../%s)" % E32.KIT_SDKCONFIG in cmake, b.name
+        else:  # MicroPython's folder, through the wrapper the build writes
+            plan = PL.make_plan(b, [], root=tmp_path)
+            assert "BOARD_DIR=/project/firmware/.cache/esp32-boards/%s/%s" % (b.name, b.board) in plan.steps[0].argv
+            files = E32.wrapper_files(b, tmp_path)
+            assert "include(${CMAKE_SOURCE_DIR}/boards/%s/mpconfigboard.cmake)" % b.board in files["mpconfigboard.cmake"]
+            assert E32.KIT_SDKCONFIG in files["mpconfigboard.cmake"]
+    native = PL.make_plan(board("ESP32_GENERIC_S3"), [], root=tmp_path, native=True, micropy_dir=tmp_path / "mp")
+    assert "BOARD_DIR=%s" % E32.wrapper_dir(board("ESP32_GENERIC_S3"), tmp_path).resolve() in native.steps[1].argv
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="needs cmake")
+def test_the_wrapper_gives_micropythons_settings_then_the_kits_to_cmake(tmp_path):
+    """The wrapper folder, read by cmake as ports/esp32/CMakeLists.txt reads a board folder
+    (a stand-in port with ESP32_GENERIC's layout: a common file, the board, an OTA variant)."""
+    root, port = tmp_path / "kit", tmp_path / "mp" / "ports" / "esp32"
+    (root / "boards").mkdir(parents=True)
+    shutil.copy(str(B.BOARDS_DIR / E32.KIT_SDKCONFIG), str(root / "boards" / E32.KIT_SDKCONFIG))
+    up = port / "boards" / "ESP32_GENERIC"
+    up.mkdir(parents=True)
+    (port / "boards" / "common.cmake").write_text("set(IDF_TARGET esp32)\nset(SDKCONFIG_DEFAULTS boards/sdkconfig.base)\n")
+    (up / "mpconfigboard.cmake").write_text("include(boards/common.cmake)\nlist(APPEND SDKCONFIG_DEFAULTS boards/sdkconfig.csi)\n")
+    (up / "mpconfigvariant_OTA.cmake").write_text("list(APPEND SDKCONFIG_DEFAULTS boards/ESP32_GENERIC/sdkconfig.ota)\n")
+    driver = port / "driver.cmake"  # what CMakeLists.txt does with MICROPY_BOARD_DIR and the variant
+    driver.write_text(
+        "include(${MICROPY_BOARD_DIR}/mpconfigboard.cmake)\n"
+        "if(NOT MICROPY_BOARD_VARIANT)\n  include(${MICROPY_BOARD_DIR}/mpconfigvariant.cmake OPTIONAL)\n"
+        "else()\n  include(${MICROPY_BOARD_DIR}/mpconfigvariant_${MICROPY_BOARD_VARIANT}.cmake)\nendif()\n"
+        "foreach(f ${SDKCONFIG_DEFAULTS})\n  get_filename_component(a ${f} ABSOLUTE)\n  message(\"${IDF_TARGET} ${a}\")\nendforeach()\n")
+    for variant, last in ((None, []), ("OTA", [str(up / "sdkconfig.ota")])):
+        b = E32.with_variant(board("ESP32_GENERIC"), variant)
+        folder = E32.write_wrapper(b, root)
+        assert folder == E32.wrapper_dir(b, root)
+        argv = ["cmake", "-DMICROPY_BOARD_DIR=%s" % folder] + (["-DMICROPY_BOARD_VARIANT=%s" % variant] if variant else [])
+        out = subprocess.run(argv + ["-P", str(driver)], cwd=str(port), capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        lines = out.stderr.split()
+        assert lines[0::2] == ["esp32"] * (len(lines) // 2)
+        files = [os.path.realpath(p) for p in lines[1::2]]
+        assert files == [str(port / "boards" / "sdkconfig.base"), str(port / "boards" / "sdkconfig.csi"),
+                         os.path.realpath(str(root / "boards" / E32.KIT_SDKCONFIG))] + last
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            ["mpconfigboard.cmake", "mpconfigboard.h", "mpconfigvariant_OTA.cmake" if variant else "mpconfigvariant.cmake"])
+    mtime = (folder / "mpconfigboard.cmake").stat().st_mtime_ns
+    E32.write_wrapper(b, root)  # unchanged text: not rewritten (no needless reconfigure)
+    assert (folder / "mpconfigboard.cmake").stat().st_mtime_ns == mtime
+    assert E32.write_wrapper(board("ESP32_C3_QEMU"), root) is None  # the kit's own folder
+
+
+def test_a_changed_sdkconfig_file_makes_the_next_esp32_build_drop_build_sdkconfig(tmp_path):
+    """ESP-IDF keeps an existing build/sdkconfig over changed defaults: the kit's sdkconfig files
+    are part of the build folder's signature, and a stale esp32 folder loses its sdkconfig."""
+    import dataclasses
+    (tmp_path / "boards" / "ESP32_GENERIC").mkdir(parents=True)
+    kit = tmp_path / "boards" / E32.KIT_SDKCONFIG
+    kit.write_text("CONFIG_LWIP_MAX_SOCKETS=16\n")
+    b = dataclasses.replace(board("ESP32_GENERIC"), path=tmp_path / "boards" / "ESP32_GENERIC")
+    plan = PL.make_plan(b, [], root=tmp_path)
+    first = PL.config_signature(plan)
+    assert json.loads(first)["sdkconfig"] == E32.config_inputs(b)["sdkconfig"]
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "sdkconfig").write_text("CONFIG_LWIP_MAX_SOCKETS=10\n")
+    (build / "main.o").write_text("x")
+    (build / PL.STAMP).write_text(first)
+    assert not PL.stale_build(build, PL.config_signature(plan))
+    kit.write_text("CONFIG_LWIP_MAX_SOCKETS=12\n")
+    again = PL.config_signature(plan)
+    assert again != first and PL.stale_build(build, again)
+    assert PL.reset_build(b, build) == ["sdkconfig"]
+    assert sorted(p.name for p in build.iterdir()) == [PL.STAMP, "main.o"]  # the rest is rebuilt by ninja
+    assert E32.config_inputs(board("RPI_PICO_W")) == {}
+    assert "sdkconfig" not in json.loads(PL.config_signature(PL.make_plan(board("RPI_PICO_W"), [], root=tmp_path)))

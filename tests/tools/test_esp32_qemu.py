@@ -159,9 +159,10 @@ def test_docker_plan_uses_the_mounted_board_folder():
     assert "BOARD_DIR=%s/boards/%s" % (PL.PROJECT_MOUNT, BOARD) in make
     assert "BOARD_VARIANT=QEMU_NOBLOBS" in make
     assert plan.steps[-1].argv[-1].endswith("/build-ESP32_C3_QEMU-QEMU_NOBLOBS/qemu_efuse.bin")
-    # Stock boards keep BOARD= and get no eFuse step.
+    # Stock boards build from the wrapper of MicroPython's folder and get no eFuse step.
     stock = PL.make_plan(B.load_board("ESP32_GENERIC_C3"), [])
-    assert "BOARD=ESP32_GENERIC_C3" in stock.steps[0].argv and [s.name for s in stock.steps] == ["firmware"]
+    assert "BOARD_DIR=%s/firmware/.cache/esp32-boards/ESP32_GENERIC_C3/ESP32_GENERIC_C3" % PL.PROJECT_MOUNT \
+        in stock.steps[0].argv and [s.name for s in stock.steps] == ["firmware"]
 
 
 def test_variant_follows_the_wifi_blobs(tmp_path):

@@ -9,6 +9,7 @@ Wi-Fi blobs).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import shutil
@@ -65,17 +66,76 @@ FIXES = {
 }
 
 
+#: The kit's ESP-IDF settings for every esp32 build (sockets: docs/limits.md), in boards/. The
+#: kit's own board folders append it in their mpconfigboard.cmake; a board built from
+#: MicroPython's folder gets it through a wrapper folder (``wrapper_files``).
+KIT_SDKCONFIG = "sdkconfig.esp32"
+#: Where the wrapper folders are written: firmware/.cache/esp32-boards/<BOARD>/<MicroPython board>/.
+WRAPPERS = ("firmware", ".cache", "esp32-boards")
+
+
+def wrapper_dir(board: B.Board, root: Path) -> Path:
+    """The wrapper folder of an esp32 board built from MicroPython's board folder (host path)."""
+    return Path(root).joinpath(*WRAPPERS) / board.name / board.board
+
+
 def kit_board_dir(board: B.Board, root: Path, mount: Optional[str]) -> Optional[str]:
-    """BOARD_DIR= for a board whose MicroPython board folder is in the kit (None: upstream's).
+    """BOARD_DIR= for an esp32 board: its folder in the kit, else the wrapper of MicroPython's
+    (None: not an esp32 board).
 
     ``mount`` is where the project appears in the build container (None: a native build).
     """
-    if board.port != "esp32" or board.board_dir_name is None:
+    if board.port != "esp32":
         return None
-    folder = (board.path / board.board_dir_name).resolve()
+    if board.board_dir_name is None:
+        folder = wrapper_dir(board, root).resolve()
+    else:
+        folder = (board.path / board.board_dir_name).resolve()
     if mount is None:
         return str(folder)
     return "%s/%s" % (mount, folder.relative_to(Path(root).resolve()).as_posix())
+
+
+def wrapper_files(board: B.Board, root: Path) -> Dict[str, str]:
+    """The files of the wrapper folder: MicroPython's ports/esp32/boards/<board> (cmake, header,
+    the variant being built) plus the kit's sdkconfig file after the board's own. Paths are
+    relative (to ports/esp32, to the wrapper), so the same files serve the host and Docker. A
+    board folder whose pins.csv matters cannot be wrapped (the kit's boards have none)."""
+    upstream = "${CMAKE_SOURCE_DIR}/boards/%s" % board.board
+    kit = os.path.relpath(str(Path(root) / "boards" / KIT_SDKCONFIG), str(wrapper_dir(board, root)))
+    head = "# Written by tools/build/esp32.py for every build: MicroPython's %s board folder plus the kit's\n" \
+           "# ESP-IDF settings (boards/%s). Edit that file, not this one.\n" % (board.board, KIT_SDKCONFIG)
+    files = {
+        "mpconfigboard.cmake": head + "include(%s/mpconfigboard.cmake)\n"
+                                      "list(APPEND SDKCONFIG_DEFAULTS ${CMAKE_CURRENT_LIST_DIR}/%s)\n"
+                                      % (upstream, Path(kit).as_posix()),
+        "mpconfigboard.h": "// Written by tools/build/esp32.py: MicroPython's %s board header.\n"
+                           "#include \"boards/%s/mpconfigboard.h\"\n" % (board.board, board.board),
+    }
+    if board.variant:
+        files["mpconfigvariant_%s.cmake" % board.variant] = head + "include(%s/mpconfigvariant_%s.cmake)\n" % (
+            upstream, board.variant)
+    else:
+        files["mpconfigvariant.cmake"] = head + "include(%s/mpconfigvariant.cmake OPTIONAL)\n" % upstream
+    return files
+
+
+def write_wrapper(board: B.Board, root: Path) -> Optional[Path]:
+    """Write the wrapper folder of an esp32 board built from MicroPython's folder (a file only
+    when its text changed, so cmake does not reconfigure for nothing); None for other boards."""
+    if board.port != "esp32" or board.board_dir_name is not None:
+        return None
+    folder = wrapper_dir(board, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = wrapper_files(board, root)
+    for old in folder.iterdir():
+        if old.name not in files and old.is_file():
+            old.unlink()  # another variant's file
+    for name, text in files.items():
+        path = folder / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return folder
 
 
 def make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int,
@@ -89,7 +149,28 @@ def make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int,
 
 
 def reset_names(build_dir: Path) -> List[str]:
-    return []
+    """ESP-IDF keeps the values of an existing build/sdkconfig over changed defaults: drop it
+    (the build then starts from the sdkconfig files again, and recompiles what they change)."""
+    return ["sdkconfig"]
+
+
+def config_inputs(board: B.Board) -> Dict[str, str]:
+    """What the build folder's configuration comes from beyond the make line (part of its
+    signature, tools.build.plan.config_signature): the sha256 of the kit's sdkconfig files
+    (boards/sdkconfig.esp32 and those of the kit's board folder), so that a changed one
+    makes the next build drop build/sdkconfig."""
+    if board.port != "esp32":
+        return {}
+    files = [board.root / "boards" / KIT_SDKCONFIG]
+    if board.board_dir_name is not None:
+        files += sorted((board.path / board.board_dir_name).glob("sdkconfig*"))
+    h = hashlib.sha256()
+    for path in files:
+        try:
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            h.update(path.name.encode() + b"\0-\0")
+    return {"sdkconfig": h.hexdigest()[:16]}
 
 
 def app_image(board: B.Board, build_dir: Path) -> Path:

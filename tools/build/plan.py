@@ -258,14 +258,16 @@ STAMP = ".kit-config"
 def config_signature(plan: Plan) -> str:
     """What the port's build folder was set up with, where make alone would miss a change.
 
-    The make arguments (unix make does not notice changed ones), and the manifest path where
-    the port's folder caches it (``CACHES_MANIFEST``: rp2's cmake).
+    The make arguments (unix make does not notice changed ones), the manifest path where
+    the port's folder caches it (``CACHES_MANIFEST``: rp2's cmake), and what the port module's
+    ``config_inputs`` adds (esp32: its sdkconfig files, which ESP-IDF alone would not reapply).
     """
     make = [s for s in plan.steps if s.name == "firmware"][-1]
     argv = [a for a in make.argv[3:] if not a.startswith(("-j", "FROZEN_MANIFEST="))]
     data = {"make": argv}
     if port(plan.board).CACHES_MANIFEST:
         data["manifest"] = plan.frozen_manifest
+    data.update(getattr(port(plan.board), "config_inputs", lambda board: {})(plan.board))  # esp32: sdkconfig files
     return json.dumps(data, sort_keys=True)
 
 

@@ -282,6 +282,7 @@ def build(
             ensure_image(engine, plan.image, log)
             done(t0)
         plan.build_dir.mkdir(parents=True, exist_ok=True)
+        esp32.write_wrapper(board, root)  # MicroPython's esp32 board folder + the kit's sdkconfig
         if plan.mode == "docker-checkout":
             # Bind-mount targets inside your checkout: create them as you, not as the engine.
             (plan.build_dir.parent / "mpy-cross").mkdir(parents=True, exist_ok=True)
