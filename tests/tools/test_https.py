@@ -368,3 +368,36 @@ def test_the_hardware_suite_talks_to_a_pinned_board_over_https(certs):
         # is not the smoke app, and says so over TLS (404)
         assert "not the pinned one" not in run.stdout
         assert "does not answer /__smoke/info: 404" in run.stdout, run.stdout[-2000:]
+
+
+# --------------------------------------------------------------------------------------------
+# make wifi CERT= / make deploy CERT=: the files reach the board over its serial port
+
+
+@needs_board
+@pytest.mark.skipif(os.name != "posix", reason="the virtual serial board needs POSIX ptys")
+def test_make_wifi_and_deploy_put_the_certificate_on_the_board(certs, tmp_path, capsys):
+    from serial_board import SerialBoard
+    from tools.device import deploy as S
+    from tools.device import wifi as W
+
+    pin, board_cert, _, other = certs
+    board_fs = tmp_path / "board"
+    board_fs.mkdir()
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", str(ROOT / "src" / "kit")]))
+    with SerialBoard(V.find_micropython(), board_fs, env=env) as board:
+        W.store("Home Net", "correct horse", board.port, cert=str(board_cert))
+        assert (board_fs / "cert.der").read_bytes() == (board_cert / "cert.der").read_bytes()
+        assert (board_fs / "key.der").read_bytes() == (board_cert / "key.der").read_bytes()
+        assert "pin %s" % pin in capsys.readouterr().out
+        # the board's kitnet serves it (paths relative: the unix port's root is the host's)
+        out = S.exec_code(board.port, "import kitnet\nkitnet.CERT, kitnet.KEY = 'cert.der', 'key.der'\n"
+                                      "print('CTX', type(kitnet.tls()).__name__)")
+        assert "CTX SSLContext" in out, out
+        # make deploy CERT= replaces them (another board's certificate here)
+        assert S.main(["--app", str(app_dir(tmp_path, "app", "print('hi')\n")), "--port", board.port,
+                       "--cert", str(other), "--no-reset"]) == 0, capsys.readouterr().err
+        assert (board_fs / "cert.der").read_bytes() == (other / "cert.der").read_bytes()
+        assert S.main(["--app", str(tmp_path / "app"), "--port", board.port, "--cert", str(tmp_path / "none"),
+                       "--no-reset"]) == 1
+        assert "make cert CERT=" in capsys.readouterr().err
