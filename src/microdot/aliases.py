@@ -1,7 +1,8 @@
 """Upstream Microdot's module-level names that the core does not use itself
 (``from microdot.microdot import MultiDict`` and the like). ``microdot.microdot`` resolves
 them from here on first use, so importing the core costs no heap for them."""
-from microdot.base import _mro as mro, _print_exc as print_exception  # noqa: F401
+from microdot.base import _print_exc as print_exception  # noqa: F401
+from microdot.helpers import mro  # noqa: F401
 from microdot.multidict import (  # noqa: F401
     MultiDict, urlencode, urldecode, urldecode_str, urldecode_bytes,
 )

@@ -60,18 +60,3 @@ class HTTPException(Exception):
 
 if not _MICROPYTHON:  # tracebacks and pickle name it where it is documented (and upstream's)
     HTTPException.__module__ = 'microdot.microdot'
-
-
-def _mro(cls):
-    """The classes to look up error handlers for, most specific first."""
-    mro = getattr(cls, '__mro__', None)
-    if mro is not None:
-        return mro
-    found = [cls]  # MicroPython: depth first, keeping the last of repeated bases
-    for base in getattr(cls, '__bases__', ()):
-        found += _mro(base)
-    out = []
-    for i, c in enumerate(found):
-        if c not in found[i + 1:]:
-            out.append(c)
-    return out

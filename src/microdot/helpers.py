@@ -43,3 +43,18 @@ def urlencode(s):
         else:
             out.append('%%%02X' % c)
     return ''.join(out)
+
+
+def mro(cls):
+    """The classes to look up error handlers for, most specific first."""
+    found = getattr(cls, '__mro__', None)
+    if found is not None:
+        return found
+    found = [cls]  # MicroPython: depth first, keeping the last of repeated bases
+    for base in getattr(cls, '__bases__', ()):
+        found += mro(base)
+    out = []
+    for i, c in enumerate(found):
+        if c not in found[i + 1:]:
+            out.append(c)
+    return out

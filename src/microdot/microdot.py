@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from microdot.base import _MICROPYTHON, ticks_ms, ticks_diff, _GEN_TYPE, \
-    invoke_handler as _invoke, _print_exc, _decode, _mro, HTTPException  # noqa: F401
+    invoke_handler as _invoke, _print_exc, _decode, HTTPException  # noqa: F401
 
 _MISSING = object()
 _JSON_CT = 'application/json; charset=UTF-8'
@@ -16,6 +16,8 @@ _JSON_LINE = b'Content-Type: application/json; charset=UTF-8\r\n'
 _JSON_TYPE = {'Content-Type': _JSON_CT}
 _CANON = {'Content-Type': 'content-type', 'Content-Length': 'content-length',
           'Connection': 'connection'}
+_STATUS_LINES = {}  # status code -> status line (bytes), when there is no custom reason
+_CT = (None, None, None)  # Response.default_content_type, with its charset, as a header line
 
 
 class NoCaseDict(dict):
@@ -210,27 +212,12 @@ class ConnectionReader:
         return len(data)
 
 
-class _G:
-    """Request-scoped storage: set any attribute."""
-    pass
-
-
-def _add_vary(res, names):
-    # built as upstream builds it (a set), so the order matches upstream's on MicroPython
-    current = res.headers.get('Vary')
-    if current:
-        vary = set([v.strip() for v in current.split(',')])
-        vary.update(names)
-        names = vary
-    res.headers['Vary'] = ', '.join(list(names))
-
-
 def _malformed(status):
     from microdot.streams import MalformedRequest
     return MalformedRequest(status)
 
 
-async def _read_lines(reader, max_line, max_lines=None):
+async def _read_lines(reader, max_line, max_lines):
     """A request head read line by line from a stream that is not a ConnectionReader
     (nothing past the head is consumed), as one LF-separated bytes value. (Here, not in
     microdot.streams: the test client reads every request this way.)"""
@@ -269,7 +256,9 @@ class Request:
     #: upstream has (docs/compat.md D9).
     max_headers = 100
 
-    G = _G
+    class G:
+        """Request-scoped storage (``request.g``): set any attribute."""
+        pass
 
     # defaults live on the class: each instance attribute set costs time and heap
     scheme = 'http'
@@ -573,16 +562,13 @@ class Response:
         if 'Content-Type' not in self.headers:
             self.headers['Content-Type'] = self._default_type_line()[1]
 
-    _status_lines = {}  # status code -> status line (bytes), when there is no custom reason
-    _ct_cache = (None, None, None)  # default_content_type, with its charset, as a header line
-
     def _default_type_line(self):
-        cache = Response._ct_cache
+        global _CT
         ct = self.default_content_type
-        if cache[0] is not ct:
+        if _CT[0] is not ct:
             full = ct if 'charset=' in ct else ct + '; charset=UTF-8'
-            cache = Response._ct_cache = (ct, full, ('Content-Type: ' + _clean(full) + '\r\n').encode())
-        return cache
+            _CT = (ct, full, ('Content-Type: ' + _clean(full) + '\r\n').encode())
+        return _CT
 
     async def write(self, stream, keep_alive=False, http_version='1.1'):
         """Send the response to ``stream`` (an asyncio writer with ``write`` and
@@ -598,11 +584,11 @@ class Response:
         headers = self.headers
         status = self.status_code
         if self.reason is None:
-            line = self._status_lines.get(status)
+            line = _STATUS_LINES.get(status)
             if line is None:
                 line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason_for(status)))).encode()
-                if len(self._status_lines) < 64:
-                    self._status_lines[status] = line
+                if len(_STATUS_LINES) < 64:
+                    _STATUS_LINES[status] = line
         else:
             line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason))).encode()
         hdrs = b''
@@ -863,6 +849,32 @@ class URLPattern:
         return 'URLPattern: ' + self.url_pattern
 
 
+def _make_response(res):
+    """Turn a route's return value into a :class:`Response`, as upstream does:
+    an int is a status, a tuple is (body, status[, headers]) or (body, headers)."""
+    if isinstance(res, Response):
+        return res
+    if isinstance(res, int):
+        return Response('', res)
+    if isinstance(res, tuple):
+        if isinstance(res[0], int):  # (status[, headers])
+            return Response('', res[0], res[1] if len(res) > 1 else None)
+        body = res[0]
+        if isinstance(res[1], int):
+            status = res[1]
+            headers = res[2] if len(res) > 2 else None
+        else:
+            status = 200
+            headers = res[1]
+        if isinstance(body, Response):
+            body.status_code = status
+            if headers:
+                body.headers.update(headers)
+            return body
+        return Response(body, status, headers)
+    return Response(res)
+
+
 def _as_response(res):
     """An error handler's or hook's return value as a Response, converted as upstream
     converts it at the end of dispatch."""
@@ -972,7 +984,8 @@ class Microdot:
                 self._dynamic.append(i)
         self._count = len(url_map)
 
-    def _add_route(self, methods, url_pattern, handler, url_prefix='', subapp=None):
+    def _add_route(self, methods, url_pattern, handler, url_prefix, subapp):
+        # (no default arguments in what the import makes: each costs ~32 B of heap)
         route = (methods, URLPattern(url_pattern), handler, url_prefix, subapp)
         self.url_map.append(route)
         self._index(len(self.url_map) - 1)
@@ -981,7 +994,7 @@ class Microdot:
     def route(self, url_pattern, methods=None):
         """Decorator that registers a function for a URL pattern and methods."""
         def decorated(f):
-            self._add_route([m.upper() for m in (methods or ['GET'])], url_pattern, f)
+            self._add_route([m.upper() for m in (methods or ['GET'])], url_pattern, f, '', None)
             return f
         return decorated
 
@@ -1142,32 +1155,6 @@ class Microdot:
             return handlers
         return local + handlers if local_first else handlers + local
 
-    @staticmethod
-    def make_response(res):
-        """Turn a route's return value into a :class:`Response`, as upstream does:
-        an int is a status, a tuple is (body, status[, headers]) or (body, headers)."""
-        if isinstance(res, Response):
-            return res
-        if isinstance(res, int):
-            return Response('', res)
-        if isinstance(res, tuple):
-            if isinstance(res[0], int):  # (status[, headers])
-                return Response('', res[0], res[1] if len(res) > 1 else None)
-            body = res[0]
-            if isinstance(res[1], int):
-                status = res[1]
-                headers = res[2] if len(res) > 2 else None
-            else:
-                status = 200
-                headers = res[1]
-            if isinstance(body, Response):
-                body.status_code = status
-                if headers:
-                    body.headers.update(headers)
-                return body
-            return Response(body, status, headers)
-        return Response(res)
-
     async def error_response(self, req, status_code, reason=None):
         """Run the error handler for ``status_code`` and return what it returns, or
         ``(reason, status_code)`` when there is none."""
@@ -1225,7 +1212,7 @@ class Microdot:
                             res = await (f(req, **args) if args else f(req))
                         else:
                             res = await _invoke(f, req, **args)
-                    res = self.make_response(res)
+                    res = _make_response(res)
                     for hook in self.get_request_handlers(req, 'after_request', True):
                         res = await _invoke(hook, req, res) or res
                     for hook in req.after_request_handlers:
@@ -1238,7 +1225,8 @@ class Microdot:
                 # the handler for the most specific class, the route's subapp's first
                 apps = (self,) if req.subapp is None else (req.subapp, self)
                 handler = None
-                for cls in _mro(type(exc)):
+                from microdot.helpers import mro
+                for cls in mro(type(exc)):
                     for app in apps:
                         handler = app.error_handlers.get(cls)
                         if handler is not None:
@@ -1267,7 +1255,8 @@ class Microdot:
             g = req._g
             if g is not None and getattr(g, '_vary', None):
                 # extensions (CORS, CSRF, sessions) name the request headers they read
-                _add_vary(res, g._vary)
+                from microdot.cors import add_vary
+                add_vary(res, g._vary)
         return res
 
     async def _safe_error(self, req, status, reason):

@@ -46,11 +46,11 @@ class _Conn:
     once the request has been parsed (``hold``), a read past the end waits, as on an open
     connection. What the application writes to the socket itself is dropped.
     """
-    def __init__(self, data=b''):
+    def __init__(self):  # (no default arguments here: each costs heap on a board)
         self.hold = False
-        self._load(data)
+        self._load(b'', -1)
 
-    def _load(self, data, stop=-1):
+    def _load(self, data, stop):
         """Read ``data`` next; a read does not go past ``stop`` (an index) before it is
         reached (the request head is read on its own, up to its first blank line, as a
         line-by-line reader sees it, so nothing in the body can pass for its end)."""

@@ -78,7 +78,7 @@ def websocket_conn(base, gen):
         async def read(self, n=-1):
             if self._pos >= len(self._data):
                 self.started = True
-                self._load(await self._next())
+                self._load(await self._next(), -1)
             return await super().read(n)
 
         def write(self, data):
@@ -100,7 +100,7 @@ def websocket_conn(base, gen):
                 fin, op, payload, end = frame
                 out = self.out = out[end:]
                 if op == 1 or op == 2:
-                    self._load(await self._next(payload.decode() if op == 1 else bytearray(payload)))
+                    self._load(await self._next(payload.decode() if op == 1 else bytearray(payload)), -1)
                     out = self.out
 
     return WebSocketConn(gen)
