@@ -6,6 +6,11 @@ from functools import partial
 from time import monotonic
 
 
+def const(value):
+    """MicroPython's ``micropython.const``: the value itself."""
+    return value
+
+
 def ticks_ms():
     return int(monotonic() * 1000)
 

@@ -11,8 +11,10 @@ from microdot.base import _MICROPYTHON, ticks_ms, ticks_diff, _GEN_TYPE, \
     invoke_handler as _invoke, _print_exc, _decode, HTTPException  # noqa: F401
 
 _MISSING = object()
-_JSON_CT = 'application/json; charset=UTF-8'
-_JSON_LINE = b'Content-Type: application/json; charset=UTF-8\r\n'
+if not _MICROPYTHON:  # MicroPython's compiler folds const() of an _name away: no global
+    from microdot.compat import const
+_JSON_CT = const('application/json; charset=UTF-8')
+_JSON_LINE = const(b'Content-Type: application/json; charset=UTF-8\r\n')
 _JSON_TYPE = {'Content-Type': _JSON_CT}
 _CANON = {'Content-Type': 'content-type', 'Content-Length': 'content-length',
           'Connection': 'connection'}

@@ -532,3 +532,63 @@ def sse_events(body):
                        'event_id': None if event_id is None else event_id.decode(),
                        'retry': fields.get(b'retry')})
     return events
+
+
+# -- the test client's extras (TestClient.__getattr__) -----------------------------------
+
+async def _head(client, path, headers=None):
+    return await client.request('HEAD', path, headers=headers)
+
+
+async def _options(client, path, headers=None):
+    return await client.request('OPTIONS', path, headers=headers)
+
+
+async def _sse(client, path, headers=None):
+    """Start a request to an SSE endpoint; return a :class:`TestEventStream`.
+
+    The connection stays open (the client does not half-close it) until the
+    server ends the stream or :meth:`TestEventStream.close` disconnects.
+    """
+    headers = dict(headers or {})
+    headers.setdefault('Accept', 'text/event-stream')
+    raw = client.build_request('GET', path, headers)
+    to_server, from_server, task = client.open(raw)
+    res = await read_head(from_server)
+    return TestEventStream(res, to_server, from_server, task)
+
+
+def _build_request(client, method, path, headers=None, body=None):
+    """Return the raw bytes of an HTTP/1.1 request, with the jar's cookies."""
+    headers = NoCaseDict(headers or {})
+    data = client._encode_body(body, headers)
+    if data or method in ('POST', 'PUT', 'PATCH', 'QUERY'):
+        headers.setdefault('Content-Length', str(len(data)))
+    headers.setdefault('Host', client.host)
+    client._add_cookies(path, headers)
+    lines = ['%s %s HTTP/1.1' % (method, path)]
+    for name, value in headers.items():
+        lines.append('%s: %s' % (name, value))
+    return ('\r\n'.join(lines) + '\r\n\r\n').encode() + data
+
+
+def _open(client, raw, addr):
+    """Start serving raw request bytes; return (to_server, from_server, task)."""
+    to_server = MemoryPipe()
+    from_server = MemoryPipe()
+    to_server.feed(raw)
+    writer = MemoryWriter(from_server, addr)
+    task = asyncio.create_task(client.app.handle_request(to_server, writer))
+    return to_server, from_server, task
+
+
+def client_extra(client, name, addr):
+    """``TestClient.<name>`` for the extras the test client makes on first use, bound to
+    ``client`` (``addr``: the client address requests appear to come from)."""
+    if name == 'open':
+        return lambda raw: _open(client, raw, addr)
+    f = {'head': _head, 'options': _options, 'sse': _sse,
+         'build_request': _build_request}.get(name)
+    if f is None:
+        raise AttributeError(name)
+    return lambda *args, **kwargs: f(client, *args, **kwargs)
