@@ -92,7 +92,8 @@ class Device:
     def __init__(self, url: str, token: str, timeout: float = 15.0, pin: Optional[str] = None):
         parts = urlsplit(url if "//" in url else "http://" + url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise OtaError("DEVICE '%s' is not an http:// or https:// address: pass DEVICE=http://<board-ip>:5000." % url)
+            raise OtaError("DEVICE '%s' is not an http:// address: pass DEVICE=http://<board-ip>:5000 (https://... "
+                           "with CERT= for a board given its own certificate by make cert)." % url)
         self.tls = parts.scheme == "https"
         try:
             self.pin = C.read_pin(pin) if pin else None
