@@ -1,7 +1,6 @@
 """Microdot-compatible web framework for MicroPython and CPython (the kit's frozen core)."""
 from microdot.microdot import (  # noqa: F401
-    Microdot, Request, Response, URLPattern, NoCaseDict, HTTPException, abort, redirect,
-    send_file,
+    Microdot, Request, Response, URLPattern, abort, redirect, send_file,
 )
 
 __version__ = '2.7.0+kit.1'
@@ -11,8 +10,8 @@ def __getattr__(name):
     # rarely used names, from microdot.microdot (which finds them in microdot.base or
     # imports their module on first use: PEP 562, MicroPython has it too); the kit's
     # urlencode from microdot.helpers
-    if name in ('urldecode', 'urldecode_str', 'urldecode_bytes', 'invoke_handler',
-                'MultiDict', 'AsyncBytesIO', 'iscoroutine', 'urlencode'):
+    if name in ('HTTPException', 'NoCaseDict', 'urldecode', 'urldecode_str', 'urldecode_bytes',
+                'invoke_handler', 'MultiDict', 'AsyncBytesIO', 'iscoroutine', 'urlencode'):
         module = 'helpers' if name == 'urlencode' else 'microdot'
         return getattr(__import__('microdot.' + module, None, None, [name]), name)
     if _BESIDE:
@@ -32,7 +31,7 @@ def __getattr__(name):
 # `make deploy` puts the modules a board's firmware lacks in /lib/microdot/ (tools/device/deploy.py).
 # MicroPython gives a package one folder (__path__), so a frozen microdot never finds them: each
 # is registered in sys.modules as a stand-in that imports it from its folder on first use.
-def _find_beside(here):
+def _BESIDE(here):  # (run once, below: its result takes its name, so its code is not kept)
     """{module: folder} for the modules in a ``microdot`` folder of each sys.path entry other
     than ``here`` (this package's folder) that are not imported yet. It never raises: without
     a listdir nothing is looked for, and a folder that cannot be listed is skipped."""
@@ -65,8 +64,7 @@ def _find_beside(here):
     return found
 
 
-_BESIDE = _find_beside(globals().get('__path__'))
-del _find_beside  # run once: its code is not kept
+_BESIDE = _BESIDE(globals().get('__path__'))
 
 if _BESIDE:  # the stand-ins and their loader exist only when there is something beside us
     _PATHS = []

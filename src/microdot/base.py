@@ -7,16 +7,13 @@ CPython). The core and the modules it imports on first use take these names from
 so none of them imports the core back. ``microdot.microdot`` still offers each of them
 (those it does not use itself through its module ``__getattr__``).
 """
-import sys
-
-_MICROPYTHON = sys.implementation.name == 'micropython'
+_MICROPYTHON = __import__('sys').implementation.name == 'micropython'  # (no global for sys)
 
 if _MICROPYTHON:
     from time import ticks_ms, ticks_diff  # noqa: F401
 
     _GEN_TYPE = type(lambda: (yield))  # an async def is a generator function here
     _GENOBJ_TYPE = type((lambda: (yield))())
-    _FUNC_TYPE = type(lambda: None)
 
     async def invoke_handler(f, *args, **kwargs):
         """Call a handler, sync or async, and return its result."""
@@ -24,7 +21,7 @@ if _MICROPYTHON:
         if t is _GEN_TYPE:
             return await f(*args, **kwargs)
         ret = f(*args, **kwargs)
-        if t is not _FUNC_TYPE and type(ret) is _GENOBJ_TYPE:
+        if type(ret) is _GENOBJ_TYPE:
             # a closure, bound method or callable object that was an async def
             ret = await ret
         return ret
@@ -53,7 +50,7 @@ else:
 class HTTPException(Exception):
     """Raise to end the request with an HTTP error status; ``reason`` is the body."""
     def __init__(self, status_code, reason=None):
-        super().__init__(status_code, reason)
+        super(HTTPException, self).__init__(status_code, reason)  # (no closure)
         self.status_code = status_code
         self.reason = reason or str(status_code) + ' error'
 

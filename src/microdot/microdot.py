@@ -49,7 +49,7 @@ class NoCaseDict(dict):
     def __iter__(self):
         if self.keymap is None:
             self._map()  # it may merge names: not while the caller iterates
-        return iter(super().keys())
+        return iter(super(NoCaseDict, self).keys())
 
     def _key(self, key):
         if isinstance(key, str):
@@ -267,11 +267,8 @@ class Request:
     http_version = '1.1'
     url_prefix = ''
     subapp = None
-    route = None
     url_args = None
-    sock = None
     query_string = None
-    body_used = False
     after_request_handlers = ()
     _conn = None   # the Connection header, when the client sent one
     _too_large = False  # the declared body is over max_content_length (413 in dispatch)
@@ -443,8 +440,10 @@ class Request:
     def __getattr__(self, name):
         """The attributes made on first use (``url``, ``client_addr``, ``content_length``,
         ``content_type``, ``g``, ``args``, ``cookies``, and ``json`` and ``form`` behind
-        their properties): one function here instead of a property each keeps the class
-        small; assigning one sets it as a plain attribute."""
+        their properties), and the defaults of those the server sets when it has them
+        (``sock``, ``route``: None; ``body_used``: False): one function here
+        instead of a property or class attribute each keeps the class small; assigning
+        one sets it as a plain attribute."""
         from microdot.multidict import request_attr
         return request_attr(self, name)
 
@@ -530,15 +529,6 @@ class Response:
             self.body = body  # bytes, or a generator / file / async iterable
         self.headers = NoCaseDict(headers) if headers else NoCaseDict()
 
-    @classmethod
-    def reason_for(cls, status_code):
-        """The standard reason phrase for a status code ('OK' or 'Error' if unknown)."""
-        table = cls._reasons
-        i = table.find('|%d ' % status_code)
-        if i < 0:
-            return 'OK' if status_code < 400 else 'Error'
-        return table[i + 5:table.find('|', i + 5)]
-
     def set_cookie(self, cookie, value, *args, **kwargs):
         """Add a ``Set-Cookie`` header to the response.
 
@@ -568,8 +558,11 @@ class Response:
         global _CT
         ct = self.default_content_type
         if _CT[0] is not ct:
-            full = ct if 'charset=' in ct else ct + '; charset=UTF-8'
-            _CT = (ct, full, ('Content-Type: ' + _clean(full) + '\r\n').encode())
+            if ct == 'text/plain':  # the default: constants, nothing made on the heap
+                _CT = (ct, 'text/plain; charset=UTF-8', b'Content-Type: text/plain; charset=UTF-8\r\n')
+            else:
+                full = ct if 'charset=' in ct else ct + '; charset=UTF-8'
+                _CT = (ct, full, ('Content-Type: ' + _clean(full) + '\r\n').encode())
         return _CT
 
     async def write(self, stream, keep_alive=False, http_version='1.1'):
@@ -588,7 +581,11 @@ class Response:
         if self.reason is None:
             line = _STATUS_LINES.get(status)
             if line is None:
-                line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(self.reason_for(status)))).encode()
+                table = self._reasons  # the standard phrase ('OK' or 'Error' if unknown)
+                i = table.find('|%d ' % status)
+                reason = ('OK' if status < 400 else 'Error') if i < 0 else \
+                    table[i + 5:table.find('|', i + 5)]
+                line = ('HTTP/1.1 %d %s\r\n' % (status, _clean(reason))).encode()
                 if len(_STATUS_LINES) < 64:
                     _STATUS_LINES[status] = line
         else:

@@ -105,6 +105,10 @@ def urlencode(s):
 def request_attr(req, name):
     """The value of a Request attribute made on first use (``Request.__getattr__``);
     those that cannot change once read are kept on the request."""
+    if name == 'sock' or name == 'route':  # not given or not set yet
+        return None
+    if name == 'body_used':
+        return False
     if name == 'url':  # the target as sent, from the parsed path and query string
         qs = req.query_string
         return req.path if qs is None else req.path + '?' + qs

@@ -92,7 +92,7 @@ class _Conn:
     async def drain(self, *args):
         pass
 
-    awrite = wait_closed = drain
+    awrite = drain
 
     def get_extra_info(self, name, default=None):
         return _ADDR if name == 'peername' else default
