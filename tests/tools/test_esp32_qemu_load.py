@@ -6,7 +6,9 @@ once on examples/websocket, with plain GETs meanwhile (tools/bench/load.py, real
 - the unix port with few file descriptors: the cap follows the sockets the stack has left
   (one kept to refuse with), measured by the server when it starts listening;
 - the emulated ESP32-C3 (QEMU, firmware/ESP32_C3_QEMU; skips with one line without them): no
-  reset or timeout, at least 12 WebSockets held, GETs >= 95 %, no reboot.
+  reset or timeout, at least 12 WebSockets held, GETs >= 95 %, no reboot. A client the board
+  has no TCP connection for waits for its SYN to be taken (QEMU's user-mode network retries
+  with a growing back-off): each may take up to the load's 120 s to get its 503.
 """
 import resource
 import subprocess
