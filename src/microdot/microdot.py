@@ -263,17 +263,13 @@ class Request:
         pass
 
     # defaults live on the class: each instance attribute set costs time and heap
-    scheme = 'http'
     http_version = '1.1'
-    url_prefix = ''
     subapp = None
-    url_args = None
-    query_string = None
     after_request_handlers = ()
     _conn = None   # the Connection header, when the client sent one
     _too_large = False  # the declared body is over max_content_length (413 in dispatch)
-    body = b''  # the request body (empty when it is larger than max_body_length)
     files = None  # uploaded files, filled in by the multipart extension
+    body = b''  # the request body (empty when it is larger than max_body_length)
     _stream = None  # the body stream given to the constructor (else made on first use)
     _g = None  # request.g, once made
 
@@ -440,8 +436,9 @@ class Request:
     def __getattr__(self, name):
         """The attributes made on first use (``url``, ``client_addr``, ``content_length``,
         ``content_type``, ``g``, ``args``, ``cookies``, and ``json`` and ``form`` behind
-        their properties), and the defaults of those the server sets when it has them
-        (``sock``, ``route``: None; ``body_used``: False): one function here
+        their properties), and the defaults of those the constructor and the server set
+        when they have them (``scheme``: 'http'; ``url_prefix``: ''; ``query_string``,
+        ``url_args``, ``sock``, ``route``: None; ``body_used``: False): one function here
         instead of a property or class attribute each keeps the class small; assigning
         one sets it as a plain attribute."""
         from microdot.multidict import request_attr

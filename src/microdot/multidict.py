@@ -105,8 +105,12 @@ def urlencode(s):
 def request_attr(req, name):
     """The value of a Request attribute made on first use (``Request.__getattr__``);
     those that cannot change once read are kept on the request."""
-    if name == 'sock' or name == 'route':  # not given or not set yet
-        return None
+    if name == 'query_string' or name == 'url_args' or name == 'sock' or name == 'route':
+        return None  # not given, or not set yet
+    if name == 'url_prefix':
+        return ''
+    if name == 'scheme':
+        return 'http'
     if name == 'body_used':
         return False
     if name == 'url':  # the target as sent, from the parsed path and query string
