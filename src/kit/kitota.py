@@ -682,9 +682,11 @@ def _romfs_info():
 
 
 def _in_firmware(f):
-    if f.startswith(".frozen"):
-        return True
-    return f.startswith("/") and not f.startswith("/rom") and not f.startswith("/lib/") and f.count("/") > 1
+    # frozen: "kitota.py", "microdot/pubsub.py" (or ".frozen/..."); deployed: "/lib/...",
+    # "lib/...", "/rom/..."; the virtual board's stand-in firmware: an absolute folder
+    if f[:1] != "/":
+        return not f.startswith("lib/")
+    return not f.startswith("/rom") and not f.startswith("/lib/") and f.count("/") > 1
 
 
 def firmware_has(names):

@@ -206,12 +206,13 @@ def firmware_script(modules: Sequence[str]) -> str:
     MicroPython version and the .mpy version/architecture it loads.
 
     Only the firmware's own modules count: the import runs with a sys.path without the
-    filesystem root and /lib (what earlier deploys put there is compared by hash instead).
+    filesystem root, /lib and the ROMFS image's /rom and /rom/lib (what earlier deploys put
+    there is compared by hash or replaced).
     """
     return (
         "import sys,json\n"
         "_p=sys.path[:]\n"
-        "sys.path[:]=[p for p in _p if p not in ('','.','/','/lib','lib')]\n"
+        "sys.path[:]=[p for p in _p if p not in ('','.','/','/lib','lib','/rom','/rom/lib')]\n"
         "_h=[]\n"
         "for _n in %s:\n"
         " try:\n"

@@ -236,7 +236,7 @@ class EmulatedBoard(Target):
             raise
         return self
 
-    def _boot(self) -> None:
+    def _boot(self, keep_flash: bool = False) -> None:
         if not port_free(self.http_port):
             raise QemuError("Port %d on 127.0.0.1 is in use; pass HTTP_PORT= another one." % self.http_port)
         shown = self.flash.relative_to(self.root) if self.flash.is_relative_to(self.root) else self.flash
@@ -244,8 +244,9 @@ class EmulatedBoard(Target):
         t0 = time.monotonic()
         self.workdir.mkdir(parents=True, exist_ok=True)
         flash, efuse = self.workdir / "flash.bin", self.workdir / "efuse.bin"
-        shutil.copyfile(str(self.flash), str(flash))  # QEMU writes the filesystem into it
-        shutil.copyfile(str(self.efuse), str(efuse))
+        if not keep_flash:
+            shutil.copyfile(str(self.flash), str(flash))  # QEMU writes the filesystem into it
+            shutil.copyfile(str(self.efuse), str(efuse))
         serial = self.serial
         if serial == "tcp":
             serial = "tcp:%d" % free_port()
@@ -386,6 +387,17 @@ class EmulatedBoard(Target):
             self._keep(deploy.soft_reset(self.console_device, follow=2.0, echo=lambda line: None).encode())
         except deploy.DeployError as exc:
             raise QemuError(str(exc))
+        if self.app is not None:
+            self.wait_http("/", timeout=self.app_timeout)
+
+    def power_cycle(self) -> None:
+        """Power off and on: QEMU starts again on the same flash (what the board wrote stays).
+        Unlike a chip's reset, it also drops QEMU's copy of the flash pages the cache had
+        mapped (its esp32c3 cache model refreshes a page only when its MMU entry changes), so
+        a ROMFS image written since is read from flash (docs/romfs.md)."""
+        stop_process_group(self.proc)
+        self.proc = None
+        self._boot(keep_flash=True)
         if self.app is not None:
             self.wait_http("/", timeout=self.app_timeout)
 
