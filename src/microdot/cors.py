@@ -10,18 +10,6 @@ def vary_on(request, name):
     g._vary.add(name)
 
 
-def add_vary(res, names):
-    """Name ``names`` in the response's ``Vary`` header (the core calls it for the names
-    :func:`vary_on` noted); built as upstream builds it (a set), so the order matches
-    upstream's on MicroPython."""
-    current = res.headers.get('Vary')
-    if current:
-        vary = set([v.strip() for v in current.split(',')])
-        vary.update(names)
-        names = vary
-    res.headers['Vary'] = ', '.join(list(names))
-
-
 class CORS:
     """Add CORS headers to an application's responses.
 

@@ -58,3 +58,15 @@ def mro(cls):
         if c not in found[i + 1:]:
             out.append(c)
     return out
+
+
+def add_vary(res, names):
+    """Name ``names`` in the response's ``Vary`` header (the core calls it for the names
+    ``microdot.cors.vary_on`` noted); built as upstream builds it (a set), so the order
+    matches upstream's on MicroPython."""
+    current = res.headers.get('Vary')
+    if current:
+        vary = set([v.strip() for v in current.split(',')])
+        vary.update(names)
+        names = vary
+    res.headers['Vary'] = ', '.join(list(names))

@@ -1251,7 +1251,7 @@ class Microdot:
             g = req._g
             if g is not None and getattr(g, '_vary', None):
                 # extensions (CORS, CSRF, sessions) name the request headers they read
-                from microdot.cors import add_vary
+                from microdot.helpers import add_vary
                 add_vary(res, g._vary)
         return res
 
