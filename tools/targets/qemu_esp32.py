@@ -397,9 +397,8 @@ class EmulatedBoard(Target):
         a ROMFS image written since is read from flash (docs/romfs.md)."""
         stop_process_group(self.proc)
         self.proc = None
-        self._boot(keep_flash=True)
-        if self.app is not None:
-            self.wait_http("/", timeout=self.app_timeout)
+        self._boot(keep_flash=True)  # its wait for the prompt interrupts main.py: start it again
+        self.reset()
 
     def facts(self) -> Facts:
         info = read_build_info(self.flash)
