@@ -5,10 +5,12 @@ once on examples/websocket, with plain GETs meanwhile (tools/bench/load.py, real
   Retry-After for the rest, no reset, the page answered throughout;
 - the unix port with few file descriptors: the cap follows the sockets the stack has left
   (one kept to refuse with), measured by the server when it starts listening;
-- the emulated ESP32-C3 (QEMU, firmware/ESP32_C3_QEMU; skips with one line without them): no
-  reset or timeout, at least 12 WebSockets held, GETs >= 95 %, no reboot. A client the board
-  has no TCP connection for waits for its SYN to be taken (QEMU's user-mode network retries
-  with a growing back-off): each may take up to the load's 120 s to get its 503.
+- the emulated ESP32-C3 (QEMU, firmware/ESP32_C3_QEMU; skips with one line without them): 32
+  clients at once - no reset or timeout, at least 12 WebSockets held, every other client a 503
+  with Retry-After, GETs >= 95 %, no reboot. A client the board has no TCP connection for waits
+  for its SYN to be taken (QEMU's user-mode network retries with a growing back-off, and gives
+  up after 75 s): the board answers about three of them per retry round, so 64 clients at once
+  (make bench, docs/limits.md) can outlast QEMU's patience; 32 stay well within it.
 """
 import resource
 import subprocess
@@ -115,12 +117,12 @@ def test_load_cli_refuses_a_board_that_is_not_serving():
 EMULATED = "ESP32_C3_QEMU"
 
 
-def test_64_websockets_on_the_emulated_esp32_c3():
+def test_32_websockets_on_the_emulated_esp32_c3():
     why = Q.available(EMULATED)
     if why:
         pytest.skip("no emulated ESP32-C3: %s" % why)
     t0 = time.monotonic()
-    out = L.on_board(EMULATED, log=print, echo=print)
+    out = L.on_board(EMULATED, clients=32, log=print, echo=print)
     print(L.format_result(out), "(%.0f s)" % (time.monotonic() - t0))
     assert not out["rebooted"] and out["up_after"]
     assert out["resets"] == 0 and out["timeouts"] == 0, out["errors"]

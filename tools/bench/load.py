@@ -112,8 +112,11 @@ def _status(head: bytes) -> Optional[int]:
 
 
 def _ws_client(host: str, port: int, path: str, timeout: float, start: threading.Event,
-               release: threading.Event, res: LoadResult, lock: threading.Lock, n: int) -> None:
+               release: threading.Event, res: LoadResult, lock: threading.Lock, n: int,
+               delay: float = 0.0) -> None:
     start.wait()
+    if delay:
+        time.sleep(delay)
     t0 = time.monotonic()
     kind, detail, sock = "timeout", "", None
     deadline = time.monotonic() + timeout
@@ -157,7 +160,7 @@ def _ws_client(host: str, port: int, path: str, timeout: float, start: threading
         else:
             res.timeouts += 1
         if kind in ("reset", "timeout") and len(res.errors) < 5:
-            res.errors.append("client %d: %s" % (n, detail))
+            res.errors.append("client %d: %s after %.1f s" % (n, detail, time.monotonic() - t0))
     if sock is not None:
         if kind == "held":
             release.wait()
@@ -183,8 +186,9 @@ def get_once(host: str, port: int, path: str = "/", timeout: float = 10.0) -> Op
 
 def run_load(host: str, port: int, clients: int = 64, ws_path: str = "/echo", get_path: str = "/",
              gets: int = 48, get_interval: float = 0.25, get_timeout: float = 10.0,
-             timeout: float = 120.0, log=print) -> LoadResult:
-    """``clients`` WebSocket handshakes at once plus ``gets`` GETs while they are held."""
+             timeout: float = 120.0, spread: float = 0.0, log=print) -> LoadResult:
+    """``clients`` WebSocket handshakes at once (``spread``: their starts spread evenly over
+    that many seconds) plus ``gets`` GETs while they are held."""
     if clients < 1 or gets < 0:
         raise LoadError("clients must be at least 1 and gets not negative.")
     if get_once(host, port, get_path, get_timeout) != 200:
@@ -192,8 +196,8 @@ def run_load(host: str, port: int, clients: int = 64, ws_path: str = "/echo", ge
                         "APP=examples/websocket first." % (get_path, host, port))
     res = LoadResult(clients=clients)
     start, release, lock = threading.Event(), threading.Event(), threading.Lock()
-    threads = [threading.Thread(target=_ws_client, args=(host, port, ws_path, timeout, start, release, res, lock, i),
-                                daemon=True) for i in range(clients)]
+    threads = [threading.Thread(target=_ws_client, daemon=True, args=(
+        host, port, ws_path, timeout, start, release, res, lock, i, spread * i / clients)) for i in range(clients)]
     for t in threads:
         t.start()
     t0 = time.monotonic()
@@ -234,7 +238,7 @@ BOOT_MARKERS = ("ESP-ROM:", "rst:0x")
 
 
 def on_board(board: str, app: str = "examples/websocket", log=print, clients: int = 64, gets: int = 48,
-             timeout: float = 120.0, **opts) -> dict:
+             timeout: float = 120.0, spread: float = 0.0, **opts) -> dict:
     """Start ``board`` (tools.targets.select.open_target: the emulated ESP32-C3, the virtual
     board...; ``opts`` go to it) with ``app``, run the load against it; the figures plus
     ``rebooted``."""
@@ -249,7 +253,8 @@ def on_board(board: str, app: str = "examples/websocket", log=print, clients: in
     try:
         seen = target.console_text(400)
         where = urlsplit(target.url)
-        res = run_load(where.hostname, where.port, clients=clients, gets=gets, timeout=timeout, log=log)
+        res = run_load(where.hostname, where.port, clients=clients, gets=gets, timeout=timeout, spread=spread,
+                       log=log)
         after = target.console_text(400)
         new = after[len(seen):] if after.startswith(seen) else after
         out = res.as_dict()
@@ -290,17 +295,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--gets", type=int, default=48, help="plain GETs while they are held (default 48)")
     parser.add_argument("--ws-path", default="/echo", help="the WebSocket echo route (default /echo)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds a handshake may take (default 120)")
+    parser.add_argument("--spread", type=float, default=0.0,
+                        help="start the clients evenly over this many seconds (default 0: all at once)")
     args = parser.parse_args(argv)
     try:
         if args.board:
-            out = on_board(args.board, clients=args.clients, gets=args.gets, timeout=args.timeout)
+            out = on_board(args.board, clients=args.clients, gets=args.gets, timeout=args.timeout, spread=args.spread)
             print(format_result(out))
             return 0 if not (out["resets"] or out["timeouts"] or out["rebooted"]) and out["up_after"] else 1
         where = urlsplit(args.url)
         if not where.hostname or not where.port:
             print("error: --url needs a host and a port, e.g. http://127.0.0.1:5000.", file=sys.stderr)
             return 2
-        res = run_load(where.hostname, where.port, args.clients, args.ws_path, gets=args.gets, timeout=args.timeout)
+        res = run_load(where.hostname, where.port, args.clients, args.ws_path, gets=args.gets, timeout=args.timeout,
+                       spread=args.spread)
     except LoadError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
