@@ -37,6 +37,10 @@ Library use::
 
     with VirtualBoard("UNIX", app="tests/hardware/device") as vb:
         requests.get(vb.url + "/")
+
+Over 800 lines: one board's life (staging, network namespace, restarts and watchdog, HTTPS and
+ROMFS set-up) kept in one Target; the board-side stand-ins are in virtual_host/ and the image
+and certificate formats in tools/device (romfs.py, cert.py).
 """
 from __future__ import annotations
 
