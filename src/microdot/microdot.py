@@ -16,8 +16,6 @@ if not _MICROPYTHON:  # MicroPython's compiler folds const() of an _name away: n
 _JSON_CT = const('application/json; charset=UTF-8')
 _JSON_LINE = const(b'Content-Type: application/json; charset=UTF-8\r\n')
 _JSON_TYPE = {'Content-Type': _JSON_CT}
-_CANON = {'Content-Type': 'content-type', 'Content-Length': 'content-length',
-          'Connection': 'connection'}
 _STATUS_LINES = {}  # status code -> status line (bytes), when there is no custom reason
 _CT = (None, None, None)  # Response.default_content_type, with its charset, as a header line
 
@@ -600,7 +598,10 @@ class Response:
             for name, value in headers.items():
                 n = len(name)
                 if n == 12 or n == 14 or n == 10:
-                    low = _CANON.get(name) or name.lower()
+                    # the usual spellings without a lower-cased copy (no table at import)
+                    low = 'content-type' if name == 'Content-Type' else 'content-length' \
+                        if name == 'Content-Length' else 'connection' if name == 'Connection' \
+                        else name.lower()
                     if low == 'content-type':
                         has_type = True
                     elif low == 'content-length':
