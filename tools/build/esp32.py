@@ -3,8 +3,9 @@ QEMU, the merged flash image and what an esp32 build leaves in firmware/<BOARD>/
 
 Besides the port questions every port module answers (tools/build/unix.py lists them), the
 orchestrator (tools.build.run) asks it ``esp32_board`` (version check, the MicroPython fixes
-board.json names, variant), ``ota_board`` (OTA=1) and ``blobs_message`` (ESP-IDF without the
-Wi-Fi blobs).
+board.json names, variant), ``ota_board`` (OTA=1), ``blobs_message`` (ESP-IDF without the
+Wi-Fi blobs) and ``write_wrapper`` (the board folder that adds the kit's sdkconfig file to
+MicroPython's); the plan asks ``config_inputs`` (the sdkconfig files, for the signature).
 """
 from __future__ import annotations
 
