@@ -881,14 +881,20 @@ def _as_response(res):
 
 
 try:
-    from gc import collect as _collect, mem_free as _mem_free
+    from gc import collect as _collect, mem_free as _mem_free, mem_alloc as _mem_alloc
 except ImportError:  # CPython: no heap of its own to watch
     _mem_free = None
+_heap_size = 0
 
 
 def _heap_low(reserve):
-    """Whether the free heap is below ``reserve`` bytes even after a collection."""
-    if _mem_free() >= reserve:
+    """Whether the free heap is below ``reserve`` bytes even after a collection. A heap over
+    64 times the reserve (the unix port's, a board's PSRAM) is not watched: counting its free
+    blocks on every connection costs more than the risk it guards against."""
+    global _heap_size
+    if not _heap_size:
+        _heap_size = _mem_free() + _mem_alloc()
+    if reserve << 6 < _heap_size or _mem_free() >= reserve:
         return False
     _collect()
     return _mem_free() < reserve
