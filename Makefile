@@ -70,8 +70,8 @@ flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
 deploy: $(STAMP) ## Copy APP's changed files, and the kit modules its firmware lacks (to /lib), with mpremote; soft-reset (PORT=; CERT=certs/<name>: the board's certificate and key too, HTTPS; ROMFS=1: the modules as one ROMFS image, docs/romfs.md)
 	$(PY) -m tools.device.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT)) $(if $(CERT),--cert $(CERT)) $(if $(ROMFS),--romfs)
 
-ota: $(STAMP) ## Update APP over Wi-Fi and wait for its verdict (DEVICE=http://ip:port, OTA_TOKEN=, FORCE=1; FIRMWARE=1: the ESP32 firmware of BOARD, IMAGE=; DEVICE=https://... with CERT= or PIN=: pinned; ROMFS=1: the modules as one ROMFS image)
-	$(PY) -m tools.device.ota --device "$(DEVICE)" --app $(or $(APP),examples/hello) --board $(BOARD) $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(FIRMWARE),--firmware) $(if $(IMAGE),--image "$(IMAGE)") $(if $(FORCE),--force) $(if $(or $(PIN),$(CERT)),--pin $(or $(PIN),$(CERT))) $(if $(ROMFS),--romfs)
+ota: $(STAMP) ## Update APP over Wi-Fi and wait for its verdict (DEVICE=http://ip:port, OTA_TOKEN=, FORCE=1; FIRMWARE=1: the ESP32 firmware of BOARD, IMAGE=; DEVICE=https://... with CERT= or PIN=: pinned; NEWCERT=certs/<new>: that certificate and key instead, over pinned HTTPS only; ROMFS=1: the modules as one ROMFS image)
+	$(PY) -m tools.device.ota --device "$(DEVICE)" --app $(or $(APP),examples/hello) --board $(BOARD) $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(FIRMWARE),--firmware) $(if $(IMAGE),--image "$(IMAGE)") $(if $(FORCE),--force) $(if $(or $(PIN),$(CERT)),--pin $(or $(PIN),$(CERT))) $(if $(NEWCERT),--new-cert "$(NEWCERT)") $(if $(ROMFS),--romfs)
 
 logs: $(STAMP) ## Print the board's crash log over Wi-Fi (DEVICE=http://ip:port, OTA_TOKEN=; https:// with CERT= or PIN=)
 	$(PY) -m tools.device.logs --device "$(DEVICE)" $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(or $(PIN),$(CERT)),--pin $(or $(PIN),$(CERT)))

@@ -44,6 +44,9 @@ header, last; read back and compared), while nothing from ``/rom`` runs. A cut o
 never touches the area; a reset during the write leaves ``.kit/romfs.img``, which the next
 start writes again (:func:`recover`). MicroPython mounts the area at ``/rom`` at start-up.
 
+Certificate rotation (a board serving HTTPS, ``make ota NEWCERT=...``): ``POST /ota/cert``
+takes a new certificate and key only over HTTPS (:func:`new_cert`); the first pair goes over USB.
+
 The middle layer of the board runtime (src/kit/): it imports only :mod:`kitnet` (the bottom,
 for the settings file's name), never :mod:`kitstart`, which calls :func:`serve`.
 """
@@ -213,6 +216,7 @@ def recover():
     kitsafe.recover()
     _clear_stage()
     finish_romfs()
+    finish_cert()
 
 
 def good_name(name):
@@ -717,6 +721,55 @@ def firmware_has(names):
 
 
 # --------------------------------------------------------------------------------------------
+# Certificate rotation (HTTPS): a new certificate and key, over a pinned HTTPS connection only
+
+
+def new_cert(scheme, data):
+    """Replace the board's certificate and key (``data``: {"cert", "key"}, base64 DER) when the
+    request came over HTTPS (a key never crosses the network in clear: the first pair goes over
+    USB). Both are written to ``.new`` files, checked (the key's P-256 public point is the
+    certificate's, a TLS context builds from them), renamed over the old pair, key first, and
+    the board restarts serving them; a bad pair leaves the old one."""
+    if scheme != "https":
+        return _error(403, "keys over HTTPS only; the first over USB: make deploy CERT=")
+    from kitnet import CERT, KEY, _read
+    cn, kn = CERT + ".new", KEY + ".new"
+    ok = False
+    try:
+        c = binascii.a2b_base64(data["cert"])
+        k = binascii.a2b_base64(data["key"])
+        for p, b in ((kn, k), (cn, c)):  # key first: finish_cert() takes a lone cert.new as done
+            with open(p, "wb") as f:
+                f.write(b)
+        import ssl
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(_read(cn), _read(kn))
+        ok = k[-68:-64] == b"\x03\x42\x00\x04" and k[-68:] in c
+    except (ImportError, KeyError, TypeError, ValueError, OSError):
+        pass
+    if not ok:
+        _remove(cn)  # cert.new first (finish_cert)
+        _remove(kn)
+        return _error(422, "not a key and its certificate; the old ones stay")
+    os.rename(kn, KEY)
+    os.rename(cn, CERT)
+    _restart_later()
+    return {"pin": _hex(hashlib.sha256(c)), "restarting": True}
+
+
+def finish_cert():
+    """At start-up: a rotation cut between its renames (new key in place, cert.new left) is
+    finished; any other leftover is dropped (the old pair stays)."""
+    try:
+        from kitnet import CERT, KEY
+    except ImportError:
+        return
+    if _exists(CERT + ".new") and not _exists(KEY + ".new"):
+        os.rename(CERT + ".new", CERT)
+    _remove(CERT + ".new")
+    _remove(KEY + ".new")
+
+
+# --------------------------------------------------------------------------------------------
 # Routes
 
 
@@ -844,6 +897,7 @@ def install(app, token=None, prefix=PREFIX, path=None):
         return {"log": kitlog.read(), "status": kitsafe.status()}
 
     app.get(prefix + "/log")(guarded(crash_log))
+    app.post(prefix + "/cert")(guarded(lambda r: new_cert(r.scheme, body_obj(r))))
 
     @app.after_request
     def _answered(request, response):
@@ -866,6 +920,7 @@ def serve(port=None, why=None):
     from microdot import Microdot
 
     app = Microdot()
+    install(app)  # first: its recover() finishes a cut certificate rotation before tls() reads the pair
     try:
         from kitnet import tls
         ctx = tls()  # HTTPS when the board has its certificate (make cert)
@@ -879,7 +934,6 @@ def serve(port=None, why=None):
             return "Safe mode: %s. The app does not run; %s (make logs shows the crash log)" % (why, send)
         return "No app on this board yet: " + send
 
-    install(app)
     print("kitota: %s; waiting for `make ota` on port %d" % ("safe mode" if why else "no " + APP_MAIN, port or PORT))
     app.run(port=port or PORT, ssl=ctx)
     return True

@@ -135,6 +135,8 @@ def test_the_make_targets_pass_the_certificate():
     assert "--pin certs/k" in make_n("ota", "DEVICE=https://b:5000", "CERT=certs/k")
     assert "--pin abc" in make_n("logs", "DEVICE=https://b:5000", "CERT=certs/k", "PIN=abc")
     assert "-- --pin certs/k" in make_n("test-hw", "DEVICE=https://b:5000", "CERT=certs/k")
+    rotate = make_n("ota", "DEVICE=https://b:5000", "CERT=certs/k", "NEWCERT=certs/n")
+    assert "--pin certs/k" in rotate and '--new-cert "certs/n"' in rotate
     run = make_n("run", "OTA_TOKEN=x", "HTTPS=1")
     assert "--https certs/board" in run and "--https" not in make_n("run", "OTA_TOKEN=x")
 
@@ -286,6 +288,12 @@ def test_without_a_certificate_the_board_serves_plain_http(tmp_path, capsys):
         dev = O.Device(board.url.replace("http", "https"), TOKEN, timeout=5, pin=pin)
         with pytest.raises(O.OtaError, match="No TLS handshake|Lost the connection"):
             dev.nonce()
+        # the board itself takes no key over plain HTTP (a throwaway pair: the PC tool never sends one)
+        throwaway = tmp_path / "throwaway"
+        C.make(throwaway)
+        status, answer = O.Device(board.url, TOKEN).call("POST", "/cert", json_body(pair_body(*C.files(throwaway))))
+        assert status == 403 and "keys over HTTPS only" in answer["error"]
+        assert not (board.files / "cert.der").exists() and not (board.files / "key.der").exists()
 
 
 def test_https_on_the_virtual_board_needs_a_token_and_a_certificate(certs, tmp_path):
@@ -326,6 +334,160 @@ def test_make_run_https_makes_a_certificate_and_serves_with_it(tmp_path):
         os.killpg(cli.pid, 15)
         cli.wait(20)
         out.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Certificate rotation: make ota NEWCERT= over pinned HTTPS only
+
+
+def signed_raw(url, pin, nonce, body, token=TOKEN):
+    """The bytes of one signed POST /ota/cert (to send, and send again)."""
+    auth = O.authorization(token, "POST", "/ota/cert", nonce, body)
+    return (b"POST /ota/cert HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Authorization: " + auth.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def send_raw(url, pin, raw):
+    """Send ``raw`` over a pinned TLS connection; the answer's status line and body."""
+    host, port = url.split("://")[1].split(":")
+    with C.connect(host, int(port), C.read_pin(pin)) as tls:
+        tls.sendall(raw)
+        got = b""
+        while True:
+            data = tls.recv(4096)
+            if not data:
+                break
+            got += data
+    head, _, body = got.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+def pair_body(der, key):
+    import base64
+    import json
+
+    return json.dumps({"cert": base64.b64encode(der).decode(), "key": base64.b64encode(key).decode()}).encode()
+
+
+def test_rotation_over_plain_http_is_refused_before_any_byte(certs, capsys):
+    _, board, _, _ = certs
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    try:
+        url = "http://127.0.0.1:%d" % listener.getsockname()[1]
+        assert O.main(["--device", url, "--token", TOKEN, "--new-cert", str(board)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "over pinned HTTPS only, never in clear" in err, err
+        assert "make deploy CERT=" in err and "DEVICE=https://" in err and "NEWCERT=" in err
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # not even a connection was opened
+    finally:
+        listener.close()
+
+
+def test_rotation_refuses_a_folder_that_is_not_a_pair(certs, tmp_path):
+    import shutil
+
+    _, board, _, other = certs
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(board / "cert.der", mixed / "cert.der")
+    shutil.copy(other / "key.der", mixed / "key.der")
+    dev = O.Device("https://127.0.0.1:9", TOKEN, pin=str(board))
+    with pytest.raises(O.OtaError, match="are not an EC P-256 key and its certificate: make a pair"):
+        O.rotate_cert(dev, str(mixed))  # checked on the PC before any connection (port 9 listens to nothing)
+    with pytest.raises(O.OtaError, match="already serves the certificate"):
+        O.rotate_cert(dev, str(board))
+
+
+@needs_board
+def test_rotation_over_pinned_https_on_the_virtual_board(certs, tmp_path, capsys):
+    pin, board_cert, other_pin, other = certs
+    new = tmp_path / "new"
+    new_pin = C.make(new)
+    with V.VirtualBoard("UNIX", app=app_dir(tmp_path, "v1", APP % "1"), netns="off", ota_token=TOKEN,
+                        https=board_cert, quiet=True) as board:
+        assert wait_for(board.url, board_cert, "app 1 https") == "app 1 https"
+        old_files = [(board.files / n).read_bytes() for n in ("cert.der", "key.der")]
+        der, key = C.files(new)
+        dev = O.Device(board.url, TOKEN, pin=str(board_cert))
+        # a bad pair leaves the old one: a key not matching the certificate, a cut key, a cut certificate
+        for bad in (pair_body(der, C.files(other)[1]), pair_body(der, key[:-20]), pair_body(der[:200], key)):
+            status, answer = dev.call("POST", "/cert", json_body(bad))
+            assert status == 422 and "not a key and its certificate; the old ones stay" in answer["error"], (status, answer)
+        dev.close()
+        assert [(board.files / n).read_bytes() for n in ("cert.der", "key.der")] == old_files
+        assert not [p.name for p in board.files.iterdir() if p.name.endswith(".new")]
+        assert O.served_pin(board.host, board.port) == pin
+        # a replayed request gets 401: its nonce was used (here a refused one: 422, then 401)
+        raw = signed_raw(board.url, board_cert, dev.nonce(), pair_body(der, key[:-20]))
+        dev.close()
+        assert send_raw(board.url, board_cert, raw)[0] == 422
+        status, body = send_raw(board.url, board_cert, raw)
+        assert status == 401 and "fresh nonce" in body
+        # the rotation with the real tool over the pinned connection; the board restarts with the new pair
+        boots = board.boots
+        assert O.main(["--device", board.url, "--token", TOKEN, "--pin", str(board_cert), "--new-cert", str(new),
+                       "--wait", "40"]) == 0, capsys.readouterr().err + board.output_tail(40)
+        out = capsys.readouterr().out
+        assert "serves the new certificate (pin %s): pass CERT=%s" % (new_pin, new) in out
+        assert board.boots > boots
+        assert (board.files / "cert.der").read_bytes() == der and (board.files / "key.der").read_bytes() == key
+        assert O.served_pin(board.host, board.port) == new_pin
+        # the old pin is refused in one line, the new one accepted
+        assert L.main(["--device", board.url, "--token", TOKEN, "--pin", str(board_cert)]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "not the pinned one (sha256 %s, pinned %s)" % (new_pin, pin) in err
+        assert get(board.url, new) == (200, "app 1 https")
+        assert L.main(["--device", board.url, "--token", TOKEN, "--pin", new_pin]) == 0
+        # an accepted rotation request replayed after the restart: 401, the certificate stays
+        third = tmp_path / "third"
+        third_pin = C.make(third)
+        raw = signed_raw(board.url, new, O.Device(board.url, TOKEN, pin=str(new)).nonce(), pair_body(*C.files(third)))
+        status, body = send_raw(board.url, new, raw)
+        assert status == 200 and third_pin in body
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            try:
+                if O.served_pin(board.host, board.port) == third_pin:
+                    break
+            except (OSError, ssl.SSLError):
+                pass
+            time.sleep(0.2)
+        assert O.served_pin(board.host, board.port) == third_pin
+        status, body = send_raw(board.url, third, raw)
+        assert status == 401, body
+        assert (board.files / "cert.der").read_bytes() == C.files(third)[0]
+
+
+def json_body(raw):
+    import json
+
+    return json.loads(raw.decode())
+
+
+@needs_board
+def test_a_cut_rotation_is_finished_or_dropped_at_start(certs, tmp_path):
+    """kitota.finish_cert on the unix port: a lone cert.new (the key already renamed) is put in
+    place; both .new files (cut before the renames) are dropped and the old pair stays."""
+    pin, board, _, other = certs
+    script = ("import kitnet\nkitnet.CERT, kitnet.KEY = 'cert.der', 'key.der'\nimport kitota\n"
+              "kitota.finish_cert()\nimport os\nprint(sorted(os.listdir('.')))\n")
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([".frozen", str(ROOT / "src" / "kit")]))
+    for leftovers, want in (({"cert.der.new": other}, other), ({"cert.der.new": other, "key.der.new": other}, board)):
+        fs = tmp_path / ("fs%d" % len(leftovers))
+        fs.mkdir()
+        for n in ("cert.der", "key.der"):
+            (fs / n).write_bytes((board / n).read_bytes())
+        for n, src in leftovers.items():
+            (fs / n).write_bytes((src / n[:-4]).read_bytes())
+        run = subprocess.run([V.find_micropython(), "-c", script], cwd=str(fs), env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert "['cert.der', 'key.der']" in run.stdout, run.stdout
+        assert (fs / "cert.der").read_bytes() == (want / "cert.der").read_bytes()
 
 
 # --------------------------------------------------------------------------------------------

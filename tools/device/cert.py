@@ -4,12 +4,13 @@ HTTPS on the board is opt-in: ``make cert`` writes a per-board EC P-256 key and 
 certificate (Python's ``cryptography``) into a folder (default ``certs/board``; ``certs/`` is
 git-ignored: a key must never be committed)::
 
-    certs/kitchen/key.der      the private key (PKCS#8 DER) - it goes to the board only, over USB
+    certs/kitchen/key.der      the private key (PKCS#8 DER) - it goes to the board over USB (or pinned HTTPS)
     certs/kitchen/cert.der     the certificate (DER)
     certs/kitchen/cert.sha256  the SHA-256 of cert.der in hex: the pin
 
 ``make deploy CERT=...`` / ``make wifi CERT=...`` copy cert.der and key.der to the board's
-``/cert.der`` and ``/key.der``; the kit then serves HTTPS (``app.run(ssl=kitnet.tls())``,
+``/cert.der`` and ``/key.der`` over USB (``make ota ... NEWCERT=`` replaces them later over
+pinned HTTPS only: :func:`pair`, tools/device/ota.py); the kit then serves HTTPS (``app.run(ssl=kitnet.tls())``,
 src/kit/kitnet.py). The PC side trusts no certificate authority: ``make ota``, ``make logs``
 and ``make test-hw`` with ``CERT=`` (or ``PIN=<sha256>``) compare the SHA-256 of the
 certificate the board presents (its DER) with the pin and refuse any other, before a byte of
@@ -93,6 +94,30 @@ def files(folder) -> Tuple[bytes, bytes]:
         return (folder / CERT).read_bytes(), (folder / KEY).read_bytes()
     except OSError:
         raise CertError("%s holds no cert.der and key.der: make them with `make cert CERT=%s`." % (folder, folder))
+
+
+def pair(folder) -> Tuple[bytes, bytes]:
+    """(cert.der, key.der) of ``folder`` once they are checked to be a pair the board takes: an
+    EC P-256 key whose public key is the certificate's (what ``make ota NEWCERT=`` sends; the
+    board checks it again, src/kit/kitota.py new_cert)."""
+    der, key = files(folder)
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.serialization import load_der_private_key
+    except ImportError:
+        return der, key  # the board's own check stays
+    try:
+        k = load_der_private_key(key, None)
+        c = x509.load_der_x509_certificate(der)
+        ok = isinstance(k, ec.EllipticCurvePrivateKey) and isinstance(k.curve, ec.SECP256R1) and \
+            c.public_key().public_numbers() == k.public_key().public_numbers()
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise CertError("%s/%s and %s are not an EC P-256 key and its certificate: make a pair with "
+                        "`make cert CERT=%s FORCE=1`." % (folder, KEY, CERT, folder))
+    return der, key
 
 
 def read_pin(spec) -> str:

@@ -30,6 +30,13 @@ HTTPS (``DEVICE=https://...``, a board given its certificate with ``make cert``)
 folder make cert wrote) or ``PIN=`` (the certificate's SHA-256) pins the board's certificate;
 a board presenting another is refused in one line before anything is sent
 (tools/device/cert.py). An https:// DEVICE needs a pin, and a pin needs https://.
+
+Certificate rotation (``NEWCERT=certs/<new>``, with ``DEVICE=https://...`` and ``CERT=`` the
+board's current certificate): the new certificate and key go in one signed ``POST /ota/cert``
+over that pinned connection; the board checks that they load as a pair before it replaces the
+old ones, restarts and serves the new one, which this tool then pins. Over http:// it refuses
+before sending anything: a private key never crosses the network in clear (the first pair goes
+over USB with ``make deploy CERT=`` or ``make wifi ... CERT=``).
 """
 from __future__ import annotations
 
@@ -39,7 +46,9 @@ import hashlib
 import hmac
 import http.client
 import json
+import base64
 import os
+import socket
 import ssl
 import sys
 import time
@@ -497,6 +506,75 @@ def update_firmware(dev: Device, board: B.Board, image: Optional[str] = None, wa
 
 
 # --------------------------------------------------------------------------------------------
+# Certificate rotation
+
+IN_CLEAR = ("NEWCERT= sends a private key, which goes over pinned HTTPS only, never in clear: put the "
+            "board's first certificate on over USB (`make deploy CERT=certs/<name>` or `make wifi ... "
+            "CERT=certs/<name>`), then rotate with `make ota DEVICE=https://<board-ip>:5000 CERT=<its current "
+            "folder> NEWCERT=<new folder>`.")
+
+
+def served_pin(host: str, port: int, timeout: float = 5.0) -> str:
+    """The pin of the certificate the board at host:port presents (no request is sent)."""
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        with C.client_context().wrap_socket(raw) as tls:
+            return C.pin_of(tls.getpeercert(binary_form=True) or b"")
+
+
+def rotate_cert(dev: Device, folder: str, wait: float = 60.0) -> str:
+    """Put the certificate and key of ``folder`` on the board over ``dev``'s pinned HTTPS
+    connection; wait until it serves them and pin the new certificate. Returns the new pin."""
+    if not dev.tls:
+        raise OtaError(IN_CLEAR)  # before anything is sent
+    try:
+        der, key = C.pair(folder)
+    except C.CertError as exc:
+        raise OtaError(str(exc))
+    old, new = dev.pin, C.pin_of(der)
+    if new == old:
+        raise OtaError("The board already serves the certificate of %s (pin %s): make a new one with "
+                       "`make cert CERT=certs/<new>` and pass NEWCERT= with that folder." % (folder, new))
+    status, answer = dev.call("POST", "/cert", {"cert": base64.b64encode(der).decode(),
+                                                "key": base64.b64encode(key).decode()})
+    if status == 404:
+        raise OtaError("The board's kit cannot take a new certificate over the air (no POST /ota/cert): "
+                       "update it, or put the certificate on over USB with `make deploy CERT=%s`." % folder)
+    if status != 200:
+        dev.next_nonce = None
+        reason = answer.get("error") if isinstance(answer, dict) else answer
+        if status == 401:
+            raise OtaError("The board refused the signed request (%s): pass OTA_TOKEN= as stored with "
+                           "`make wifi OTA_TOKEN=...` or on the set-up page." % reason)
+        raise OtaError("The board answered %d to POST /ota/cert: %s; it keeps its certificate." % (status, reason))
+    if answer.get("pin") != new:
+        raise OtaError("The board installed a certificate with pin %s, not %s: put it on over USB with "
+                       "`make deploy CERT=%s`." % (answer.get("pin"), new, folder))
+    print("The board checked the new certificate and key and restarts with them.", flush=True)
+    dev.close()
+    dev.next_nonce = None
+    deadline = time.monotonic() + wait
+    where = "%s:%d" % (dev.host, dev.port)
+    while True:
+        try:
+            got = served_pin(dev.host, dev.port)
+            if got == new:
+                break
+            if got != old:
+                raise OtaError(C.mismatch(got, new, where))
+        except (OSError, ssl.SSLError):
+            pass  # restarting
+        if time.monotonic() > deadline:
+            raise OtaError("The board did not serve the new certificate within %d s of its restart: watch it "
+                           "with `make monitor` (with the old one, pin CERT= as before)." % wait)
+        time.sleep(0.3)
+    dev.pin = new
+    dev.expect("GET", "/info")  # signed requests work on the new pinned connection
+    print("The board at %s serves the new certificate (pin %s): pass CERT=%s from now on; the old pin "
+          "is refused." % (dev.url, new, folder))
+    return new
+
+
+# --------------------------------------------------------------------------------------------
 # CLI
 
 
@@ -518,6 +596,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--wait", type=float, default=90.0, help="seconds to wait for the board's verdict after its restart (0: do not)")
     parser.add_argument("--force", action="store_true", help="send an app that does not call kitota.install (FORCE=1)")
     parser.add_argument("--romfs", action="store_true", help="send the app's modules as a ROMFS image (ROMFS=1)")
+    parser.add_argument("--new-cert", default=None, help="put this make cert folder's certificate and key on "
+                        "the board over pinned HTTPS (NEWCERT=; rotation)")
     parser.add_argument("--pin", default=None, help="the board's certificate for an https:// DEVICE: a make cert "
                         "folder (CERT=) or its sha256 (PIN=)")
     args = parser.parse_args(argv)
@@ -526,7 +606,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise OtaError("No DEVICE: pass DEVICE=http://<board-ip>:5000 (the address the board printed or showed on the set-up page).")
         dev = Device(args.device, resolve_token(args.token), pin=args.pin)
         try:
-            if args.firmware:
+            if args.new_cert:
+                rotate_cert(dev, args.new_cert, args.wait or 60.0)
+            elif args.firmware:
                 update_firmware(dev, B.load_board(args.board), args.image, args.wait)
             elif args.romfs:
                 update_romfs(dev, args.app, args.wait, args.force)
