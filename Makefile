@@ -67,8 +67,8 @@ firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MI
 flash: $(STAMP) ## Write firmware/BOARD/ to the board (PORT=, BAUD=, ERASE=1)
 	$(PY) -m tools.device.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(BAUD),--baud $(BAUD)) $(if $(ERASE),--erase)
 
-deploy: $(STAMP) ## Copy APP's changed files, and the kit modules its firmware lacks (to /lib), with mpremote; soft-reset (PORT=; CERT=certs/<name>: the board's certificate and key too, HTTPS; ROMFS=1: the modules as one ROMFS image, docs/romfs.md)
-	$(PY) -m tools.device.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT)) $(if $(CERT),--cert $(CERT)) $(if $(ROMFS),--romfs)
+deploy: $(STAMP) ## Copy APP's changed files, and the kit modules its firmware lacks (to /lib), with mpremote; soft-reset (PORT=; CERT=certs/<name>: the board's certificate and key too, HTTPS; ROMFS=1: the modules as one ROMFS image, docs/romfs.md, checked against BOARD='s area [OTA=1: its OTA build])
+	$(PY) -m tools.device.deploy --app $(or $(APP),examples/hello) $(if $(PORT),--port $(PORT)) $(if $(CERT),--cert $(CERT)) $(if $(ROMFS),--romfs) $(if $(filter command line,$(origin BOARD)),--board $(BOARD) $(if $(OTA),--ota))
 
 ota: $(STAMP) ## Update APP over Wi-Fi and wait for its verdict (DEVICE=http://ip:port, OTA_TOKEN=, FORCE=1; FIRMWARE=1: the ESP32 firmware of BOARD, IMAGE=; DEVICE=https://... with CERT= or PIN=: pinned; NEWCERT=certs/<new>: that certificate and key instead, over pinned HTTPS only; ROMFS=1: the modules as one ROMFS image)
 	$(PY) -m tools.device.ota --device "$(DEVICE)" --app $(or $(APP),examples/hello) --board $(BOARD) $(if $(OTA_TOKEN),--token "$(OTA_TOKEN)") $(if $(FIRMWARE),--firmware) $(if $(IMAGE),--image "$(IMAGE)") $(if $(FORCE),--force) $(if $(or $(PIN),$(CERT)),--pin $(or $(PIN),$(CERT))) $(if $(NEWCERT),--new-cert "$(NEWCERT)") $(if $(ROMFS),--romfs)

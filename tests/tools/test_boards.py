@@ -116,6 +116,23 @@ def _cmake_set(text, name):
     return m.group(1).strip().strip('"') if m else None
 
 
+def _kit_partition_table(mpy, b):
+    """The partition table the kit's build of ``b`` uses: a board from MicroPython's folder with
+    a ROMFS area gets the port's partitions-4MiB-romfs.csv (tools/build/esp32.py ROMFS_TABLE),
+    a board folder of the kit names its own (KIT_PARTITION_TABLE in its variant's cmake),
+    else MicroPython's board's own."""
+    from tools.build import esp32 as E32
+    port = mpy / "ports" / "esp32"
+    if b.board_dir_name is None and b.romfs_size:
+        return port / E32.ROMFS_TABLE
+    if b.board_dir_name is not None:
+        cmake = b.path / b.board_dir_name / ("mpconfigvariant_%s.cmake" % b.variant)
+        name = _cmake_set(cmake.read_text(), "KIT_PARTITION_TABLE") if cmake.is_file() else None
+        if name:
+            return port / name.replace("${CMAKE_CURRENT_LIST_DIR}", str(cmake.parent))
+    return _esp32_partition_table(mpy, b.base_board or b.board)
+
+
 def _esp32_partition_table(mpy, board):
     port = mpy / "ports" / "esp32"
     cmake = (port / "boards" / board / "mpconfigboard.cmake").read_text()
@@ -161,13 +178,16 @@ def test_board_json_matches_upstream():
             arch = "-march=rv32imc" if target in ("esp32c3", "esp32c6") else "-march=xtensawin"
             assert b.mpy_cross_args == [arch]
             rows = [
-                l.split(",")
-                for l in _esp32_partition_table(mpy, b.base_board or b.board).read_text().splitlines()
+                [c.strip() for c in l.split(",")]
+                for l in _kit_partition_table(mpy, b).read_text().splitlines()
                 if l.strip() and not l.startswith("#")
             ]
-            factory = [r for r in rows if r[1].strip() == "app"]
+            factory = [r for r in rows if r[1] == "app"]
             assert len(factory) == 1
-            assert b.app_partition_size == int(factory[0][4].strip(), 16)
+            assert b.app_partition_size == int(factory[0][4], 16), b.name
+            romfs = [int(r[4], 16) for r in rows if r[0] == "romfs" and r[2] == "0x8f"]
+            if b.romfs_size is not None or b.board_dir_name is None:  # ESP32_C3_QEMU: docs/romfs.md
+                assert b.romfs_size == (romfs[0] if romfs else None), b.name
         else:
             assert meta["mcu"] == b.mcu.lower()
             variant = upstream / "mpconfigvariant.cmake"
@@ -177,7 +197,8 @@ def test_board_json_matches_upstream():
             header = (upstream / "mpconfigboard.h").read_text()
             storage = re.search(r"MICROPY_HW_FLASH_STORAGE_BYTES\s+\((.*)\)\s*$", header, re.M).group(1)
             storage = storage.replace("PICO_FLASH_SIZE_BYTES", str(flash[b.name]))
-            assert b.app_partition_size == flash[b.name] - eval(storage, {})
+            # the ROMFS area (MICROPY_HW_ROMFS_BYTES, tools/build/rp2.py) lies below the filesystem
+            assert b.app_partition_size == flash[b.name] - eval(storage, {}) - (b.romfs_size or 0)
 
 
 # -- extension selection ---------------------------------------------------------------------

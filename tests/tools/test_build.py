@@ -23,6 +23,7 @@ from tools.build import docker as D
 from tools.build import esp32 as E32
 from tools.build import info as INF
 from tools.build import plan as PL
+from tools.build import rp2 as RP2
 from tools.build import run as RUN
 from tools.manifest import frozen as M
 from tools.selection import boards as B
@@ -238,11 +239,11 @@ def test_output_lines_split_on_any_newline():
 def test_full_partition_messages():
     esp = board("ESP32_GENERIC")
     with pytest.raises(BASE.BuildError) as err:
-        INF.size_check(esp, 2031616 + 100)
+        INF.size_check(esp, 1900544 + 100)  # 0x1D0000: the app partition before the ROMFS area
     assert str(err.value).startswith(
-        "The firmware for ESP32_GENERIC is 2031716 bytes but its app partition holds 2031616 (over by 100): freeze fewer"
+        "The firmware for ESP32_GENERIC is 1900644 bytes but its app partition holds 1900544 (over by 100): freeze fewer"
     )
-    INF.size_check(esp, 2031616)  # exactly full fits
+    INF.size_check(esp, 1900544)  # exactly full fits
     INF.size_check(board("UNIX"), 10**9)  # no partition
     log = "micropython.bin   2100000\nERROR: app overflows allocated space of 2031616 bytes by 68384 bytes\n"
     msg = INF.overflow_message(esp, log)
@@ -255,7 +256,9 @@ def test_full_partition_messages():
 def test_rp2_reconfigures_when_manifest_changes(tmp_path):
     plan = PL.make_plan(board("RPI_PICO_W"), [], root=tmp_path, jobs=1)
     sig = PL.config_signature(plan)
-    assert json.loads(sig) == {"make": ["BOARD=RPI_PICO_W"], "manifest": "/project/firmware/RPI_PICO_W/.build/manifest.py"}
+    wrapper = "BOARD_DIR=/project/firmware/.cache/rp2-boards/RPI_PICO_W/RPI_PICO_W"  # its ROMFS area
+    assert json.loads(sig) == {"make": [wrapper], "manifest": "/project/firmware/RPI_PICO_W/.build/manifest.py",
+                               "wrapper": RP2.config_inputs(board("RPI_PICO_W"))["wrapper"]}
     build = tmp_path / "build"
     build.mkdir()
     assert not PL.stale_build(build, sig)  # empty: nothing to go stale
@@ -498,7 +501,7 @@ def test_dry_run_prints_the_plan_and_runs_nothing(capsys, monkeypatch):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("RPI_PICO_W (rp2) with Docker; extensions: ")
     assert out[1].startswith("image microdot-kit/rp2:v1.28.0 (target rp2)")
-    assert out[2].startswith("firmware: docker run ") and "BOARD=RPI_PICO_W" in out[2]
+    assert out[2].startswith("firmware: docker run ") and "BOARD_DIR=/project/firmware/.cache/rp2-boards/RPI_PICO_W/RPI_PICO_W" in out[2]
     assert out[-1] == "outputs: firmware.uf2, build-info.json, build.log"
     assert not (ROOT / "firmware" / "RPI_PICO_W" / ".build").exists()
     # a board the image cannot build is refused by the dry run as by the build
@@ -678,8 +681,10 @@ def test_the_wrapper_gives_micropythons_settings_then_the_kits_to_cmake(tmp_path
         lines = out.stderr.split()
         assert lines[0::2] == ["esp32"] * (len(lines) // 2)
         files = [os.path.realpath(p) for p in lines[1::2]]
+        # last, the ROMFS area's table (tests/tools/test_romfs_boards.py)
         assert files == [str(port / "boards" / "sdkconfig.base"), str(port / "boards" / "sdkconfig.csi"),
-                         os.path.realpath(str(root / "boards" / E32.KIT_SDKCONFIG))] + last
+                         os.path.realpath(str(root / "boards" / E32.KIT_SDKCONFIG))] + last + [
+                         os.path.realpath(str(port / "sdkconfig.kit_romfs"))]
         assert sorted(p.name for p in folder.iterdir()) == sorted(
             ["mpconfigboard.cmake", "mpconfigboard.h", "mpconfigvariant_OTA.cmake" if variant else "mpconfigvariant.cmake"])
     mtime = (folder / "mpconfigboard.cmake").stat().st_mtime_ns

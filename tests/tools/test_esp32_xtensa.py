@@ -75,10 +75,11 @@ def test_board_facts_are_the_original_esp32s():
     b, generic = board(), B.load_board("ESP32_GENERIC")
     assert (b.port, b.chip, b.mcu, b.base_board, b.variant, b.noblobs_variant) == (
         "esp32", "esp32", "ESP32", "ESP32_GENERIC", "QEMU", "QEMU_NOBLOBS")
-    # the chip's facts are ESP32_GENERIC's: bootloader at 0x1000, xtensawin bytecode, the same app partition
-    assert (b.flash_offset, b.mpy_cross_args, b.app_partition_size) == (
-        generic.flash_offset, generic.mpy_cross_args, generic.app_partition_size) == (
-        "0x1000", ["-march=xtensawin"], 2031616)
+    # the chip's facts are ESP32_GENERIC's: bootloader at 0x1000, xtensawin bytecode; the app
+    # partition is MicroPython's 0x1F0000 (ESP32_GENERIC's is 0x1D0000, before its ROMFS area)
+    assert (b.flash_offset, b.mpy_cross_args) == (generic.flash_offset, generic.mpy_cross_args) == (
+        "0x1000", ["-march=xtensawin"])
+    assert (b.app_partition_size, generic.app_partition_size) == (2031616, 1900544)
     assert b.ota_app_partition_size == generic.ota_app_partition_size == 0x180000
     assert b.qemu == {"binary": "qemu-system-xtensa", "machine": "esp32", "nic": "open_eth",
                       "idf_tools_package": "qemu-xtensa", "memory": "4M", "rom": "esp32-v3-rom.bin"}

@@ -73,6 +73,24 @@ FIXES = {
 KIT_SDKCONFIG = "sdkconfig.esp32"
 #: Where the wrapper folders are written: firmware/.cache/esp32-boards/<BOARD>/<MicroPython board>/.
 WRAPPERS = ("firmware", ".cache", "esp32-boards")
+#: ROMFS areas (docs/romfs.md) of the boards built from MicroPython's folders whose board.json
+#: has ``romfs_size``: the partition table of the default build (the port's own, a name in
+#: ports/esp32) and of the OTA variant (the kit's, under boards/). Other variants keep
+#: MicroPython's table (ESP32_GENERIC's D2WD has 2 MiB of flash) and get no area.
+ROMFS_TABLE = "partitions-4MiB-romfs.csv"
+OTA_ROMFS_TABLE = ("partitions", "partitions-4MiB-ota-romfs.csv")
+
+
+def romfs_table(board: B.Board, root: Path) -> Optional[str]:
+    """The partition table with the ROMFS area of a wrapped build of ``board``, as a cmake path
+    (relative to ports/esp32 or to the wrapper folder, so the same text serves the host and
+    Docker); None when that build has no area."""
+    if board.variant is None and board.romfs_size:
+        return "${CMAKE_SOURCE_DIR}/%s" % ROMFS_TABLE
+    if board.variant is not None and board.variant == board.ota_variant and board.ota_romfs_size:
+        kit = Path(root).joinpath("boards", *OTA_ROMFS_TABLE)
+        return "${CMAKE_CURRENT_LIST_DIR}/%s" % Path(os.path.relpath(str(kit), str(wrapper_dir(board, root)))).as_posix()
+    return None
 
 
 def wrapper_dir(board: B.Board, root: Path) -> Path:
@@ -99,7 +117,8 @@ def kit_board_dir(board: B.Board, root: Path, mount: Optional[str]) -> Optional[
 
 def wrapper_files(board: B.Board, root: Path) -> Dict[str, str]:
     """The files of the wrapper folder: MicroPython's ports/esp32/boards/<board> (cmake, header,
-    the variant being built) plus the kit's sdkconfig file after the board's own. Paths are
+    the variant being built) plus the kit's sdkconfig file after the board's own and, for a build
+    with a ROMFS area (``romfs_table``), its partition table and MICROPY_VFS_ROM. Paths are
     relative (to ports/esp32, to the wrapper), so the same files serve the host and Docker. A
     board folder whose pins.csv matters cannot be wrapped (the kit's boards have none)."""
     upstream = "${CMAKE_SOURCE_DIR}/boards/%s" % board.board
@@ -118,6 +137,20 @@ def wrapper_files(board: B.Board, root: Path) -> Dict[str, str]:
             upstream, board.variant)
     else:
         files["mpconfigvariant.cmake"] = head + "include(%s/mpconfigvariant.cmake OPTIONAL)\n" % upstream
+    table = romfs_table(board, root)
+    if table is not None:
+        # After the variant's own files (ESP32_GENERIC's OTA names its table there): the table
+        # reaches ESP-IDF through a generated sdkconfig file, since one cannot name a path that
+        # differs between the host and Docker. MicroPython mounts the "romfs" partition at /rom.
+        variant = "mpconfigvariant_%s.cmake" % board.variant if board.variant else "mpconfigvariant.cmake"
+        files[variant] += (
+            "# ROMFS area (docs/romfs.md): the partition table with a \"romfs\" data partition (subtype 0x8f).\n"
+            "get_filename_component(KIT_ROMFS_TABLE \"%s\" ABSOLUTE)\n"
+            "file(WRITE ${CMAKE_BINARY_DIR}/sdkconfig.kit_romfs\n"
+            "    \"CONFIG_PARTITION_TABLE_CUSTOM=y\\nCONFIG_PARTITION_TABLE_CUSTOM_FILENAME=\\\"${KIT_ROMFS_TABLE}\\\"\\n\")\n"
+            "list(APPEND SDKCONFIG_DEFAULTS ${CMAKE_BINARY_DIR}/sdkconfig.kit_romfs)\n" % table)
+        files["mpconfigboard.h"] += "// ROMFS (docs/romfs.md): the \"romfs\" partition mounted at /rom, on sys.path.\n" \
+                                    "#define MICROPY_VFS_ROM (1)\n"
     return files
 
 
@@ -166,6 +199,10 @@ def config_inputs(board: B.Board) -> Dict[str, str]:
     if board.board_dir_name is not None:
         files += sorted((board.path / board.board_dir_name).glob("sdkconfig*"))
     h = hashlib.sha256()
+    if board.board_dir_name is None:  # the wrapper's text (its ROMFS table) and the kit's table
+        files.append(board.root.joinpath("boards", *OTA_ROMFS_TABLE))
+        for name, text in sorted(wrapper_files(board, board.root).items()):
+            h.update(name.encode() + b"\0" + text.encode() + b"\0")
     for path in files:
         try:
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")

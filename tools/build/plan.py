@@ -163,7 +163,7 @@ def make_plan(
             Step(
                 "firmware",
                 "Building the %s port" % board.port,
-                port_make_argv(board, micropy, frozen, jobs, esp32.kit_board_dir(board, root, None)),
+                port_make_argv(board, micropy, frozen, jobs, esp32.kit_board_dir(board, root, None) or rp2.kit_board_dir(board, root, None)),
             )
         )
         steps += port(board).steps(board, str(Path(micropy) / "ports" / board.port / build_name))
@@ -200,7 +200,7 @@ def make_plan(
         Step(
             "firmware",
             "Building the %s port" % board.port,
-            port_make_argv(board, micropy, frozen, jobs, esp32.kit_board_dir(board, root, PROJECT_MOUNT)),
+            port_make_argv(board, micropy, frozen, jobs, esp32.kit_board_dir(board, root, PROJECT_MOUNT) or rp2.kit_board_dir(board, root, PROJECT_MOUNT)),
         )
     )
     steps += port(board).steps(board, "%s/ports/%s/%s" % (micropy, board.port, build_name))

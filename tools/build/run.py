@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from tools import host
 from tools.build import docker as D
-from tools.build import esp32
+from tools.build import esp32, rp2
 from tools.build.base import BuildError, Step
 from tools.build.checkout import check_checkout, check_native_tools
 from tools.build.info import build_info, format_size, overflow_message, rebuild_command, size_check, source_state
@@ -283,6 +283,7 @@ def build(
             done(t0)
         plan.build_dir.mkdir(parents=True, exist_ok=True)
         esp32.write_wrapper(board, root)  # MicroPython's esp32 board folder + the kit's sdkconfig
+        rp2.write_wrapper(board, root)  # MicroPython's rp2 board folder + its ROMFS area
         if plan.mode == "docker-checkout":
             # Bind-mount targets inside your checkout: create them as you, not as the engine.
             (plan.build_dir.parent / "mpy-cross").mkdir(parents=True, exist_ok=True)

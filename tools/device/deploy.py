@@ -429,9 +429,10 @@ def emitted_version() -> Tuple[int, int]:
 
 
 def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: float = 3.0,
-           romfs: bool = False) -> Tuple[List[str], int]:
+           romfs: bool = False, board: Optional[str] = None, ota: bool = False) -> Tuple[List[str], int]:
     """Copy the changed files of ``app`` and the kit modules its board lacks (``romfs``: the
-    modules as one ROMFS image); return (files copied, files unchanged)."""
+    modules as one ROMFS image, checked against the ROMFS area of the kit's build of ``board``
+    (``ota``: its OTA=1 build) when given); return (files copied, files unchanged)."""
     folder = Path(app)
     if not folder.is_dir():
         raise DeployError(
@@ -479,6 +480,8 @@ def deploy(app: str, port: Optional[str] = None, reset: bool = True, follow: flo
             try:
                 tree = R.compile_modules(R.plan(modules, missing), mpy_args(fw), Path(tmp) / "rom")
                 data = R.pack(tree)
+                if board:
+                    R.check_area(len(data), board, ota)
             except R.RomfsError as exc:
                 raise DeployError(str(exc))
             image = Path(tmp) / "app.romfs"
@@ -603,6 +606,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--monitor", action="store_true", help="open the board's REPL instead")
     parser.add_argument("--romfs", action="store_true", help="the app's modules and the kit modules it needs "
                         "as one ROMFS image in the board's ROMFS area (ROMFS=1)")
+    parser.add_argument("--board", default=None, help="the kit board the firmware was built for: ROMFS=1 "
+                        "checks the image against its ROMFS area (BOARD=)")
+    parser.add_argument("--ota", action="store_true", help="with --board: the firmware is its OTA=1 build (OTA=1)")
     parser.add_argument("--cert", default=None, help="a `make cert` folder: its certificate and key go on "
                         "the board too (CERT=; the kit then serves HTTPS)")
     args = parser.parse_args(argv)
@@ -611,7 +617,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return monitor(args.port)
         if args.cert:
             put_cert(args.cert, args.port)
-        deploy(args.app, args.port, reset=not args.no_reset, follow=args.follow, romfs=args.romfs)
+        deploy(args.app, args.port, reset=not args.no_reset, follow=args.follow, romfs=args.romfs,
+               board=args.board, ota=args.ota)
     except DeployError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1

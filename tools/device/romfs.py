@@ -147,9 +147,31 @@ def image(app: Path, args: Sequence[str], kit_missing: Sequence[Tuple[Path, str]
         return pack(tree), sorted(tree)
 
 
-def for_board(app: Path, board: str) -> Tuple[bytes, List[str]]:
+def check_area(size: int, board: str, ota: bool = False) -> Optional[int]:
+    """Refuse an image of ``size`` bytes that the ROMFS area of ``board``'s kit build (``ota``:
+    its OTA=1 build) cannot hold; return the area's size. The size is board.json's
+    ``romfs_size`` / ``ota_romfs_size``, the fact the build's partition table or
+    MICROPY_HW_ROMFS_BYTES comes from or is checked against (tests/tools/test_romfs_boards.py).
+    None when board.json gives none: the board's own check (mpremote romfs deploy, kitota's
+    /ota/romfs/begin) then says whether its firmware has an area."""
+    from tools.selection import boards as B
+
+    try:
+        b = B.load_board(board)
+    except B.BoardError as exc:
+        raise RomfsError(str(exc))
+    area = B.romfs_area(b, ota)
+    if area is not None and size > area:
+        raise RomfsError("The ROMFS image is %d bytes but the ROMFS area of %s's %sbuild holds %d (over by %d): "
+                         "keep some modules on the filesystem (plain make deploy) or freeze them into the firmware."
+                         % (size, b.name, "OTA=1 " if ota else "", area, size - area))
+    return area
+
+
+def for_board(app: Path, board: str, ota: bool = False) -> Tuple[bytes, List[str]]:
     """The image of ``app`` for ``board`` as the kit's firmware builds it (board.json's
-    extensions frozen): the kit modules the app needs beyond those go in."""
+    extensions frozen): the kit modules the app needs beyond those go in. RomfsError if the
+    board's ROMFS area (``ota``: of its OTA=1 build) cannot hold it (:func:`check_area`)."""
     from tools.manifest import frozen
     from tools.selection import appdeps
     from tools.selection import boards as B
@@ -160,19 +182,22 @@ def for_board(app: Path, board: str) -> Tuple[bytes, List[str]]:
         missing = appdeps.missing_files(appdeps.needs(app), has)
     except (B.BoardError, appdeps.AppDepsError) as exc:
         raise RomfsError(str(exc))
-    return image(app, list(b.mpy_cross_args or ()), missing)
+    data, names = image(app, list(b.mpy_cross_args or ()), missing)
+    check_area(len(data), b.name, ota)
+    return data, names
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.device.romfs", description=__doc__.split("\n")[0])
     parser.add_argument("--app", default="examples/hello", help="app folder (default examples/hello)")
     parser.add_argument("--board", default="ESP32_GENERIC", help="board whose firmware and architecture to build for")
+    parser.add_argument("--ota", action="store_true", help="for the board's OTA=1 build (its ROMFS area's size)")
     parser.add_argument("--out", required=True, help="image file to write")
     args = parser.parse_args(argv)
     try:
         if not Path(args.app).is_dir():
             raise RomfsError("App folder '%s' not found: pass --app with your app folder." % args.app)
-        data, names = for_board(Path(args.app), args.board)
+        data, names = for_board(Path(args.app), args.board, args.ota)
         Path(args.out).write_bytes(data)
     except RomfsError as exc:
         print("error: %s" % exc, file=sys.stderr)

@@ -59,7 +59,10 @@ _BOARD_FIELDS = {
 #: an OTA partition table (two app slots), which ``make firmware OTA=1`` builds, with
 #: ``ota_noblobs_variant`` its counterpart without the Wi-Fi blobs and
 #: ``ota_app_partition_size`` the size of each of its app slots; ``micropython_fixes`` the fixes
-#: (by name, tools/build/esp32.py ``FIXES``) its MicroPython checkout must carry, checked by the build.
+#: (by name, tools/build/esp32.py ``FIXES``) its MicroPython checkout must carry, checked by the build;
+#: ``romfs_size`` / ``ota_romfs_size`` the bytes of the ROMFS area of its default / OTA=1 build
+#: (docs/romfs.md; the build's partition table or MICROPY_HW_ROMFS_BYTES, tools/build/esp32.py
+#: and rp2.py), which ``romfs_area`` gives the tools.
 _OPTIONAL_FIELDS = {
     "base_board": str,
     "board_dir": str,
@@ -71,6 +74,8 @@ _OPTIONAL_FIELDS = {
     "ota_noblobs_variant": str,
     "ota_app_partition_size": int,
     "micropython_fixes": list,
+    "romfs_size": int,
+    "ota_romfs_size": int,
 }
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -112,6 +117,8 @@ class Board:
     ota_noblobs_variant: Optional[str] = None
     ota_app_partition_size: Optional[int] = None
     micropython_fixes: Optional[List[str]] = field(default=None, compare=False)
+    romfs_size: Optional[int] = None
+    ota_romfs_size: Optional[int] = None
 
     @property
     def root(self) -> Path:
@@ -143,6 +150,12 @@ def ota_variant(board: Board, micropy_version: str) -> str:
             "Board '%s' has no OTA variant in MicroPython %s; build ESP32_GENERIC with OTA=1, or give "
             "this board a partition table with two app slots." % (board.name, micropy_version))
     return board.ota_variant
+
+
+def romfs_area(board: Board, ota: bool = False) -> Optional[int]:
+    """Bytes of the ROMFS area of ``board``'s default build (``ota``: of its OTA=1 build), or
+    None when that build has none (board.json ``romfs_size`` / ``ota_romfs_size``)."""
+    return board.ota_romfs_size if ota else board.romfs_size
 
 
 def _root(root: Union[str, Path, None]) -> Path:
