@@ -7,6 +7,9 @@ deploy CERT=...`'s code, tools.device.deploy.put_cert). After a soft reset the k
 HTTPS: the wait for a first app (kitota.serve with kitnet.tls()), then the first app sent by
 tools/device/ota.py over a pinned connection, which serves HTTPS itself with
 ``app.run(ssl=kitnet.tls())``. A client pinning another certificate is refused in one line.
+Then the certificate is rotated over that pinned connection (``make ota NEWCERT=``'s code): a
+pair whose key is another's is refused (422) by the esp32 port's checks, a good one is taken,
+the board restarts and serves it, and the old pin is refused.
 
 Needs qemu-system-riscv32 on PATH and an OTA build with the ota extension in
 firmware/ESP32_C3_QEMU/ (the same image as test_esp32_qemu_ota.py)::
@@ -95,7 +98,8 @@ def certs(tmp_path_factory):
     base = tmp_path_factory.mktemp("certs")
     C.make(base / "board")
     C.make(base / "other")
-    return base / "board", base / "other"
+    C.make(base / "new")
+    return base / "board", base / "other", base / "new"
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +150,27 @@ def test_first_app_over_pinned_https_serves_https(eb, certs, tmp_path, capsys):
     print("first app over pinned HTTPS, sent and confirmed in %.1f s" % (time.monotonic() - t0))
     assert wait_for(https_url(eb), certs[0]) == (200, "app 1 https")
     assert L.main(["--device", https_url(eb), "--token", TOKEN, "--pin", str(certs[0])]) == 0
+
+
+def test_rotation_over_pinned_https(eb, certs, tmp_path, capsys):
+    import base64
+
+    board, other, new = certs
+    der, key = C.files(new)
+    dev = O.Device(https_url(eb), TOKEN, timeout=60, pin=str(board))
+    status, answer = dev.call("POST", "/cert", {"cert": base64.b64encode(der).decode(),
+                                                "key": base64.b64encode(C.files(other)[1]).decode()})
+    dev.close()
+    assert status == 422 and "the old ones stay" in answer["error"], (status, answer)
+    assert O.served_pin("127.0.0.1", eb.http_port, timeout=30) == C.read_pin(board)
+    t0 = time.monotonic()
+    code = O.main(["--device", https_url(eb), "--token", TOKEN, "--pin", str(board), "--new-cert", str(new),
+                   "--wait", "180"])
+    out = capsys.readouterr()
+    assert code == 0, out.err + eb.console_text(40)
+    assert "serves the new certificate (pin %s)" % C.read_pin(new) in out.out
+    print("certificate rotated over pinned HTTPS in %.1f s" % (time.monotonic() - t0))
+    assert wait_for(https_url(eb), new) == (200, "app 1 https")
+    assert L.main(["--device", https_url(eb), "--token", TOKEN, "--pin", str(board)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not the pinned one (sha256 %s" % C.read_pin(new) in err
