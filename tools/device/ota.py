@@ -546,9 +546,10 @@ def rotate_cert(dev: Device, folder: str, wait: float = 60.0) -> str:
             raise OtaError("The board refused the signed request (%s): pass OTA_TOKEN= as stored with "
                            "`make wifi OTA_TOKEN=...` or on the set-up page." % reason)
         raise OtaError("The board answered %d to POST /ota/cert: %s; it keeps its certificate." % (status, reason))
-    if answer.get("pin") != new:
+    got = answer.get("pin") if isinstance(answer, dict) else None
+    if got != new:
         raise OtaError("The board installed a certificate with pin %s, not %s: put it on over USB with "
-                       "`make deploy CERT=%s`." % (answer.get("pin"), new, folder))
+                       "`make deploy CERT=%s`." % (got, new, folder))
     print("The board checked the new certificate and key and restarts with them.", flush=True)
     dev.close()
     dev.next_nonce = None
