@@ -291,6 +291,8 @@ def test_without_a_certificate_the_board_serves_plain_http(tmp_path, capsys):
         # the board itself takes no key over plain HTTP (a throwaway pair: the PC tool never sends one)
         throwaway = tmp_path / "throwaway"
         C.make(throwaway)
+        unsigned = requests.post(board.url + "/ota/cert", data=pair_body(*C.files(throwaway)), timeout=10)
+        assert unsigned.status_code == 401 and unsigned.headers.get("WWW-Authenticate") == "KitOTA"
         status, answer = O.Device(board.url, TOKEN).call("POST", "/cert", json_body(pair_body(*C.files(throwaway))))
         assert status == 403 and "keys over HTTPS only" in answer["error"]
         assert not (board.files / "cert.der").exists() and not (board.files / "key.der").exists()
