@@ -5,8 +5,8 @@ folder (tools/build/rp2.py: MICROPY_HW_ROMFS_BYTES), and the size the tools chec
 against (board.json romfs_size / ota_romfs_size, tools/device/romfs.check_area).
 
 The plans and wrapper folders need nothing; the cmake and C preprocessor runs skip without
-cmake / gcc; the comparison with MicroPython's own files needs MICROPY_DIR (a v1.28.0 checkout).
-A real ESP-IDF configure of the wrapper is described in docs/romfs.md (it needs ESP-IDF).
+cmake / gcc; the comparison with MicroPython's own files needs MICROPY_DIR (a v1.28.0 checkout);
+the real ESP-IDF configure needs idf.py and KIT_IDF_MICROPY_DIR (docs/romfs.md, "Verified where").
 """
 import dataclasses
 import os
@@ -179,6 +179,63 @@ def test_the_esp32_wrapper_hands_esp_idf_the_table_last(tmp_path):
         conf = dict(l.split("=", 1) for l in (build / "sdkconfig.kit_romfs").read_text().splitlines())
         assert conf["CONFIG_PARTITION_TABLE_CUSTOM"] == "y"
         assert os.path.realpath(conf["CONFIG_PARTITION_TABLE_CUSTOM_FILENAME"].strip('"')) == os.path.realpath(str(table))
+
+
+IDF_MICROPY_DIR = os.environ.get("KIT_IDF_MICROPY_DIR")
+
+
+@pytest.mark.skipif(not (IDF_MICROPY_DIR and shutil.which("idf.py") and os.environ.get("IDF_PATH")),
+                    reason="set KIT_IDF_MICROPY_DIR to a MicroPython checkout whose esp32 port configures "
+                           "offline with the ESP-IDF on PATH (. env.sh of the emulation environment)")
+def test_esp_idf_configures_the_wrapper_with_the_romfs_table(tmp_path):
+    """A real ESP-IDF configure of ESP32_GENERIC through the wrapper (default and OTA build),
+    then its partition table built and read back, and MICROPY_VFS_ROM as main.c sees it."""
+    import json
+    import shlex
+    root = kit_root(tmp_path)
+    port = Path(IDF_MICROPY_DIR) / "ports" / "esp32"
+    expected = {
+        None: [("factory", 0x10000, 0x1D0000), ("romfs", 0x1E0000, 0x20000)],
+        "OTA": [("ota_0", 0x10000, 0x180000), ("ota_1", 0x190000, 0x180000), ("romfs", 0x310000, 0x40000)],
+    }
+    for variant, parts in expected.items():
+        b = board("ESP32_GENERIC") if variant is None else E32.ota_board(board("ESP32_GENERIC"), None, "1.28.0")
+        folder = E32.write_wrapper(b, root)
+        build = tmp_path / ("build-%s" % (variant or "default"))
+        argv = ["idf.py", "-C", str(port), "-B", str(build), "-D", "MICROPY_BOARD=ESP32_GENERIC",
+                "-D", "MICROPY_BOARD_DIR=%s" % folder] + (["-D", "MICROPY_BOARD_VARIANT=%s" % variant] if variant else [])
+        out = subprocess.run(argv + ["reconfigure"], capture_output=True, text=True)
+        assert out.returncode == 0, (out.stdout + out.stderr)[-2000:]
+        conf = dict(l.split("=", 1) for l in (build / "sdkconfig").read_text().splitlines() if l.startswith("CONFIG_"))
+        assert conf["CONFIG_PARTITION_TABLE_CUSTOM"] == "y"
+        table = port / E32.ROMFS_TABLE if variant is None else root.joinpath("boards", *E32.OTA_ROMFS_TABLE)
+        assert os.path.realpath(conf["CONFIG_PARTITION_TABLE_CUSTOM_FILENAME"].strip('"')) == os.path.realpath(str(table))
+        assert conf["CONFIG_LWIP_MAX_SOCKETS"] == "16"  # the kit's settings stay
+        out = subprocess.run(["ninja", "-C", str(build), "partition_table_bin"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout[-2000:]
+        gen = Path(os.environ["IDF_PATH"]) / "components" / "partition_table" / "gen_esp32part.py"
+        out = subprocess.run([sys.executable, str(gen), str(build / "partition_table" / "partition-table.bin")],
+                             capture_output=True, text=True)
+        rows = [l.split(",") for l in out.stdout.splitlines() if l and not l.startswith("#")]
+        got = {r[0]: (int(r[3], 16), r[4]) for r in rows}
+        for name, offset, size in parts:
+            assert got[name] == (offset, "%dK" % (size // 1024)), name
+        assert [r[2] for r in rows if r[0] == "romfs"] == ["143"]  # 0x8f
+        # MICROPY_VFS_ROM with main.c's own flags
+        cmd = next(c for c in json.loads((build / "compile_commands.json").read_text())
+                   if c["file"].endswith("ports/esp32/main.c"))
+        words, flags, skip = shlex.split(cmd["command"]), [], False
+        for w in words:
+            if skip or w in ("-o", "-c"):
+                skip = not skip
+                continue
+            if not w.endswith("main.c"):
+                flags.append(w)
+        probe = tmp_path / "probe.c"
+        probe.write_text('#include "py/mpconfig.h"\nKIT MICROPY_VFS_ROM MICROPY_VFS_ROM_IOCTL\n')
+        out = subprocess.run(flags + ["-E", str(probe)], cwd=cmd["directory"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert [l for l in out.stdout.splitlines() if l.startswith("KIT ")] == ["KIT (1) ((1))"]
 
 
 def test_build_plans_pass_the_wrapper_and_a_changed_area_resets_the_build(tmp_path, capsys, monkeypatch):
