@@ -22,6 +22,7 @@ from tools.build import __main__ as CLI
 from tools.build import esp32 as E32
 from tools.build import plan as PL
 from tools.build import rp2 as RP2
+from tools.device import deploy as S
 from tools.device import romfs as R
 from tools.selection import boards as B
 
@@ -366,3 +367,28 @@ def test_make_deploy_passes_the_board_for_the_check():
     out = subprocess.run(argv[:5] + ["STAMP="], capture_output=True, text=True)
     line = [l for l in out.stdout.splitlines() if "tools.device.deploy" in l][0]
     assert "--board" not in line  # BOARD's default is no statement about the board on the port
+
+
+MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+
+
+@pytest.mark.skipif(not MICROPYTHON.exists() or os.name != "posix", reason="needs .venv/bin/micropython and POSIX ptys")
+def test_make_deploy_refuses_an_image_larger_than_the_boards_area(tmp_path, monkeypatch):
+    """`make deploy ROMFS=1 BOARD=X`: the image is checked against X's board.json area before
+    anything is written (a real mpremote session with the unix port on a pty)."""
+    from serial_board import SerialBoard
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.py").write_text("import helpers\n")
+    (app / "helpers.py").write_text("".join("def f%d(x):\n    return x + %d\n" % (i, i) for i in range(40)))
+    small = dataclasses.replace(board("RPI_PICO_W"), romfs_size=256)
+    real = B.load_board
+    monkeypatch.setattr(B, "load_board", lambda name, root=None: small if name == "RPI_PICO_W" else real(name, root))
+    board_fs = tmp_path / "board"
+    board_fs.mkdir()
+    with SerialBoard(str(MICROPYTHON), board_fs) as sb:
+        with pytest.raises(S.DeployError) as exc:
+            S.deploy(str(app), sb.port, reset=False, romfs=True, board="RPI_PICO_W")
+    assert "the ROMFS area of RPI_PICO_W's build holds 256 (over by " in str(exc.value)
+    assert not any(board_fs.iterdir())  # nothing copied, no image written
