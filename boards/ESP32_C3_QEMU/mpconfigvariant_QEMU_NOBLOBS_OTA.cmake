@@ -13,6 +13,6 @@ list(APPEND MICROPY_DEF_BOARD
     MICROPY_PY_BLUETOOTH=0
 )
 
-# Two app slots and a ROMFS area (partitions-4MiB-ota-romfs.csv, in this folder).
-set(KIT_PARTITION_TABLE ${CMAKE_CURRENT_LIST_DIR}/partitions-4MiB-ota-romfs.csv)
+# Two app slots and a ROMFS area (the kit's boards/partitions/partitions-4MiB-ota-romfs.csv).
+set(KIT_PARTITION_TABLE ${CMAKE_CURRENT_LIST_DIR}/../partitions/partitions-4MiB-ota-romfs.csv)
 include(${CMAKE_CURRENT_LIST_DIR}/romfs.cmake)

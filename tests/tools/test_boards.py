@@ -133,9 +133,18 @@ def _kit_partition_table(mpy, b):
     return _esp32_partition_table(mpy, b.base_board or b.board)
 
 
+def _esp32_board_cmake(mpy, folder):
+    """An esp32 board's mpconfigboard.cmake with the files it includes inlined where they are
+    included (MicroPython after v1.28.0 moved IDF_TARGET and SDKCONFIG_DEFAULTS into
+    boards/mpconfigboard_<chip>_common.cmake, relative to ports/esp32)."""
+    port = mpy / "ports" / "esp32"
+    return re.sub(r"^include\((\S+\.cmake)\)", lambda m: (port / m.group(1)).read_text(),
+                  (folder / "mpconfigboard.cmake").read_text(), flags=re.M)
+
+
 def _esp32_partition_table(mpy, board):
     port = mpy / "ports" / "esp32"
-    cmake = (port / "boards" / board / "mpconfigboard.cmake").read_text()
+    cmake = _esp32_board_cmake(mpy, port / "boards" / board)
     defaults = re.search(r"set\(SDKCONFIG_DEFAULTS(.*?)\)", cmake, re.S).group(1).split()
     table = None
     for d in defaults:
@@ -173,7 +182,7 @@ def test_board_json_matches_upstream():
         if b.port == "esp32":
             assert meta["mcu"] == b.chip
             assert int(meta["deploy_options"]["flash_offset"], 16) == int(b.flash_offset, 16)
-            target = _cmake_set((upstream / "mpconfigboard.cmake").read_text(), "IDF_TARGET") or "esp32"
+            target = _cmake_set(_esp32_board_cmake(mpy, upstream), "IDF_TARGET") or "esp32"
             assert target == b.chip
             arch = "-march=rv32imc" if target in ("esp32c3", "esp32c6") else "-march=xtensawin"
             assert b.mpy_cross_args == [arch]

@@ -715,5 +715,13 @@ def test_a_changed_sdkconfig_file_makes_the_next_esp32_build_drop_build_sdkconfi
     assert again != first and PL.stale_build(build, again)
     assert PL.reset_build(b, build) == ["sdkconfig"]
     assert sorted(p.name for p in build.iterdir()) == [PL.STAMP, "main.o"]  # the rest is rebuilt by ninja
+    # A kit board folder's cmake files name its partition table: a change there counts too.
+    c3 = tmp_path / "boards" / "ESP32_C3_QEMU"
+    c3.mkdir()
+    (c3 / "mpconfigvariant_QEMU_OTA.cmake").write_text("set(KIT_PARTITION_TABLE a.csv)\n")
+    k = dataclasses.replace(board("ESP32_C3_QEMU"), path=c3)
+    before = E32.config_inputs(k)
+    (c3 / "mpconfigvariant_QEMU_OTA.cmake").write_text("set(KIT_PARTITION_TABLE b.csv)\n")
+    assert E32.config_inputs(k) != before
     assert E32.config_inputs(board("RPI_PICO_W")) == {}
     assert "sdkconfig" not in json.loads(PL.config_signature(PL.make_plan(board("RPI_PICO_W"), [], root=tmp_path)))

@@ -130,7 +130,7 @@ def test_board_is_its_own_micropython_board_folder():
     assert "CONFIG_APP_NO_BLOBS=y" in (folder / "sdkconfig.noblobs").read_text()
     assert "CONFIG_PARTITION_TABLE_CUSTOM_FILENAME" in (folder / "romfs.cmake").read_text()
     assert "#define MICROPY_VFS_ROM                     (1)" in (folder / "mpconfigboard.h").read_text()
-    rows = [l.split(",") for l in (folder / "partitions-4MiB-ota-romfs.csv").read_text().splitlines()
+    rows = [l.split(",") for l in (folder.parent / "partitions" / "partitions-4MiB-ota-romfs.csv").read_text().splitlines()
             if l.strip() and not l.startswith("#")]
     parts = {r[0].strip(): (r[2].strip(), int(r[3], 16), int(r[4], 16)) for r in rows}
     assert parts["ota_0"][2] == parts["ota_1"][2] == board().ota_app_partition_size

@@ -241,16 +241,17 @@ def reset_names(build_dir: Path) -> List[str]:
 def config_inputs(board: B.Board) -> Dict[str, str]:
     """What the build folder's configuration comes from beyond the make line (part of its
     signature, tools.build.plan.config_signature): the sha256 of the kit's sdkconfig files
-    (boards/sdkconfig.esp32 and those of the kit's board folder), so that a changed one
-    makes the next build drop build/sdkconfig."""
+    (boards/sdkconfig.esp32, the kit's OTA partition table, and the sdkconfig and cmake files
+    of the kit's board folder, which name the partition table), so that a changed one makes
+    the next build drop build/sdkconfig."""
     if board.port != "esp32":
         return {}
-    files = [board.root / "boards" / KIT_SDKCONFIG]
+    files = [board.root / "boards" / KIT_SDKCONFIG, board.root.joinpath("boards", *OTA_ROMFS_TABLE)]
     if board.board_dir_name is not None:
-        files += sorted((board.path / board.board_dir_name).glob("sdkconfig*"))
+        folder = board.path / board.board_dir_name
+        files += sorted(folder.glob("sdkconfig*")) + sorted(folder.glob("*.cmake"))
     h = hashlib.sha256()
-    if board.board_dir_name is None:  # the wrapper's text (its ROMFS table) and the kit's table
-        files.append(board.root.joinpath("boards", *OTA_ROMFS_TABLE))
+    if board.board_dir_name is None:  # the wrapper's text (its ROMFS table)
         for name, text in sorted(wrapper_files(board, board.root).items()):
             h.update(name.encode() + b"\0" + text.encode() + b"\0")
     for path in files:
