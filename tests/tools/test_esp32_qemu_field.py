@@ -174,7 +174,23 @@ def test_the_emulator_runs_the_watchdog_only_when_asked(name):
     assert not [a for a in on if "wdt_disable" in a] and len(on) == len(off) - 2
 
 
-@pytest.fixture(scope="module", params=QO.each_board(_missing))
+#: Known on the original ESP32 under QEMU only (docs/emulation.md): after a machine.reset() with
+#: requests arriving, ESP-IDF's Ethernet receive task (on the other core) frees a frame through a
+#: netif handle that is still NULL (Guru Meditation, LoadProhibited). Not the kit's code; the
+#: tests run there and report XFAIL/XPASS, never hide it.
+DUAL_CORE_RX_PANIC = "ESP32 (QEMU): ESP-IDF's Ethernet rx panics after a reset under traffic (docs/emulation.md)"
+
+
+def _field_boards():
+    out = []
+    for p in QO.each_board(_missing):
+        if p.values[0] == "ESP32_QEMU":
+            p = pytest.param(*p.values, marks=list(p.marks) + [pytest.mark.xfail(reason=DUAL_CORE_RX_PANIC, strict=False)])
+        out.append(p)
+    return out
+
+
+@pytest.fixture(scope="module", params=_field_boards())
 def eb(request):
     lines = []
     # the timer groups' watchdogs on (machine.WDT resets the chip), as on a real one
