@@ -90,7 +90,8 @@ def test_the_cap_follows_the_sockets_the_stack_has_left():
         assert line[:1] == ["cap"], line
         cap, free = int(line[1]), int(line[3])
         assert cap == free - 1 and cap < 16, line  # one socket kept to answer 503 with
-        res = L.run_load("127.0.0.1", port, clients=32, gets=12, get_interval=0.05, timeout=30,
+        # 40 GETs: the first meets the burst of handshakes and may get a 503 (a clean refusal)
+        res = L.run_load("127.0.0.1", port, clients=32, gets=40, get_interval=0.05, timeout=30,
                          log=lambda line: None)
         print(res.line(), "cap", cap)
         assert res.resets == 0 and res.timeouts == 0, res.errors
