@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 
 class BuildError(Exception):
@@ -28,3 +28,27 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 16), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def write_folder(folder: Path, files: Dict[str, str]) -> Path:
+    """Make ``folder`` hold exactly ``files`` (name -> text): a file is written only when its
+    text changed (so cmake does not reconfigure for nothing), and other files are removed
+    (another variant's). The generated board folders of tools/build/esp32.py and rp2.py."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.name not in files and old.is_file():
+            old.unlink()
+    for name, text in files.items():
+        path = folder / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def in_container(folder: Path, root: Path, mount: Optional[str]) -> str:
+    """``folder`` (under ``root``) as the build sees it: itself natively (``mount`` None), else
+    under ``mount``, where the project appears in the build container."""
+    folder = folder.resolve()
+    if mount is None:
+        return str(folder)
+    return "%s/%s" % (mount, folder.relative_to(Path(root).resolve()).as_posix())

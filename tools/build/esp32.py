@@ -19,7 +19,7 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Callable, Dict, List, Optional, Tuple
 
-from tools.build.base import BuildError, Step, sha256_file
+from tools.build.base import BuildError, Step, in_container, sha256_file, write_folder
 from tools.build.checkout import check_min_micropython
 from tools.selection import boards as B
 
@@ -156,13 +156,8 @@ def kit_board_dir(board: B.Board, root: Path, mount: Optional[str]) -> Optional[
     """
     if board.port != "esp32":
         return None
-    if board.board_dir_name is None:
-        folder = wrapper_dir(board, root).resolve()
-    else:
-        folder = (board.path / board.board_dir_name).resolve()
-    if mount is None:
-        return str(folder)
-    return "%s/%s" % (mount, folder.relative_to(Path(root).resolve()).as_posix())
+    folder = wrapper_dir(board, root) if board.board_dir_name is None else board.path / board.board_dir_name
+    return in_container(folder, root, mount)
 
 
 def wrapper_files(board: B.Board, root: Path) -> Dict[str, str]:
@@ -209,17 +204,7 @@ def write_wrapper(board: B.Board, root: Path) -> Optional[Path]:
     when its text changed, so cmake does not reconfigure for nothing); None for other boards."""
     if board.port != "esp32" or board.board_dir_name is not None:
         return None
-    folder = wrapper_dir(board, root)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = wrapper_files(board, root)
-    for old in folder.iterdir():
-        if old.name not in files and old.is_file():
-            old.unlink()  # another variant's file
-    for name, text in files.items():
-        path = folder / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-    return folder
+    return write_folder(wrapper_dir(board, root), wrapper_files(board, root))
 
 
 def make_argv(board: B.Board, micropy: str, frozen_manifest: str, jobs: int,

@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from tools.build.base import Step
+from tools.build.base import Step, in_container, write_folder
 from tools.selection import boards as B
 
 #: rp2 runs cmake only while its build folder has no Makefile, so the manifest path and the
@@ -60,16 +60,7 @@ def write_wrapper(board: B.Board, root: Path) -> Optional[Path]:
     files = wrapper_files(board)
     if not files:
         return None
-    folder = wrapper_dir(board, root)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.iterdir():
-        if old.name not in files and old.is_file():
-            old.unlink()  # another variant's file
-    for name, text in files.items():
-        path = folder / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-    return folder
+    return write_folder(wrapper_dir(board, root), files)
 
 
 def kit_board_dir(board: B.Board, root: Path, mount: Optional[str]) -> Optional[str]:
@@ -77,10 +68,7 @@ def kit_board_dir(board: B.Board, root: Path, mount: Optional[str]) -> Optional[
     ``mount`` is where the project appears in the build container (None: a native build)."""
     if not wrapper_files(board):
         return None
-    folder = wrapper_dir(board, root).resolve()
-    if mount is None:
-        return str(folder)
-    return "%s/%s" % (mount, folder.relative_to(Path(root).resolve()).as_posix())
+    return in_container(wrapper_dir(board, root), root, mount)
 
 
 def config_inputs(board: B.Board) -> Dict[str, str]:
