@@ -19,12 +19,7 @@ from tools.device import ota as O
 from tools.device import wifi as W
 from tools.targets import virtual as V
 
-try:
-    V.find_micropython()
-    V.find_mpy_cross()
-    MISSING = None
-except V.VirtualError as exc:
-    MISSING = str(exc)
+MISSING = V.unavailable()
 needs_board = pytest.mark.skipif(MISSING is not None, reason="virtual board unavailable: %s" % MISSING)
 
 TOKEN = "field-token-0123456789"

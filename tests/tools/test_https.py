@@ -24,12 +24,7 @@ from tools.device import ota as O
 from tools.targets import virtual as V
 
 ROOT = V.ROOT
-try:
-    V.find_micropython()
-    V.find_mpy_cross()
-    MISSING = None
-except V.VirtualError as exc:
-    MISSING = str(exc)
+MISSING = V.unavailable()
 needs_board = pytest.mark.skipif(MISSING is not None, reason="virtual board unavailable: %s" % MISSING)
 
 TOKEN = "https-field-token-42"

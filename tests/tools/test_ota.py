@@ -24,12 +24,7 @@ from tests.tools.cablefree_board import DEVICE, CableFreeBoard, write_radio
 from tools.device import ota as O
 from tools.targets import virtual as V
 
-try:
-    V.find_micropython()
-    V.find_mpy_cross()
-    MISSING = None
-except V.VirtualError as exc:
-    MISSING = str(exc)
+MISSING = V.unavailable()
 needs_board = pytest.mark.skipif(MISSING is not None, reason="virtual board unavailable: %s" % MISSING)
 
 TOKEN = "ota-token-0123456789"

