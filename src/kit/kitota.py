@@ -215,8 +215,7 @@ def recover():
 
     kitsafe.recover()
     _clear_stage()
-    finish_romfs()
-    finish_cert()
+    finish_cert()  # (a pending ROMFS image: finish_romfs() ran at this module's import)
 
 
 def good_name(name):
