@@ -53,6 +53,79 @@ def _openeth_without_emac(text: str) -> Optional[bool]:
     return "PHY_OPENETH" in text[start:end]
 
 
+#: The fix lan-rx-after-netif-start: the C it adds to network_lan.c and the lines it goes next to.
+LAN_RX_MARK = "kit fix lan-rx-after-netif-start"
+LAN_RX_FUNCTIONS = """\
+// %s: esp_eth_start() enables the MAC as soon as the PHY
+// reports a link (QEMU's OpenCores Ethernet does at once), before the ETHERNET_EVENT_START
+// handler of ESP-IDF's netif glue has added the netif to lwIP. On a dual-core chip the Ethernet
+// rx task can hand a frame to ethernetif_input() meanwhile, which frees it through a NULL
+// esp_netif. Frames are dropped until that handler has run (lan_netif_started is registered
+// after it, so it runs after it), then go to the netif as the glue's own input path sends them.
+#if !CONFIG_ESP_NETIF_L2_TAP
+static esp_err_t lan_drop_input(esp_eth_handle_t eth_handle, uint8_t *buffer, uint32_t length, void *priv) {
+    free(buffer);
+    return ESP_OK;
+}
+
+static esp_err_t lan_input_to_netif(esp_eth_handle_t eth_handle, uint8_t *buffer, uint32_t length, void *priv) {
+    return esp_netif_receive((esp_netif_t *)priv, buffer, length, NULL);
+}
+
+static void lan_netif_started(void *arg, esp_event_base_t event_base, int32_t event_id, void *event_data) {
+    lan_if_obj_t *self = arg;
+    if (*(esp_eth_handle_t *)event_data == self->eth_handle) {
+        esp_eth_update_input_path(self->eth_handle, lan_input_to_netif, self->base.netif);
+    }
+}
+#endif
+
+""" % LAN_RX_MARK
+LAN_RX_REGISTER = """
+    #if !CONFIG_ESP_NETIF_L2_TAP
+    // after the glue's own ETHERNET_EVENT_START handler (%s)
+    if (esp_event_handler_register(ETH_EVENT, ETHERNET_EVENT_START, &lan_netif_started, self) != ESP_OK) {
+        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("esp_event_handler_register failed"));
+    }
+    #endif
+""" % LAN_RX_MARK
+LAN_RX_DROP = """\
+            #if !CONFIG_ESP_NETIF_L2_TAP
+            esp_eth_update_input_path(self->eth_handle, lan_drop_input, NULL); // until the netif is started
+            #endif
+"""
+LAN_RX_ANCHORS = (
+    "static void set_mac_address(",
+    "if (esp_netif_attach(self->base.netif, esp_eth_new_netif_glue(self->eth_handle)) != ESP_OK) {",
+    "            self->base.active = (esp_eth_start(self->eth_handle) == ESP_OK);",
+)
+
+
+def _lan_rx_after_netif_start(text: str) -> Optional[bool]:
+    """Whether network_lan.c drops received frames until the netif is started; None when the
+    file lacks the places the fix goes."""
+    if LAN_RX_MARK in text:
+        return "lan_drop_input, NULL" in text and "&lan_netif_started, self" in text
+    if any(text.count(anchor) != 1 for anchor in LAN_RX_ANCHORS):
+        return None
+    return False
+
+
+def _apply_lan_rx_after_netif_start(text: str) -> Optional[str]:
+    """network_lan.c with received frames dropped until ESP-IDF's ETHERNET_EVENT_START handler
+    has started the netif; None for a shape this edit does not know."""
+    if _lan_rx_after_netif_start(text) is not False:
+        return None
+    functions, attach, start = LAN_RX_ANCHORS
+    text = text.replace(functions, LAN_RX_FUNCTIONS + functions)
+    end = text.find("\n    }\n", text.index(attach))
+    if end < 0:
+        return None
+    end += len("\n    }\n")
+    text = text[:end] + LAN_RX_REGISTER + text[end:]
+    return text.replace(start, LAN_RX_DROP + start)
+
+
 #: MicroPython fixes a board can need (board.json ``micropython_fixes``): name -> (file of the
 #: checkout, test of its text (None: cannot tell), what goes wrong without it, what the fix is).
 FIXES = {
@@ -64,6 +137,17 @@ FIXES = {
         "keep PHY_OPENETH out of the `if (!IS_SPI_PHY(...))` mdc/mdio branch (the micropython stage "
         "of esp32-qemu.sh does; `make micropython-fixes BOARD=%(board)s MICROPY_DIR=%(checkout)s` "
         "does it to your checkout; docs/emulation.md)",
+    ),
+    "lan-rx-after-netif-start": (
+        "ports/esp32/network_lan.c",
+        _lan_rx_after_netif_start,
+        "on the dual-core ESP32 a frame can reach ESP-IDF's ethernetif_input() after "
+        "LAN.active(True) enabled the MAC but before the netif was added to lwIP, and it is freed "
+        "through a NULL esp_netif (Guru Meditation, LoadProhibited, in emac_opencores_rx_task: "
+        "under QEMU the frames the host sent while the board restarted arrive at that moment)",
+        "drop received frames until ESP-IDF's ETHERNET_EVENT_START handler has started the netif "
+        "(`make micropython-fixes BOARD=%(board)s MICROPY_DIR=%(checkout)s` does it to your "
+        "checkout; docs/emulation.md)",
     ),
 }
 
@@ -85,7 +169,8 @@ def _apply_openeth_without_emac(text: str) -> Optional[str]:
 
 
 #: How the kit makes each fix of FIXES (``make micropython-fixes``): text -> fixed text or None.
-APPLY = {"openeth-without-emac": _apply_openeth_without_emac}
+APPLY = {"openeth-without-emac": _apply_openeth_without_emac,
+         "lan-rx-after-netif-start": _apply_lan_rx_after_netif_start}
 
 
 def apply_fixes(board: B.Board, checkout: Path, log: Callable[[str], None] = print) -> List[str]:
