@@ -12,7 +12,7 @@ and in the log; three failed starts give the safe-mode page, and a good app sent
 leaves it; with ``watchdog`` set, a handler that blocks the loop is reset by the chip's watchdog
 (the board runs with QEMU's timer-group watchdogs on: ``EmulatedBoard(watchdog=True)``) and the
 update rolls back. The time from an update's commit to the previous app answering again is
-printed (``-s`` shows it). About 2.5 minutes.
+printed (``-s`` shows it). About 2.5 minutes on the C3; far longer on the ESP32 (SLOW below).
 
 Needs what tests/tools/test_esp32_qemu_ota.py needs (its boards, skip reasons and helpers are
 used here): per board (ESP32_C3_QEMU, ESP32_QEMU), its QEMU on PATH and an OTA build with ota and
@@ -42,6 +42,30 @@ def _missing(name=QO.BOARD):
 
 TOKEN = QO.TOKEN
 PROBATION = 20  # seconds a new app has to answer (the emulator is slower than a chip)
+
+#: Where a board's timing differs from the C3's. The emulated original ESP32 reads its
+#: filesystem slowly (0.4 s per os.stat, 0.35 s per open+read of /wifi.json; the CPU itself is
+#: not slow: measured 2026-12-04), so imports and the kit's start take long: an app took 21 s
+#: from its start to listening on port 5000. So: the kit's default probation window (the C3's
+#: 20 s rolled every good app back), a watchdog longer than an app's start (kitsafe starts it
+#: before main.py runs), every wait 3 times as long and 120 s for each answer to ota.py (a
+#: commit that backs up the previous app took 41 s; one timed out is sent again and answered
+#: 409 no update in progress) (docs/emulation.md).
+SLOW = {"ESP32_QEMU": {"probation": 60, "watchdog": 40, "waits": 3, "answer": 120}}
+
+
+def slower(eb):
+    return SLOW.get(eb.board.name, {}).get("waits", 1)
+
+
+def probation(eb):
+    return SLOW.get(eb.board.name, {}).get("probation", PROBATION)
+
+
+def watchdog(eb):
+    return SLOW.get(eb.board.name, {}).get("watchdog", WATCHDOG)
+
+
 SETTLE = 5  # the kit's default: an app crashing 2 s after its start is caught
 SAFE_AFTER = 3
 
@@ -75,7 +99,7 @@ BROKEN = {
                "MemoryError: memory allocation failed"),
     "silent": (HEAD + ROUTE % "x" + "@app.before_request\nasync def hang(request):\n"
                "    await asyncio.sleep(3600)\n" + RUN,
-               "no answer within %d s of the start" % PROBATION),
+               "no answer within %d s of the start"),  # % the probation window
 }
 BLOCKS = HEAD + ROUTE % "x" + "@app.before_request\nasync def hang(request):\n    time.sleep(3600)\n" + RUN
 WATCHDOG = 3  # seconds, as `make wifi WATCHDOG=3` stores it
@@ -95,7 +119,7 @@ def reset(eb):
 
 
 def wait_body(eb, body, timeout=90.0):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * slower(eb)
     last = None
     while time.monotonic() < deadline:
         last = answer(eb)
@@ -131,11 +155,18 @@ def send(eb, folder, marks, wait=120):
             marks["done"] = answer
         return answer
 
+    init = O.Device.__init__
+
+    def patient(self, url, token, timeout=15.0, pin=None):
+        init(self, url, token, SLOW.get(eb.board.name, {}).get("answer", timeout), pin)
+
     O.Device.expect = noting  # only notes the time; every call goes to the board
+    O.Device.__init__ = patient
     try:
-        marks["rc"] = O.main(["--device", eb.url, "--app", folder, "--token", TOKEN, "--wait", str(wait)])
+        marks["rc"] = O.main(["--device", eb.url, "--app", folder, "--token", TOKEN, "--wait", str(wait * slower(eb))])
     finally:
         O.Device.expect = expect
+        O.Device.__init__ = init
     return marks["rc"]
 
 
@@ -153,7 +184,7 @@ def answer(eb, timeout=2.0):
 def back_after_commit(eb, marks, sender, before, body=b"app 1 ", timeout=150.0):
     """Seconds from the commit until a new start of the previous app (``body``, another id
     than ``before``) answers at /: what a browser on the old app sees."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * slower(eb)
     while "commit" not in marks:
         assert sender.is_alive() and time.monotonic() < deadline, "the update was not committed"
         time.sleep(0.05)
@@ -174,18 +205,18 @@ def test_the_emulator_runs_the_watchdog_only_when_asked(name):
     assert not [a for a in on if "wdt_disable" in a] and len(on) == len(off) - 2
 
 
-#: Known on the original ESP32 under QEMU only (docs/emulation.md): after a machine.reset() with
-#: requests arriving, ESP-IDF's Ethernet receive task (on the other core) frees a frame through a
-#: netif handle that is still NULL (Guru Meditation, LoadProhibited). Not the kit's code; the
-#: tests run there and report XFAIL/XPASS, never hide it.
-DUAL_CORE_RX_PANIC = "ESP32 (QEMU): ESP-IDF's Ethernet rx panics after a reset under traffic (docs/emulation.md)"
+#: Known on the original ESP32 under QEMU only (docs/emulation.md): its filesystem is slow under
+#: QEMU (0.4 s per os.stat), and with the waits above the field tests have not yet passed there;
+#: they run and report XFAIL/XPASS, never hidden. (The panic after a real reset that they met
+#: first is fixed: board.json's MicroPython fix lan-rx-after-netif-start.)
+SLOW_FLASH = "ESP32 (QEMU): the emulated flash is too slow for these timings so far (docs/emulation.md)"
 
 
 def _field_boards():
     out = []
     for p in QO.each_board(_missing):
         if p.values[0] == "ESP32_QEMU":
-            p = pytest.param(*p.values, marks=list(p.marks) + [pytest.mark.xfail(reason=DUAL_CORE_RX_PANIC, strict=False)])
+            p = pytest.param(*p.values, marks=list(p.marks) + [pytest.mark.xfail(reason=SLOW_FLASH, strict=False)])
         out.append(p)
     return out
 
@@ -200,7 +231,7 @@ def eb(request):
 
 def test_a_good_first_app_is_confirmed(eb, tmp_path, capsys):
     eb.provision(ota_token=TOKEN)
-    configure(eb, probation=PROBATION, settle=SETTLE, safe_after=SAFE_AFTER)
+    configure(eb, probation=probation(eb), settle=SETTLE, safe_after=SAFE_AFTER)
     reset(eb)
     assert wait_body(eb, b"No app on this board yet")[0] == 200
     rc = send(eb, app_dir(tmp_path, "v1", good_app("1")), {})
@@ -216,6 +247,7 @@ def test_a_good_first_app_is_confirmed(eb, tmp_path, capsys):
 @pytest.mark.parametrize("kind", ["import", "later", "memory", "silent"])
 def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, kind):
     source, reason = BROKEN[kind]
+    reason = reason % probation(eb) if "%d" in reason else reason
     status, before = answer(eb)
     assert status == 200 and before.startswith(b"app 1 ")
     marks = {}
@@ -229,7 +261,7 @@ def test_a_broken_update_rolls_back_and_the_log_says_why(eb, tmp_path, capsys, k
     print("rollback (%s, %s): %.1f s from the commit to the previous app answering" % (eb.board.name, kind, TIMES[kind]))
     assert marks["rc"] == 1 and err.count("\n") == 1, err
     assert "rolled back: " + reason in err, err + eb.console_text(40)
-    assert TIMES[kind] < PROBATION + 60  # within the window, and the emulator's restarts
+    assert TIMES[kind] < probation(eb) + 60 * slower(eb)  # within the window, and the emulator's restarts
     assert answer(eb)[1].startswith(b"app 1 ")
     log = read_log(eb)
     assert log["status"]["state"] == "rolled back" and reason in log["status"]["why"]
@@ -267,10 +299,10 @@ def test_failed_starts_lead_to_safe_mode_and_a_good_app_leaves_it(eb, tmp_path, 
 
 
 def test_the_watchdog_resets_a_blocked_loop_and_the_update_rolls_back(eb, tmp_path, capsys):
-    configure(eb, watchdog=WATCHDOG)
+    configure(eb, watchdog=watchdog(eb))
     reset(eb)
     status, before = wait_body(eb, b"app 2 ")
-    time.sleep(WATCHDOG + 2)
+    time.sleep(watchdog(eb) + 2)
     assert answer(eb) == (status, before)  # fed from the event loop: the same start still answers
     marks = {}
     sender = threading.Thread(target=send, args=(eb, app_dir(tmp_path, "blocks", BLOCKS), marks))
