@@ -1445,62 +1445,6 @@ class Microdot:
         if linger:
             await self._linger(reader)
 
-    async def _listen(self, host, port, ssl):
-        """MicroPython: listen, lower the cap to the sockets the board's TCP/IP stack can
-        still open (one kept to refuse with) and accept only while one is left. A
-        connection beyond that waits in the listen backlog (more: the client's TCP
-        retries its SYN) instead of being reset by a failed accept."""
-        import socket
-        from asyncio.stream import Server
-        ai = socket.getaddrinfo(host, port)[0]
-        s = socket.socket(ai[0])
-        s.setblocking(False)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(ai[-1])
-        s.listen(self.backlog)
-        free = _free_sockets(self.max_connections + 1)
-        self.max_connections = max(1, free - 1)
-        srv = Server()
-        srv.state = False
-        srv.task = asyncio.create_task(self._accept(srv, s, ssl, max(1, free)))
-        await asyncio.sleep(0)
-        return srv
-
-    async def _accept(self, srv, s, ssl, sockets):
-        # MicroPython's asyncio.Server._serve, waiting for a free socket before accept
-        from asyncio import core
-        from asyncio.stream import Stream
-        self._open = 0
-        try:
-            while True:
-                while self._open >= sockets:
-                    await asyncio.sleep_ms(5)
-                yield core._io_queue.queue_read(s)
-                try:
-                    s2, addr = s.accept()
-                except OSError:
-                    continue
-                if ssl:
-                    try:
-                        s2 = ssl.wrap_socket(s2, server_side=True, do_handshake_on_connect=False)
-                    except OSError:
-                        s2.close()
-                        continue
-                s2.setblocking(False)
-                s2 = Stream(s2, {'peername': addr})
-                self._open += 1
-                asyncio.create_task(self._served(s2))
-        except asyncio.CancelledError:
-            s.close()
-            if not srv.state:  # cancelled from outside, not by close()
-                raise
-
-    async def _served(self, stream):
-        try:
-            await self.handle_request(stream, stream)
-        finally:
-            self._open -= 1
-
     async def _watchdog(self):
         """Cancel connections that are past their deadline for sending a request."""
         period = max(0.05, min(1, self.request_timeout / 4, self.keepalive_timeout / 4,
@@ -1549,14 +1493,15 @@ class Microdot:
         if not _MICROPYTHON:
             self._loop = asyncio.get_running_loop()
 
-        if _MICROPYTHON:
-            self.server = await self._listen(host, port, ssl)
-        elif ssl:
-            self.server = await asyncio.start_server(self.handle_request, host, port,
-                                                     backlog=self.backlog, ssl=ssl)
+        serve = self.handle_request
+        if ssl:
+            self.server = await asyncio.start_server(serve, host, port, backlog=self.backlog,
+                                                     ssl=ssl)
         else:
-            self.server = await asyncio.start_server(self.handle_request, host, port,
-                                                     backlog=self.backlog)
+            self.server = await asyncio.start_server(serve, host, port, backlog=self.backlog)
+        if _MICROPYTHON:  # the board's TCP/IP stack may hold fewer: keep one to refuse with
+            self.max_connections = max(1, min(self.max_connections,
+                                              _free_sockets(self.max_connections + 1) - 1))
         if debug:
             print('Starting async server on %s:%d...' % (host, port))
         watchdog = asyncio.create_task(self._watchdog())
