@@ -5,12 +5,13 @@ once on examples/websocket, with plain GETs meanwhile (tools/bench/load.py, real
   Retry-After for the rest, no reset, the page answered throughout;
 - the unix port with few file descriptors: the cap follows the sockets the stack has left
   (one kept to refuse with), measured by the server when it starts listening;
-- the emulated ESP32-C3 (QEMU, firmware/ESP32_C3_QEMU; skips with one line without them): 32
-  clients at once - no reset or timeout, at least 12 WebSockets held, every other client a 503
-  with Retry-After, GETs >= 95 %, no reboot. A client the board has no TCP connection for waits
-  for its SYN to be taken (QEMU's user-mode network retries with a growing back-off, and gives
-  up after 75 s): the board answers about three of them per retry round, so 64 clients at once
-  (make bench, docs/limits.md) can outlast QEMU's patience; 32 stay well within it.
+- each emulated board, the ESP32-C3 and the ESP32 (QEMU, firmware/<BOARD>; each skips with one
+  line without them): 32 clients at once - no reset or timeout, the long-lived share held
+  (HELD), every other client a 503 with Retry-After, GETs >= 95 %, no reboot. A client the
+  board has no TCP connection for waits for its SYN to be taken (QEMU's user-mode network
+  retries every 12 s once backed off, and gives up after 75 s): with 12 WebSockets held the
+  board takes three per retry round (a packet capture showed it: docs/limits.md), so 64 clients
+  at once (make bench) can outlast QEMU's patience; 32 stay within it.
 """
 import resource
 import subprocess
@@ -115,18 +116,27 @@ def test_load_cli_refuses_a_board_that_is_not_serving():
     assert code.returncode == 1 and "does not answer 200 before the load" in code.stderr, code.stderr
 
 
-EMULATED = "ESP32_C3_QEMU"
+EMULATED = ("ESP32_C3_QEMU", "ESP32_QEMU")
+#: WebSockets each emulated board holds (the long-lived share, max_connections - 2). The ESP32
+#: image finds one socket fewer free when it starts listening than the C3 (cap 13, not 14);
+#: which part of it keeps that socket is not investigated.
+HELD = {"ESP32_C3_QEMU": 12, "ESP32_QEMU": 11}
 
 
-def test_32_websockets_on_the_emulated_esp32_c3():
-    why = Q.available(EMULATED)
-    if why:
-        pytest.skip("no emulated ESP32-C3: %s" % why)
+def each_emulated():
+    """EMULATED as parameters, each skipping with its own one-line reason."""
+    return [pytest.param(n, marks=pytest.mark.skipif(Q.available(n) is not None,
+                                                     reason="no emulated %s: %s" % (n, Q.available(n))))
+            for n in EMULATED]
+
+
+@pytest.mark.parametrize("name", each_emulated())
+def test_32_websockets_on_an_emulated_esp32(name):
     t0 = time.monotonic()
-    out = L.on_board(EMULATED, clients=32, log=print, echo=print)
+    out = L.on_board(name, clients=32, log=print, echo=print)
     print(L.format_result(out), "(%.0f s)" % (time.monotonic() - t0))
     assert not out["rebooted"] and out["up_after"]
     assert out["resets"] == 0 and out["timeouts"] == 0, out["errors"]
-    assert out["held"] >= 12
+    assert out["held"] >= HELD[name]
     assert out["refused"] == out["refused_503"] == out["clients"] - out["held"]
     assert out["get_rate"] >= 0.95

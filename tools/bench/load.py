@@ -232,7 +232,7 @@ def run_load(host: str, port: int, clients: int = 64, ws_path: str = "/echo", ge
 
 
 #: The boards whose `make bench` section runs the load (each when it is here).
-BOARDS = ("ESP32_C3_QEMU",)
+BOARDS = ("ESP32_C3_QEMU", "ESP32_QEMU")
 #: What a board prints when it starts (the ESP32 ROM's first lines): seen during the load, it rebooted.
 BOOT_MARKERS = ("ESP-ROM:", "rst:0x")
 
