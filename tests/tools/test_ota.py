@@ -455,3 +455,58 @@ def test_make_wifi_stores_the_token_kitota_checks(tmp_path, capsys):
     radio = write_radio(tmp_path / "radio.json", HOME)
     with CableFreeBoard(radio, V.free_port(), files={"wifi.json": json.dumps(stored)}) as board:
         assert requests.get(board.url + "/ota/info", auth=AUTH, timeout=10).status_code == 200
+
+
+def test_a_post_the_board_is_slow_to_answer_is_not_sent_twice():
+    """A timeout is not a closed keep-alive connection: the board may be mid-commit, and a
+    second copy of the request would meet "no update in progress"."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    seen = []
+
+    def serve():
+        conns = []
+        listener.settimeout(5)
+        try:
+            while True:
+                conn, _ = listener.accept()
+                conns.append(conn)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+                line = head.split(b"\r\n", 1)[0]
+                seen.append(line)
+                if line.startswith(b"GET"):  # answered at once, the connection kept alive
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    head = b""
+                    while b"\r\n\r\n" not in head:  # the POST on the same connection: no answer
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        head += chunk
+                    if head:
+                        seen.append(head.split(b"\r\n", 1)[0])
+        except OSError:
+            pass
+        for c in conns:
+            c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    dev = O.Device("http://127.0.0.1:%d" % port, TOKEN, timeout=1.0)
+    try:
+        assert dev._exchange("GET", "/ota/status", None, {})[0] == 200
+        with pytest.raises(O.OtaError, match="did not answer POST /ota/commit within 1 s"):
+            dev._exchange("POST", "/ota/commit", b"{}", {"Content-Length": "2"})
+    finally:
+        dev.close()
+        t.join(8)
+        listener.close()
+    assert seen == [b"GET /ota/status HTTP/1.1", b"POST /ota/commit HTTP/1.1"]

@@ -151,6 +151,11 @@ class Device:
                                % (self.url, exc))
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
+                if isinstance(exc, TimeoutError) and method != "GET":  # it may still be at work: never twice
+                    raise OtaError(
+                        "The board at %s did not answer %s %s within %.0f s (it may still be working on "
+                        "it: `make logs` shows what it did); run `make ota` again once it answers." % (
+                            self.url, method, target, self.timeout))
                 # a kept-alive connection the board had already closed: once more on a new one
                 if attempt or not (reused or method == "GET"):
                     raise OtaError(
