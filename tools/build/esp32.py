@@ -126,32 +126,6 @@ def _apply_lan_rx_after_netif_start(text: str) -> Optional[str]:
     return text.replace(start, LAN_RX_DROP + start)
 
 
-#: MicroPython fixes a board can need (board.json ``micropython_fixes``): name -> (file of the
-#: checkout, test of its text (None: cannot tell), what goes wrong without it, what the fix is).
-FIXES = {
-    "openeth-without-emac": (
-        "ports/esp32/network_lan.c",
-        _openeth_without_emac,
-        "on the original ESP32 network.LAN(phy_type=PHY_OPENETH) takes the internal-EMAC path and "
-        "fails (\"mdc and mdio must be specified\"), so the board would boot without a network",
-        "keep PHY_OPENETH out of the `if (!IS_SPI_PHY(...))` mdc/mdio branch (the micropython stage "
-        "of esp32-qemu.sh does; `make micropython-fixes BOARD=%(board)s MICROPY_DIR=%(checkout)s` "
-        "does it to your checkout; docs/emulation.md)",
-    ),
-    "lan-rx-after-netif-start": (
-        "ports/esp32/network_lan.c",
-        _lan_rx_after_netif_start,
-        "on the dual-core ESP32 a frame can reach ESP-IDF's ethernetif_input() after "
-        "LAN.active(True) enabled the MAC but before the netif was added to lwIP, and it is freed "
-        "through a NULL esp_netif (Guru Meditation, LoadProhibited, in emac_opencores_rx_task: "
-        "under QEMU the frames the host sent while the board restarted arrive at that moment)",
-        "drop received frames until ESP-IDF's ETHERNET_EVENT_START handler has started the netif "
-        "(`make micropython-fixes BOARD=%(board)s MICROPY_DIR=%(checkout)s` does it to your "
-        "checkout; docs/emulation.md)",
-    ),
-}
-
-
 def _apply_openeth_without_emac(text: str) -> Optional[str]:
     """network_lan.c with PHY_OPENETH kept off the internal-EMAC branch; None when the file
     has no such branch (or a shape this edit does not know)."""
@@ -168,9 +142,41 @@ def _apply_openeth_without_emac(text: str) -> Optional[str]:
     return text[:close + 1] + extra + text[close + 4:]
 
 
-#: How the kit makes each fix of FIXES (``make micropython-fixes``): text -> fixed text or None.
-APPLY = {"openeth-without-emac": _apply_openeth_without_emac,
-         "lan-rx-after-netif-start": _apply_lan_rx_after_netif_start}
+#: MicroPython fixes a board can need (board.json ``micropython_fixes``): name -> (file of the
+#: checkout, test of its text (None: cannot tell), how ``make micropython-fixes`` makes it (text
+#: -> fixed text, None for a shape it does not know), what goes wrong without it, what the fix is).
+FIXES = {
+    "openeth-without-emac": (
+        "ports/esp32/network_lan.c",
+        _openeth_without_emac,
+        _apply_openeth_without_emac,
+        "on the original ESP32 network.LAN(phy_type=PHY_OPENETH) takes the internal-EMAC path and "
+        "fails (\"mdc and mdio must be specified\"), so the board would boot without a network",
+        "keep PHY_OPENETH out of the `if (!IS_SPI_PHY(...))` mdc/mdio branch (the micropython stage "
+        "of esp32-qemu.sh does; `make micropython-fixes BOARD=%(board)s MICROPY_DIR=%(checkout)s` "
+        "does it to your checkout; docs/emulation.md)",
+    ),
+    "lan-rx-after-netif-start": (
+        "ports/esp32/network_lan.c",
+        _lan_rx_after_netif_start,
+        _apply_lan_rx_after_netif_start,
+        "on the dual-core ESP32 a frame can reach ESP-IDF's ethernetif_input() after "
+        "LAN.active(True) enabled the MAC but before the netif was added to lwIP, and it is freed "
+        "through a NULL esp_netif (Guru Meditation, LoadProhibited, in emac_opencores_rx_task: "
+        "under QEMU the frames the host sent while the board restarted arrive at that moment)",
+        "drop received frames until ESP-IDF's ETHERNET_EVENT_START handler has started the netif "
+        "(`make micropython-fixes BOARD=%(board)s MICROPY_DIR=%(checkout)s` does it to your "
+        "checkout; docs/emulation.md)",
+    ),
+}
+
+
+def _fix(board: B.Board, name: str) -> tuple:
+    """FIXES[name]; BuildError when board.json names a fix the kit does not know."""
+    if name not in FIXES:
+        raise BuildError("board.json of %s names the MicroPython fix '%s', which the kit does not know "
+                         "(known: %s); fix board.json." % (board.name, name, ", ".join(sorted(FIXES))))
+    return FIXES[name]
 
 
 def apply_fixes(board: B.Board, checkout: Path, log: Callable[[str], None] = print) -> List[str]:
@@ -178,22 +184,20 @@ def apply_fixes(board: B.Board, checkout: Path, log: Callable[[str], None] = pri
     those changed now (a fix already there is left as it is). BuildError when one cannot be made."""
     changed = []
     for name in board.micropython_fixes or ():
-        if name not in FIXES or name not in APPLY:
-            raise BuildError("board.json of %s names the MicroPython fix '%s', which the kit does not know "
-                             "(known: %s); fix board.json." % (board.name, name, ", ".join(sorted(FIXES))))
-        path, test = Path(checkout) / FIXES[name][0], FIXES[name][1]
+        rel, test, make, _, fix = _fix(board, name)
+        path = Path(checkout) / rel
         try:
             text = path.read_text(encoding="utf-8")
         except OSError:
             raise BuildError("%s is not a MicroPython checkout (no %s); pass MICROPY_DIR= the folder that "
-                             "holds ports/." % (checkout, FIXES[name][0]))
+                             "holds ports/." % (checkout, rel))
         if test(text) is not False:
             log("    %s: already there" % name)
             continue
-        fixed = APPLY[name](text)
+        fixed = make(text)
         if fixed is None or test(fixed) is not True:
             raise BuildError("the kit cannot make the MicroPython fix %s in %s: its shape is new; make it by "
-                             "hand (%s)." % (name, path, FIXES[name][3] % {"board": board.name, "checkout": checkout}))
+                             "hand (%s)." % (name, path, fix % {"board": board.name, "checkout": checkout}))
         tmp = path.with_name(path.name + ".kit-fix")
         tmp.write_text(fixed, encoding="utf-8")
         os.replace(str(tmp), str(path))
@@ -440,10 +444,7 @@ def check_fixes(board: B.Board, checkout: Optional[Path], log: Callable[[str], N
     """Refuse, in one line, a checkout without a fix board.json's ``micropython_fixes`` names
     (the build image's own clone cannot be looked at before the build: a note says so)."""
     for name in board.micropython_fixes or ():
-        if name not in FIXES:
-            raise BuildError("board.json of %s names the MicroPython fix '%s', which the kit does not know "
-                             "(known: %s); fix board.json." % (board.name, name, ", ".join(sorted(FIXES))))
-        path, test, wrong, fix = FIXES[name]
+        path, test, _, wrong, fix = _fix(board, name)
         if checkout is None:
             log("    %s needs the MicroPython fix %s, which the build image's clone is not checked for: "
                 "build with MICROPY_DIR= a checkout to have it checked" % (board.name, name))
