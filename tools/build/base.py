@@ -45,6 +45,15 @@ def write_folder(folder: Path, files: Dict[str, str]) -> Path:
     return folder
 
 
+def variant_file(variant: Optional[str], head: str, upstream: str) -> Dict[str, str]:
+    """The variant file of a generated board folder: it includes the same file of MicroPython's
+    board folder at ``upstream`` (no variant: its optional mpconfigvariant.cmake)."""
+    if variant:
+        name = "mpconfigvariant_%s.cmake" % variant
+        return {name: head + "include(%s/%s)\n" % (upstream, name)}
+    return {"mpconfigvariant.cmake": head + "include(%s/mpconfigvariant.cmake OPTIONAL)\n" % upstream}
+
+
 def in_container(folder: Path, root: Path, mount: Optional[str]) -> str:
     """``folder`` (under ``root``) as the build sees it: itself natively (``mount`` None), else
     under ``mount``, where the project appears in the build container."""

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path, PurePosixPath
 from typing import Callable, Dict, List, Optional, Tuple
 
-from tools.build.base import BuildError, Step, in_container, sha256_file, write_folder
+from tools.build.base import BuildError, Step, in_container, sha256_file, variant_file, write_folder
 from tools.build.checkout import check_min_micropython
 from tools.selection import boards as B
 
@@ -266,11 +266,7 @@ def wrapper_files(board: B.Board, root: Path) -> Dict[str, str]:
         "mpconfigboard.h": "// Written by tools/build/esp32.py: MicroPython's %s board header.\n"
                            "#include \"boards/%s/mpconfigboard.h\"\n" % (board.board, board.board),
     }
-    if board.variant:
-        files["mpconfigvariant_%s.cmake" % board.variant] = head + "include(%s/mpconfigvariant_%s.cmake)\n" % (
-            upstream, board.variant)
-    else:
-        files["mpconfigvariant.cmake"] = head + "include(%s/mpconfigvariant.cmake OPTIONAL)\n" % upstream
+    files.update(variant_file(board.variant, head, upstream))
     table = romfs_table(board, root)
     if table is not None:
         # After the variant's own files (ESP32_GENERIC's OTA names its table there): the table

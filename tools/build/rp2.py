@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from tools.build.base import Step, in_container, write_folder
+from tools.build.base import Step, in_container, variant_file, write_folder
 from tools.selection import boards as B
 
 #: rp2 runs cmake only while its build folder has no Makefile, so the manifest path and the
@@ -46,11 +46,7 @@ def wrapper_files(board: B.Board) -> Dict[str, str]:
         "manifest.py": "# Written by tools/build/rp2.py: MicroPython's %s board manifest.\n"
                        "include(\"$(PORT_DIR)/boards/%s/manifest.py\")\n" % (board.board, board.board),
     }
-    if board.variant:
-        files["mpconfigvariant_%s.cmake" % board.variant] = head + "include(%s/mpconfigvariant_%s.cmake)\n" % (
-            up, board.variant)
-    else:
-        files["mpconfigvariant.cmake"] = head + "include(%s/mpconfigvariant.cmake OPTIONAL)\n" % up
+    files.update(variant_file(board.variant, head, up))
     return files
 
 
